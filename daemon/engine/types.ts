@@ -1,0 +1,53 @@
+import type { SamplerName } from '../../shared/protocol';
+
+/** One RGB frame, 8 bits a channel, packed row-major as [H, W, 3]. */
+export type RgbFrame = Uint8Array;
+
+/** What the video pipeline needs to make one clip's frames at the model's native size. */
+export interface PipelineInput {
+  prompt: string;
+  /** Exact number of frames to generate (seconds × fps, rounded as the timeline does). */
+  frameCount: number;
+  fps: number;
+  seed: number;
+  steps: number;
+  guidance: number;
+  sampler: SamplerName;
+  /** Known frames just before the generated span, oldest first, at native size; empty when none. */
+  before: RgbFrame[];
+  /** Known frames just after the generated span, in time order, at native size; empty when none. */
+  after: RgbFrame[];
+}
+
+/** Progress across the whole job (all windows): sampler steps done of total, and a preview of the current estimate. */
+export interface PipelineProgress {
+  step: number;
+  total: number;
+  etaSeconds: number | null;
+  /** JPEG bytes of one frame of the current x0 estimate, or null when none was made this step. */
+  previewJpeg: Uint8Array | null;
+}
+
+/** Options of one pipeline run. */
+export interface PipelineRunOptions {
+  /** Aborting it stops the run before the next sampler step with a `cancelled` LongshotError. */
+  signal?: AbortSignal;
+  onProgress?: (progress: PipelineProgress) => void;
+}
+
+/** A loaded model ready to generate: the model runner, sampler and conditioning put together. */
+export interface VideoPipeline {
+  readonly modelName: string;
+  readonly modelVersion: string;
+  /** The execution provider that runs the model (`cpu`, `webgpu`, `cuda`, …). */
+  readonly provider: string;
+  readonly nativeWidth: number;
+  readonly nativeHeight: number;
+  /** Frames each reference side contributes (the package's `context_frames`). */
+  readonly contextFrames: number;
+  readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
+  /** Generates exactly `input.frameCount` frames at native size. */
+  run(input: PipelineInput, options?: PipelineRunOptions): Promise<RgbFrame[]>;
+  /** Frees the ORT session. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,254 @@
+/**
+ * Longshot protocol v1: every message between the panel (or CLI) and the daemon, as TypeScript types with
+ * runtime validators. Only this folder defines wire shapes; see PROTOCOL.md for the conversation.
+ */
+import { z } from 'zod';
+import { ERROR_CODES, LongshotError } from './errors';
+
+/** The protocol version this build speaks; a peer with another major version is refused at `hello`. */
+export const PROTOCOL_VERSION = '1.0';
+/** The WebSocket subprotocol the daemon answers with. */
+export const WS_SUBPROTOCOL = 'longshot.v1';
+/** Prefix of the WebSocket subprotocol that carries the pairing token (UXP cannot set headers). */
+export const WS_TOKEN_PREFIX = 'token.';
+/** The longest generated clip one job may make, in seconds. */
+export const MAX_SECONDS = 60;
+/** The longest prompt accepted, in characters. */
+export const MAX_PROMPT_CHARS = 2000;
+
+const finite = (what: string) => z.number({ error: `${what} must be a number` }).refine(Number.isFinite, `${what} must be a finite number`);
+
+/** Where reference frames come from: a media file read at a time (daemon-side ffmpeg), or encoded images. */
+export const ReferenceSourceSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('media'),
+    /** Absolute path of a media file on the daemon's machine (video or a still image). */
+    path: z.string().min(1, 'path must not be empty').max(4096),
+    /** The time in the media, in seconds, of the frame at the seam (the out point for `before`, the in point for `after`). */
+    timeSeconds: finite('timeSeconds').pipe(z.number().min(0, 'timeSeconds must be ≥ 0')),
+  }),
+  z.strictObject({
+    kind: z.literal('images'),
+    /** Base64 PNG or JPEG frames in time order; for `before` the last one is at the seam, for `after` the first. */
+    images: z.array(z.string().min(16).max(8_000_000)).min(1, 'images needs at least one frame').max(64),
+  }),
+]);
+/** Where reference frames come from. */
+export type ReferenceSource = z.infer<typeof ReferenceSourceSchema>;
+
+/** Known frames on one side of the generated span. */
+export const ReferenceSchema = z.strictObject({
+  /** `before`: frames that come just before the generated clip; `after`: frames that come just after it. */
+  role: z.enum(['before', 'after']),
+  source: ReferenceSourceSchema,
+});
+/** Known frames on one side of the generated span. */
+export type Reference = z.infer<typeof ReferenceSchema>;
+
+/** What the generated clip is for; it fixes which references must be present. */
+export const ModeSchema = z.enum(['broll', 'extend', 'extend-head', 'fill']);
+/** What the generated clip is for. */
+export type Mode = z.infer<typeof ModeSchema>;
+
+/** Output container: H.264 MP4, ProRes 422 MOV, or a PNG sequence in a folder. */
+export const OutputFormatSchema = z.enum(['mp4', 'mov', 'png']);
+/** Output container. */
+export type OutputFormat = z.infer<typeof OutputFormatSchema>;
+
+/** Sampler names the engine knows. */
+export const SamplerNameSchema = z.enum(['dpmpp-2m', 'ddim']);
+/** Sampler names the engine knows. */
+export type SamplerName = z.infer<typeof SamplerNameSchema>;
+
+/**
+ * Everything a generation needs, complete on its own: stored unchanged with the job so any job can be re-run.
+ * Optional fields take the model's defaults.
+ */
+export const GenerateRequestSchema = z
+  .strictObject({
+    mode: ModeSchema.default('broll'),
+    prompt: z.string().max(MAX_PROMPT_CHARS, `prompt is longer than ${MAX_PROMPT_CHARS} characters: shorten it`).default(''),
+    /** Length of the generated clip in seconds. */
+    seconds: finite('seconds').pipe(
+      z.number().gt(0, 'seconds must be greater than 0').max(MAX_SECONDS, `seconds must be at most ${MAX_SECONDS}`),
+    ),
+    /** Frame rate of the clip, as the timeline's (23.976 is sent as 23.976 or 24000/1001). */
+    fps: finite('fps').pipe(z.number().min(6, 'fps must be at least 6').max(60, 'fps must be at most 60')),
+    /** Output frame size; default: the model's native aspect, at least 256 px tall. */
+    width: z.number().int('width must be an integer').min(16).max(8192).optional(),
+    height: z.number().int('height must be an integer').min(16).max(8192).optional(),
+    seed: z.number().int('seed must be an integer').min(0).max(2 ** 32 - 1).optional(),
+    steps: z.number().int('steps must be an integer').min(1, 'steps must be at least 1').max(200, 'steps must be at most 200').optional(),
+    guidance: finite('guidance').pipe(z.number().min(0).max(30)).optional(),
+    sampler: SamplerNameSchema.optional(),
+    /** Model name as listed by `GET /v1/models`; default: the bundled model. */
+    model: z.string().min(1).max(200).optional(),
+    format: OutputFormatSchema.default('mp4'),
+    references: z.array(ReferenceSchema).max(2).default([]),
+  })
+  .superRefine((req, ctx) => {
+    const roles = req.references.map((r) => r.role).sort().join(',');
+    const need: Record<Mode, string> = { broll: '', extend: 'before', 'extend-head': 'after', fill: 'after,before' };
+    if (roles !== need[req.mode]) {
+      const what: Record<Mode, string> = {
+        broll: 'no references',
+        extend: 'one reference with role "before" (the clip to continue)',
+        'extend-head': 'one reference with role "after" (the clip to lead into)',
+        fill: 'two references, role "before" and role "after"',
+      };
+      ctx.addIssue({ code: 'custom', path: ['references'], message: `mode "${req.mode}" needs ${what[req.mode]}` });
+    }
+    if ((req.width === undefined) !== (req.height === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [req.width === undefined ? 'width' : 'height'], message: 'give width and height together' });
+    }
+    if (req.width !== undefined && (req.width % 2 || req.height! % 2)) {
+      ctx.addIssue({ code: 'custom', path: [req.width % 2 ? 'width' : 'height'], message: 'width and height must be even (H.264 4:2:0)' });
+    }
+  });
+/** A generation request as sent (defaults not yet applied). */
+export type GenerateRequestInput = z.input<typeof GenerateRequestSchema>;
+/** A validated generation request with defaults applied. */
+export type GenerateRequest = z.output<typeof GenerateRequestSchema>;
+
+/** States of a job; `interrupted` means the daemon stopped while it ran, and it can be re-run. */
+export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+/** One of {@link JOB_STATES}. */
+export type JobState = (typeof JOB_STATES)[number];
+/** States a job never leaves. */
+export const FINAL_STATES: readonly JobState[] = ['done', 'failed', 'cancelled', 'interrupted'];
+
+/** The wire form of an error. */
+export const ErrorBodySchema = z.strictObject({ code: z.enum(ERROR_CODES), message: z.string(), field: z.string().optional() });
+
+/** A job as the daemon reports it. Times are ISO-8601 strings. */
+export interface Job {
+  id: string;
+  state: JobState;
+  request: GenerateRequest;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Sampler progress of a running job. */
+  progress: { step: number; total: number } | null;
+  error: z.infer<typeof ErrorBodySchema> | null;
+  /** Path of the finished clip on the daemon's machine. */
+  output: string | null;
+  /** Hex sha256 of the finished clip (for `png`, of the zip-free concatenation listed in PROTOCOL.md). */
+  sha256: string | null;
+  /** Size of the finished clip in bytes. */
+  bytes: number | null;
+}
+
+// ---- client → daemon -------------------------------------------------------------------------------
+
+const requestId = z.string().min(1).max(100);
+
+/** Client messages on `/v1/stream`. Each carries a `requestId` the replies echo. */
+export const ClientMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('hello'), requestId, protocol: z.string().max(20), client: z.string().max(200).optional() }),
+  z.strictObject({ type: z.literal('submit'), requestId, request: z.unknown(), stream: z.boolean().default(true) }),
+  z.strictObject({ type: z.literal('cancel'), requestId, jobId: z.string().min(1).max(100) }),
+  z.strictObject({ type: z.literal('retry'), requestId, jobId: z.string().min(1).max(100) }),
+  /** Follow a job's events; `clip: true` also streams its clip when it is (or once it is) done. */
+  z.strictObject({ type: z.literal('subscribe'), requestId, jobId: z.string().min(1).max(100), clip: z.boolean().default(true) }),
+  z.strictObject({ type: z.literal('list'), requestId }),
+]);
+/** A client message. */
+export type ClientMessage = z.input<typeof ClientMessageSchema>;
+
+// ---- daemon → client -------------------------------------------------------------------------------
+
+/** What the daemon says about itself at `welcome` and on `/health`. */
+export interface DaemonInfo {
+  name: 'longshot';
+  version: string;
+  protocol: string;
+  /** A stable, hashed id of this install's machine, so a panel can tell which machine it talks to. */
+  machine: string;
+  hostname: string;
+  model: string | null;
+  provider: string | null;
+}
+
+/** Daemon messages on `/v1/stream`. A job's stream ends with exactly one of `done`, `failed` or `cancelled`. */
+export type ServerMessage =
+  | { type: 'welcome'; requestId: string; info: DaemonInfo }
+  | { type: 'error'; requestId: string | null; error: z.infer<typeof ErrorBodySchema> }
+  | { type: 'jobs'; requestId: string; jobs: Job[] }
+  | { type: 'queued'; requestId: string | null; job: Job }
+  | { type: 'started'; jobId: string; job: Job }
+  | {
+      type: 'progress';
+      jobId: string;
+      /** Sampler steps done across the whole job, and their total (all windows). */
+      step: number;
+      total: number;
+      etaSeconds: number | null;
+      /** Base64 JPEG of the current estimate (a frame of the window being sampled). */
+      preview: string | null;
+    }
+  | {
+      type: 'clip';
+      jobId: string;
+      /** Chunk index from 0; `count` chunks make the file. */
+      index: number;
+      count: number;
+      /** Base64 bytes of this chunk. */
+      data: string;
+      bytes: number;
+      sha256: string;
+      mime: string;
+      fileName: string;
+    }
+  | { type: 'done'; jobId: string; job: Job }
+  | { type: 'failed'; jobId: string; job: Job; error: z.infer<typeof ErrorBodySchema> }
+  | { type: 'cancelled'; jobId: string; job: Job };
+
+/** Pairing exchange: `POST /v1/pair` with the one-time code. */
+export const PairRequestSchema = z.strictObject({ code: z.string().min(1).max(64), client: z.string().max(200).optional() });
+/** Reply to a successful pairing. */
+export interface PairReply {
+  token: string;
+  machine: string;
+  hostname: string;
+}
+
+/** A model the daemon can run, as `GET /v1/models` lists it. */
+export interface ModelSummary {
+  name: string;
+  version: string;
+  default: boolean;
+  nativeWidth: number;
+  nativeHeight: number;
+  framesPerWindow: number;
+  fpsRange: [number, number];
+  path: string;
+}
+
+/** Major part of a version string such as "1.0". */
+export function protocolMajor(version: string): number {
+  return Number.parseInt(version.split('.')[0] ?? '', 10);
+}
+
+/** Formats a zod error as a LongshotError that names the first failing field and what to do. */
+export function validationError(error: z.ZodError, root: string): LongshotError {
+  const issue = error.issues[0]!;
+  const field = [root, ...issue.path.map(String)].filter(Boolean).join('.');
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove them`;
+  return new LongshotError('bad_request', `${field || 'body'}: ${message}`, { field: field || undefined });
+}
+
+/** Validates and normalises a generation request, throwing a `bad_request` LongshotError naming the field. */
+export function parseGenerateRequest(input: unknown): GenerateRequest {
+  const result = GenerateRequestSchema.safeParse(input);
+  if (!result.success) throw validationError(result.error, 'request');
+  return result.data;
+}
+
+/** Validates a client message, throwing a `bad_request` LongshotError naming the field. */
+export function parseClientMessage(input: unknown): z.output<typeof ClientMessageSchema> {
+  const result = ClientMessageSchema.safeParse(input);
+  if (!result.success) throw validationError(result.error, '');
+  return result.data;
+}
