@@ -1,0 +1,192 @@
+import type { Logger } from 'pino';
+import { LongshotError, toErrorBody, type ErrorBody } from '../../shared/errors';
+import { FINAL_STATES, type GenerateRequest, type Job } from '../../shared/protocol';
+import { withSeed } from '../generation/request';
+import { INTERRUPTED_ERROR, type JobOutput, type JobStore } from './job-store';
+
+/** Progress of a running job, as the runner reports it. */
+export interface JobProgress {
+  step: number;
+  total: number;
+  etaSeconds: number | null;
+  previewJpeg: Uint8Array | null;
+}
+
+/** Runs one job to a finished clip at `outputPath`; must stop with a `cancelled` LongshotError once `signal` aborts. */
+export type JobRunner = (
+  job: Job,
+  context: { signal: AbortSignal; onProgress: (progress: JobProgress) => void },
+) => Promise<JobOutput>;
+
+/** What the queue tells its listeners; every job ends with exactly one of `done`, `failed`, `cancelled`. */
+export type JobEvent =
+  | { type: 'queued'; job: Job }
+  | { type: 'started'; job: Job }
+  | { type: 'progress'; job: Job; progress: JobProgress }
+  | { type: 'done'; job: Job }
+  | { type: 'failed'; job: Job; error: ErrorBody }
+  | { type: 'cancelled'; job: Job };
+
+/**
+ * The job queue: jobs wait in submission order and one runs at a time (one engine). It knows nothing of HTTP,
+ * WebSocket or onnxruntime: the runner is given to it, so tests can run it with any runner.
+ */
+export class JobQueue {
+  private readonly listeners = new Set<(event: JobEvent) => void>();
+  private running: { id: string; controller: AbortController } | null = null;
+  private pumping = false;
+  private closed = false;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly runner: JobRunner,
+    private readonly options: { queueCap: number; logger: Logger },
+  ) {}
+
+  /** Recovers jobs a dead process left running, then starts working through the queue. */
+  start(): void {
+    const interrupted = this.store.recoverInterrupted();
+    for (const id of interrupted) this.options.logger.warn({ jobId: id }, 'job interrupted by a daemon restart');
+    this.pump();
+  }
+
+  subscribe(listener: (event: JobEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Queues a validated request; throws `queue_full` when the queue is at its cap. */
+  submit(request: GenerateRequest): Job {
+    this.assertOpen();
+    this.assertRoom();
+    const job = this.store.create(withSeed(request));
+    this.options.logger.info({ jobId: job.id, mode: request.mode, seconds: request.seconds, fps: request.fps }, 'job queued');
+    this.emit({ type: 'queued', job });
+    this.pump();
+    return job;
+  }
+
+  get(id: string): Job {
+    const job = this.store.get(id);
+    if (!job) throw new LongshotError('not_found', `no job with id "${id}": list jobs with GET /v1/jobs`, { field: 'jobId' });
+    return job;
+  }
+
+  list(): Job[] {
+    return this.store.list();
+  }
+
+  /** Cancels a job in any state: a queued one at once, a running one before its next sampler step. Ended jobs stay as they are. */
+  cancel(id: string): Job {
+    const job = this.get(id);
+    if (job.state === 'queued') {
+      const ended = this.store.markEnded(id, 'cancelled', { code: 'cancelled', message: 'cancelled before it started' });
+      this.emit({ type: 'cancelled', job: ended });
+      return ended;
+    }
+    if (job.state === 'running' && this.running?.id === id) this.running.controller.abort();
+    return job;
+  }
+
+  /** Re-runs an ended job (failed, cancelled, interrupted) with its stored request. */
+  retry(id: string): Job {
+    this.assertOpen();
+    const job = this.get(id);
+    if (job.state === 'queued' || job.state === 'running' || job.state === 'done') {
+      throw new LongshotError('conflict', `job ${id} is ${job.state}; only failed, cancelled or interrupted jobs can be retried`, { field: 'jobId' });
+    }
+    this.assertRoom();
+    const requeued = this.store.requeue(id);
+    this.options.logger.info({ jobId: id, was: job.state }, 'job retried');
+    this.emit({ type: 'queued', job: requeued });
+    this.pump();
+    return requeued;
+  }
+
+  /** Stops taking jobs, cancels the running one and waits for it to end. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.running?.controller.abort();
+    await this.idle;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new LongshotError('internal', 'the daemon is shutting down; submit again once it has restarted');
+  }
+
+  private assertRoom(): void {
+    if (this.store.countInState('queued') >= this.options.queueCap) {
+      throw new LongshotError('queue_full', `the queue already holds ${this.options.queueCap} jobs; wait for some to finish or cancel some`);
+    }
+  }
+
+  private emit(event: JobEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.options.logger.error({ err, event: event.type }, 'job event listener failed');
+      }
+    }
+  }
+
+  private pump(): void {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    this.idle = this.drain().finally(() => {
+      this.pumping = false;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    for (let job = this.store.nextQueued(); job && !this.closed; job = this.store.nextQueued()) {
+      await this.runOne(job);
+    }
+  }
+
+  private async runOne(queued: Job): Promise<void> {
+    const { logger } = this.options;
+    const controller = new AbortController();
+    this.running = { id: queued.id, controller };
+    const job = this.store.markRunning(queued.id);
+    const startedMs = Date.now();
+    logger.info({ jobId: job.id }, 'job started');
+    this.emit({ type: 'started', job });
+    try {
+      const output = await this.runner(job, {
+        signal: controller.signal,
+        onProgress: (progress) => {
+          this.store.setProgress(job.id, progress.step, progress.total);
+          this.emit({ type: 'progress', job, progress });
+        },
+      });
+      const done = this.store.markDone(job.id, output);
+      logger.info({ jobId: job.id, ms: Date.now() - startedMs, output: output.output, bytes: output.bytes }, 'job done');
+      this.emit({ type: 'done', job: done });
+    } catch (err) {
+      const error = toErrorBody(err);
+      if (this.closed) {
+        // A shutdown is not the user's cancel: the job can be re-run after the restart, like after a crash.
+        const ended = this.store.markEnded(job.id, 'interrupted', INTERRUPTED_ERROR);
+        logger.warn({ jobId: job.id }, 'job interrupted by shutdown');
+        this.emit({ type: 'failed', job: ended, error: INTERRUPTED_ERROR });
+      } else if (controller.signal.aborted && (error.code === 'cancelled' || !(err instanceof LongshotError))) {
+        const ended = this.store.markEnded(job.id, 'cancelled', { code: 'cancelled', message: 'cancelled while running' });
+        logger.info({ jobId: job.id, ms: Date.now() - startedMs }, 'job cancelled');
+        this.emit({ type: 'cancelled', job: ended });
+      } else {
+        const ended = this.store.markEnded(job.id, 'failed', error);
+        logger.error({ jobId: job.id, err, code: error.code }, 'job failed');
+        this.emit({ type: 'failed', job: ended, error });
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+}
+
+/** Whether a job will change no more. */
+export function isFinal(job: Job): boolean {
+  return FINAL_STATES.includes(job.state);
+}
