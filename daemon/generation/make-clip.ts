@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import { LongshotError } from '../../shared/errors';
+import type { GenerateRequest, Reference } from '../../shared/protocol';
+import type { PipelineProgress, RgbFrame, VideoPipeline } from '../engine/types';
+import { decodeImages, readFramesAt } from '../media/decode';
+import { encodeClip, defaultOutputSize } from '../media/encode';
+import { frameCountFor } from './request';
+
+/** A finished clip on disk. */
+export interface MadeClip {
+  output: string;
+  sha256: string;
+  bytes: number;
+  frames: number;
+}
+
+/** What making a clip needs besides the request. */
+export interface MakeClipContext {
+  pipeline: VideoPipeline;
+  ffmpegPath: string;
+  outputPath: string;
+  logger: Logger;
+  signal?: AbortSignal;
+  onProgress?: (progress: PipelineProgress) => void;
+}
+
+/**
+ * Makes one clip from a request, in four steps: read the reference frames (media), generate the frames (engine),
+ * encode them (media), report. Used by the daemon's jobs and by `longshot generate` alike.
+ */
+export async function makeClip(request: GenerateRequest & { seed: number }, ctx: MakeClipContext): Promise<MadeClip> {
+  const { pipeline } = ctx;
+  // 1. Reference frames at the model's native size.
+  const before = await readReference(request.references, 'before', ctx);
+  const after = await readReference(request.references, 'after', ctx);
+
+  // 2. Exactly the frames the timeline needs, at the timeline's rate.
+  const frameCount = frameCountFor(request.seconds, request.fps);
+  const steps = request.steps ?? pipeline.defaults.steps;
+  const guidance = request.guidance ?? pipeline.defaults.guidance;
+  const sampler = request.sampler ?? pipeline.defaults.sampler;
+  ctx.logger.info({ frameCount, fps: request.fps, steps, sampler, model: pipeline.modelName, provider: pipeline.provider }, 'generation started');
+  const frames = await pipeline.run(
+    { prompt: request.prompt, frameCount, fps: request.fps, seed: request.seed, steps, guidance, sampler, before, after },
+    { signal: ctx.signal, onProgress: ctx.onProgress },
+  );
+
+  // 3. Encode, scaled up to the requested size (default: ≥ 256 px tall, where H.264's 4:2:0 keeps small objects' colour).
+  const size = request.width && request.height ? { width: request.width, height: request.height } : defaultOutputSize(pipeline.nativeWidth, pipeline.nativeHeight);
+  const encoded = await encodeClip(ctx.ffmpegPath, frames, {
+    width: pipeline.nativeWidth,
+    height: pipeline.nativeHeight,
+    fps: request.fps,
+    outWidth: size.width,
+    outHeight: size.height,
+    format: request.format,
+    outputPath: ctx.outputPath,
+    signal: ctx.signal,
+    metadata: {
+      title: request.prompt,
+      comment: JSON.stringify({ generator: 'longshot', model: `${pipeline.modelName}@${pipeline.modelVersion}`, mode: request.mode, seed: request.seed, steps, guidance, sampler, provider: pipeline.provider }),
+    },
+  });
+  return { output: encoded.path, sha256: encoded.sha256, bytes: encoded.bytes, frames: frameCount };
+}
+
+async function readReference(references: Reference[], role: 'before' | 'after', ctx: MakeClipContext): Promise<RgbFrame[]> {
+  const index = references.findIndex((r) => r.role === role);
+  if (index < 0) return [];
+  const ref = references[index]!;
+  const { pipeline } = ctx;
+  const field = `request.references[${index}].source`;
+  if (ref.source.kind === 'images') {
+    const frames = await decodeImages(ctx.ffmpegPath, ref.source.images, pipeline.nativeWidth, pipeline.nativeHeight, `${field}.images`);
+    return role === 'before' ? frames.slice(-pipeline.contextFrames) : frames.slice(0, pipeline.contextFrames);
+  }
+  const frames = await readFramesAt(ctx.ffmpegPath, ref.source.path, {
+    timeSeconds: ref.source.timeSeconds,
+    count: pipeline.contextFrames,
+    side: role,
+    width: pipeline.nativeWidth,
+    height: pipeline.nativeHeight,
+    field: `${field}.path`,
+  });
+  if (frames.length === 0) {
+    throw new LongshotError('media_unreadable', `${field}.timeSeconds: no frame at ${ref.source.timeSeconds} s in ${ref.source.path}; pick a time inside the media`, { field: `${field}.timeSeconds` });
+  }
+  return frames;
+}

@@ -1,0 +1,122 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Logger } from 'pino';
+import { LongshotError, toErrorBody } from '../../shared/errors';
+import { PairRequestSchema, parseGenerateRequest, validationError, type DaemonInfo, type ModelSummary, type PairReply } from '../../shared/protocol';
+import type { JobQueue } from '../jobs/job-queue';
+import { httpStatus } from './error-status';
+import { assertAuthorized, assertLoopbackHost } from './guards';
+import type { Pairing } from './pairing';
+
+/** Largest JSON body accepted: room for a few reference frames sent as images. */
+export const JSON_BODY_LIMIT = '16mb';
+/** Seconds a client told `queue_full` should wait before trying again. */
+export const RETRY_AFTER_SECONDS = 10;
+
+/** What the HTTP and WebSocket edges need from the daemon. */
+export interface DaemonServices {
+  queue: JobQueue;
+  pairing: Pairing;
+  info: () => DaemonInfo;
+  models: () => Promise<ModelSummary[]>;
+  logger: Logger;
+  /** Browser origins allowed to open the stream besides UXP's own (tests serve the panel from a page). */
+  allowedOrigins: readonly string[];
+}
+
+type Method = 'get' | 'post' | 'delete';
+/** One row of the route table: `public` routes skip the token check, and only those two may. */
+interface Route {
+  method: Method;
+  path: string;
+  public?: true;
+  handler: (req: Request, res: Response) => unknown;
+}
+
+/** The guard every non-public route runs first; exported so a test can prove each route has it. */
+export function requireToken(pairing: Pairing): RequestHandler {
+  return function requireToken(req, _res, next) {
+    assertAuthorized(req.headers, pairing);
+    next();
+  };
+}
+
+/** All routes of the daemon in one table. */
+export function routeTable(s: DaemonServices): Route[] {
+  const jobId = (req: Request) => String(req.params.id);
+  return [
+    { method: 'get', path: '/health', public: true, handler: (_req, res) => res.json({ ok: true, ...s.info() }) },
+    {
+      method: 'post',
+      path: '/v1/pair',
+      public: true,
+      handler: (req, res) => {
+        const parsed = PairRequestSchema.safeParse(req.body);
+        if (!parsed.success) throw validationError(parsed.error, '');
+        const token = s.pairing.redeem(parsed.data.code);
+        const info = s.info();
+        s.logger.info({ client: parsed.data.client ?? null }, 'client paired');
+        const reply: PairReply = { token, machine: info.machine, hostname: info.hostname };
+        res.json(reply);
+      },
+    },
+    { method: 'get', path: '/v1/models', handler: async (_req, res) => res.json(await s.models()) },
+    { method: 'get', path: '/v1/jobs', handler: (_req, res) => res.json(s.queue.list()) },
+    { method: 'post', path: '/v1/jobs', handler: (req, res) => res.status(201).json(s.queue.submit(parseGenerateRequest(req.body))) },
+    { method: 'get', path: '/v1/jobs/:id', handler: (req, res) => res.json(s.queue.get(jobId(req))) },
+    { method: 'delete', path: '/v1/jobs/:id', handler: (req, res) => res.json(s.queue.cancel(jobId(req))) },
+    { method: 'post', path: '/v1/jobs/:id/retry', handler: (req, res) => res.json(s.queue.retry(jobId(req))) },
+    {
+      method: 'get',
+      path: '/v1/jobs/:id/clip',
+      handler: (req, res) => {
+        const job = s.queue.get(jobId(req));
+        if (job.state !== 'done' || !job.output) {
+          throw new LongshotError('conflict', `job ${job.id} is ${job.state}: its clip exists once it is done`, { field: 'id' });
+        }
+        // send() answers Range requests (206 with Content-Range) and conditional ones.
+        res.setHeader('X-Longshot-Sha256', job.sha256 ?? '');
+        return new Promise<void>((resolve, reject) => res.sendFile(job.output!, { dotfiles: 'allow' }, (err) => (err && !res.headersSent ? reject(err) : resolve())));
+      },
+    },
+  ];
+}
+
+/** Builds the express app: Host check on everything, the token on every route but /health and /v1/pair. */
+export function createHttpApp(s: DaemonServices): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((req, _res, next) => {
+    assertLoopbackHost(req.headers.host);
+    next();
+  });
+  app.use(express.json({ limit: JSON_BODY_LIMIT, strict: true }));
+  const guard = requireToken(s.pairing);
+  for (const route of routeTable(s)) {
+    const handler: RequestHandler = (req, res, next) => {
+      Promise.resolve()
+        .then(() => route.handler(req, res))
+        .catch(next);
+    };
+    if (route.public) app[route.method](route.path, handler);
+    else app[route.method](route.path, guard, handler);
+  }
+  app.use((req, _res, next) => next(new LongshotError('not_found', `no route ${req.method} ${req.path}: see PROTOCOL.md for the API`)));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const body = toHttpError(err);
+    if (body.code === 'internal') s.logger.error({ err, path: req.path }, 'request failed');
+    else s.logger.info({ code: body.code, path: req.path, method: req.method }, 'request refused');
+    if (body.code === 'queue_full') res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    if (!res.headersSent) res.status(httpStatus(body.code)).json({ error: body });
+  });
+  return app;
+}
+
+/** Maps body-parser's errors (bad JSON, too large) to ours; everything else through toErrorBody. */
+function toHttpError(err: unknown) {
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e?.type === 'entity.parse.failed') return { code: 'bad_request' as const, message: 'body: not valid JSON; send a JSON object with Content-Type: application/json' };
+  if (e?.type === 'entity.too.large') return { code: 'payload_too_large' as const, message: `body: larger than ${JSON_BODY_LIMIT}; send reference frames by media path instead of images` };
+  if (e?.status === 404 && !(err instanceof LongshotError)) return { code: 'not_found' as const, message: e.message ?? 'not found' };
+  return toErrorBody(err);
+}

@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { request, startTestDaemon, tempDir } from '../../test/support/daemon-harness';
+import { Pairing, PAIRING_CODE_TTL_MS, PAIRING_CODE_TRIES } from './pairing';
+
+describe('Pairing', () => {
+  test('the token is random, ≥ 32 characters, stable, and stored readable by the owner only', () => {
+    const dir = tempDir();
+    const token = new Pairing(dir).token();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(new Pairing(dir).token()).toBe(token);
+    expect(new Pairing(tempDir()).token()).not.toBe(token);
+    expect(fs.statSync(path.join(dir, 'token')).mode & 0o777).toBe(0o600);
+  });
+
+  test('a code redeems once, in any case and spacing', () => {
+    const pairing = new Pairing(tempDir());
+    const { code } = pairing.createCode();
+    expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
+    expect(pairing.redeem(` ${code.toLowerCase().replace('-', ' ')} `)).toBe(pairing.token());
+    expect(() => pairing.redeem(code)).toThrow(/no pairing code is active/);
+  });
+
+  test('a code dies after 5 minutes', () => {
+    let now = 1_000_000;
+    const pairing = new Pairing(tempDir(), () => now);
+    const { code } = pairing.createCode();
+    now += PAIRING_CODE_TTL_MS + 1;
+    expect(() => pairing.redeem(code)).toThrow(/expired/);
+    expect(() => pairing.redeem(code)).toThrow(/no pairing code is active/);
+  });
+
+  test(`a code dies after ${PAIRING_CODE_TRIES} wrong tries`, () => {
+    const pairing = new Pairing(tempDir());
+    const { code } = pairing.createCode();
+    for (let i = 1; i < PAIRING_CODE_TRIES; i++) expect(() => pairing.redeem('0000-0000')).toThrow(`${PAIRING_CODE_TRIES - i} tries left`);
+    expect(() => pairing.redeem('0000-0000')).toThrow(/last try/);
+    expect(() => pairing.redeem(code)).toThrow(/no pairing code is active/);
+  });
+
+  test('POST /v1/pair exchanges the code for the token and the machine id', async () => {
+    const daemon = await startTestDaemon({}, { preload: false });
+    try {
+      const { code } = daemon.pairing.createCode();
+      const wrong = await request(daemon.port, { method: 'POST', path: '/v1/pair', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'AAAA-AAAA' }) });
+      expect(wrong.status).toBe(401);
+      expect(wrong.json().error).toMatchObject({ code: 'unauthorized', field: 'code' });
+      const res = await request(daemon.port, { method: 'POST', path: '/v1/pair', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, client: 'test' }) });
+      expect(res.status).toBe(200);
+      const health = (await request(daemon.port, { path: '/health' })).json();
+      expect(res.json()).toEqual({ token: daemon.token, machine: health.machine, hostname: health.hostname });
+    } finally {
+      await daemon.close();
+    }
+  });
+});

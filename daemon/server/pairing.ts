@@ -1,0 +1,110 @@
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { LongshotError } from '../../shared/errors';
+
+/** How long a one-time pairing code stays valid. */
+export const PAIRING_CODE_TTL_MS = 5 * 60 * 1000;
+/** Wrong codes accepted before the current code is burnt. */
+export const PAIRING_CODE_TRIES = 5;
+// Crockford's base32 without I, L, O, U: nothing a person could misread when typing the code from a terminal.
+const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+interface StoredCode {
+  sha256: string;
+  expiresAt: number;
+  triesLeft: number;
+}
+
+/**
+ * The per-install pairing secret and its one-time codes. The token lives 0600 in the data folder; `longshot pair`
+ * (another process) writes a code's hash there, and the daemon redeems it, so no secret is ever copy-pasted.
+ */
+export class Pairing {
+  private readonly tokenFile: string;
+  private readonly codeFile: string;
+
+  constructor(dataDir: string, private readonly now: () => number = Date.now) {
+    this.tokenFile = path.join(dataDir, 'token');
+    this.codeFile = path.join(dataDir, 'pairing-code.json');
+  }
+
+  /** The install's token, created (32 random bytes, base64url, 43 characters) on first use. */
+  token(): string {
+    try {
+      const existing = fs.readFileSync(this.tokenFile, 'utf8').trim();
+      if (existing.length >= 32) return existing;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const token = randomBytes(32).toString('base64url');
+    writePrivate(this.tokenFile, token + '\n');
+    return token;
+  }
+
+  /** Whether `candidate` is the token, in time independent of where they differ. */
+  checkToken(candidate: string): boolean {
+    return sameSecret(candidate, this.token());
+  }
+
+  /** Makes a fresh one-time code (replacing any earlier one) like `7KQ2-M9XD`. */
+  createCode(): { code: string; expiresAt: Date } {
+    let raw = '';
+    for (let i = 0; i < 8; i++) raw += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
+    const stored: StoredCode = { sha256: hash(raw), expiresAt: this.now() + PAIRING_CODE_TTL_MS, triesLeft: PAIRING_CODE_TRIES };
+    writePrivate(this.codeFile, JSON.stringify(stored));
+    return { code: `${raw.slice(0, 4)}-${raw.slice(4)}`, expiresAt: new Date(stored.expiresAt) };
+  }
+
+  /** Exchanges a one-time code for the token; the code dies on success, on expiry and after 5 wrong tries. */
+  redeem(code: string): string {
+    const stored = this.readCode();
+    const invalid = (why: string) => new LongshotError('unauthorized', `code: ${why}; run \`npx longshot pair\` for a new code`, { field: 'code' });
+    if (!stored) throw invalid('no pairing code is active');
+    if (this.now() > stored.expiresAt) {
+      fs.rmSync(this.codeFile, { force: true });
+      throw invalid('the pairing code has expired (codes live 5 minutes)');
+    }
+    const normalised = code.toUpperCase().replace(/[\s-]/g, '');
+    if (!sameSecret(hash(normalised), stored.sha256)) {
+      const triesLeft = stored.triesLeft - 1;
+      if (triesLeft <= 0) fs.rmSync(this.codeFile, { force: true });
+      else writePrivate(this.codeFile, JSON.stringify({ ...stored, triesLeft }));
+      throw invalid(triesLeft <= 0 ? 'wrong code, and that was the last try for it' : `wrong code (${triesLeft} tries left)`);
+    }
+    fs.rmSync(this.codeFile, { force: true });
+    return this.token();
+  }
+
+  private readCode(): StoredCode | null {
+    try {
+      return JSON.parse(fs.readFileSync(this.codeFile, 'utf8')) as StoredCode;
+    } catch {
+      return null;
+    }
+  }
+}
+
+function hash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Constant-time equality of two secrets of any length (compared as digests, so length leaks nothing). */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a, 'utf8').digest(), createHash('sha256').update(b, 'utf8').digest());
+}
+
+/** Writes a file only the owner can read, atomically (temp file, fsync, rename). */
+function writePrivate(file: string, content: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeFileSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.chmodSync(tmp, 0o600);
+  fs.renameSync(tmp, file);
+}

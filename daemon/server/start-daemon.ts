@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { machineIdSync } from 'node-machine-id';
+import type { Logger } from 'pino';
+import { PROTOCOL_VERSION, type DaemonInfo } from '../../shared/protocol';
+import { LONGSHOT_VERSION, type Config } from '../config';
+import { createVideoPipeline } from '../engine/pipeline';
+import { makeClip } from '../generation/make-clip';
+import { ModelRegistry } from '../generation/model-registry';
+import { JobQueue, type JobRunner } from '../jobs/job-queue';
+import { JobStore } from '../jobs/job-store';
+import { resolveFfmpeg } from '../media/ffmpeg-path';
+import { sweepTempFiles } from '../media/encode';
+import { createHttpApp } from './http-app';
+import { Pairing } from './pairing';
+import { attachStream } from './stream';
+
+/** HTTP timeouts: slow-loris clients are cut off; long clip downloads are not (the idle timer resets on data). */
+export const SERVER_LIMITS = { maxHeaderSize: 16 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, idleTimeoutMs: 120_000, keepAliveTimeoutMs: 5_000 };
+
+/** A running daemon. */
+export interface RunningDaemon {
+  port: number;
+  url: string;
+  pairing: Pairing;
+  queue: JobQueue;
+  models: ModelRegistry;
+  close(): Promise<void>;
+}
+
+/** Options beyond the config, for embedding (tests serve the panel from a page of their own origin). */
+export interface StartOptions {
+  logger: Logger;
+  allowedOrigins?: string[];
+  /** Load the default model at start so the first job and `/health` need not wait (default true). */
+  preload?: boolean;
+}
+
+/** A stable id for this machine (hashed by node-machine-id); a random one kept in the data folder where the OS has none. */
+export function machineId(dataDir: string): string {
+  try {
+    return machineIdSync();
+  } catch {
+    const file = path.join(dataDir, 'machine-id');
+    if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(16).toString('hex'), { mode: 0o600 });
+    return fs.readFileSync(file, 'utf8').trim();
+  }
+}
+
+/**
+ * Starts the daemon: data folder, job store and queue, model registry, then HTTP + WebSocket on 127.0.0.1 only.
+ */
+export async function startDaemon(config: Config, options: StartOptions): Promise<RunningDaemon> {
+  const { logger } = options;
+  // 1. Data folder: the database, clips and the pairing token, readable by this user only.
+  const clipsDir = path.join(config.dataDir, 'clips');
+  fs.mkdirSync(clipsDir, { recursive: true, mode: 0o700 });
+  const swept = await sweepTempFiles(clipsDir);
+  if (swept.length) logger.info({ files: swept.length }, 'removed unfinished clips left by a crash');
+  const pairing = new Pairing(config.dataDir);
+  pairing.token();
+  const machine = machineId(config.dataDir);
+
+  // 2. Media and models.
+  const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
+  const models = new ModelRegistry(
+    config.modelsDir,
+    config.defaultModel,
+    (dir) => createVideoPipeline(dir, { device: config.device, threads: config.threads, logger }),
+    logger,
+  );
+
+  // 3. Jobs: each runs through the same makeClip as `longshot generate`.
+  const store = new JobStore(path.join(config.dataDir, 'jobs.sqlite'));
+  const runner: JobRunner = async (job, { signal, onProgress }) => {
+    const pipeline = await models.get(job.request.model);
+    const outputPath = path.join(clipsDir, `longshot-${job.id}.${job.request.format}`);
+    const clip = await makeClip(
+      { ...job.request, seed: job.request.seed ?? 0 },
+      { pipeline, ffmpegPath: ffmpeg.path, outputPath, logger: logger.child({ jobId: job.id }), signal, onProgress },
+    );
+    return { output: clip.output, sha256: clip.sha256, bytes: clip.bytes };
+  };
+  const queue = new JobQueue(store, runner, { queueCap: config.queueCap, logger });
+
+  const info = (): DaemonInfo => ({
+    name: 'longshot',
+    version: LONGSHOT_VERSION,
+    protocol: PROTOCOL_VERSION,
+    machine,
+    hostname: os.hostname(),
+    model: models.ready?.modelName ?? null,
+    provider: models.ready?.provider ?? null,
+  });
+
+  // 4. The edge: one port, loopback only.
+  const services = { queue, pairing, info, models: () => models.list(), logger, allowedOrigins: options.allowedOrigins ?? [] };
+  const server = http.createServer(
+    { maxHeaderSize: SERVER_LIMITS.maxHeaderSize, headersTimeout: SERVER_LIMITS.headersTimeoutMs, requestTimeout: SERVER_LIMITS.requestTimeoutMs, keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs },
+    createHttpApp(services),
+  );
+  server.setTimeout(SERVER_LIMITS.idleTimeoutMs);
+  const closeStream = attachStream(server, services);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  logger.info({ url: `http://127.0.0.1:${port}`, dataDir: config.dataDir, ffmpeg: ffmpeg.version }, 'daemon listening');
+
+  queue.start();
+  if (options.preload !== false) {
+    models.get().catch((err) => logger.error({ err: (err as Error).message }, 'default model failed to load; jobs will report it'));
+  }
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    pairing,
+    queue,
+    models,
+    async close() {
+      closeStream();
+      await queue.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await models.close();
+      store.close();
+    },
+  };
+}

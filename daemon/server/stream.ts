@@ -1,0 +1,219 @@
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { LongshotError, toErrorBody } from '../../shared/errors';
+import {
+  PROTOCOL_VERSION,
+  WS_SUBPROTOCOL,
+  parseClientMessage,
+  parseGenerateRequest,
+  protocolMajor,
+  type Job,
+  type ServerMessage,
+} from '../../shared/protocol';
+import { isFinal, type JobEvent } from '../jobs/job-queue';
+import { httpStatus } from './error-status';
+import { assertAuthorized, assertLoopbackHost, isAllowedOrigin } from './guards';
+import type { DaemonServices } from './http-app';
+
+/** Largest message a client may send (a submit with a few reference images); bigger ones close with 1009. */
+export const WS_MAX_PAYLOAD = 16 * 1024 * 1024;
+/** Bytes of clip per `clip` message. */
+export const CLIP_CHUNK_BYTES = 512 * 1024;
+/** Ping interval; a client that misses one pong is dropped. */
+export const HEARTBEAT_MS = 30_000;
+// Progress previews are dropped, never queued, for a client that is this far behind.
+const SLOW_CLIENT_BYTES = 4 * 1024 * 1024;
+
+interface Connection {
+  ws: WebSocket;
+  greeted: boolean;
+  alive: boolean;
+  /** Subscribed job ids → whether to stream the clip. */
+  subscriptions: Map<string, boolean>;
+  /** Sends go through one chain so a clip's chunks and its `done` keep their order. */
+  outbox: Promise<void>;
+}
+
+/** Attaches the `/v1/stream` WebSocket endpoint to an HTTP server. Returns a function that closes it. */
+export function attachStream(server: Server, s: DaemonServices): () => void {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: WS_MAX_PAYLOAD,
+    handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+  });
+  const connections = new Set<Connection>();
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      assertLoopbackHost(req.headers.host);
+      if (!isAllowedOrigin(req.headers.origin, s.allowedOrigins)) {
+        throw new LongshotError('forbidden', `Origin "${req.headers.origin}" may not open the Longshot stream`);
+      }
+      if (new URL(req.url ?? '/', 'http://127.0.0.1').pathname !== '/v1/stream') {
+        throw new LongshotError('not_found', 'the WebSocket endpoint is /v1/stream');
+      }
+      assertAuthorized(req.headers, s.pairing);
+    } catch (err) {
+      const body = toErrorBody(err);
+      s.logger.info({ code: body.code, origin: req.headers.origin ?? null }, 'stream upgrade refused');
+      const json = JSON.stringify({ error: body });
+      socket.end(
+        `HTTP/1.1 ${httpStatus(body.code)} ${body.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+      );
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+  });
+
+  function onConnection(ws: WebSocket): void {
+    const conn: Connection = { ws, greeted: false, alive: true, subscriptions: new Map(), outbox: Promise.resolve() };
+    connections.add(conn);
+    s.logger.info({ clients: connections.size }, 'stream client connected');
+    ws.on('pong', () => (conn.alive = true));
+    ws.on('message', (data, isBinary) => handleMessage(conn, isBinary ? null : data.toString('utf8')));
+    ws.on('error', (err) => s.logger.info({ err: err.message }, 'stream client error'));
+    ws.on('close', (code) => {
+      connections.delete(conn);
+      s.logger.info({ code, clients: connections.size }, 'stream client closed');
+    });
+  }
+
+  function send(conn: Connection, message: ServerMessage): void {
+    conn.outbox = conn.outbox.then(() => sendNow(conn, message));
+  }
+
+  function sendNow(conn: Connection, message: ServerMessage): Promise<void> {
+    if (conn.ws.readyState !== conn.ws.OPEN) return Promise.resolve();
+    return new Promise((resolve) => conn.ws.send(JSON.stringify(message), () => resolve()));
+  }
+
+  function handleMessage(conn: Connection, text: string | null): void {
+    let requestId: string | null = null;
+    try {
+      if (text === null) throw new LongshotError('bad_request', 'binary frames are not part of the protocol: send JSON text');
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        throw new LongshotError('bad_request', 'message is not valid JSON: send one JSON object per frame');
+      }
+      if (raw && typeof raw === 'object' && typeof (raw as { requestId?: unknown }).requestId === 'string') {
+        requestId = (raw as { requestId: string }).requestId;
+      }
+      const msg = parseClientMessage(raw);
+      if (msg.type === 'hello') {
+        if (protocolMajor(msg.protocol) !== protocolMajor(PROTOCOL_VERSION)) {
+          throw new LongshotError(
+            'protocol_version',
+            `protocol: this daemon speaks ${PROTOCOL_VERSION}, the client ${msg.protocol}; update the ${protocolMajor(msg.protocol) < protocolMajor(PROTOCOL_VERSION) ? 'panel' : 'daemon'}`,
+            { field: 'protocol' },
+          );
+        }
+        conn.greeted = true;
+        send(conn, { type: 'welcome', requestId: msg.requestId, info: s.info() });
+        return;
+      }
+      if (!conn.greeted) throw new LongshotError('protocol_version', 'send a hello message first to agree on the protocol version');
+      switch (msg.type) {
+        case 'submit': {
+          const job = s.queue.submit(parseGenerateRequest(msg.request));
+          if (msg.stream) conn.subscriptions.set(job.id, true);
+          send(conn, { type: 'queued', requestId: msg.requestId, job });
+          return;
+        }
+        case 'cancel':
+          s.queue.cancel(msg.jobId);
+          return;
+        case 'retry': {
+          const job = s.queue.retry(msg.jobId);
+          conn.subscriptions.set(job.id, true);
+          send(conn, { type: 'queued', requestId: msg.requestId, job });
+          return;
+        }
+        case 'subscribe': {
+          const job = s.queue.get(msg.jobId);
+          conn.subscriptions.set(job.id, msg.clip);
+          if (isFinal(job)) finish(conn, job, msg.clip);
+          return;
+        }
+        case 'list':
+          send(conn, { type: 'jobs', requestId: msg.requestId, jobs: s.queue.list() });
+          return;
+      }
+    } catch (err) {
+      send(conn, { type: 'error', requestId, error: toErrorBody(err) });
+    }
+  }
+
+  /** Ends a job's stream for one client: its clip (if wanted and done), then exactly one final message. */
+  function finish(conn: Connection, job: Job, withClip: boolean): void {
+    conn.subscriptions.delete(job.id);
+    if (job.state === 'done') {
+      if (withClip) conn.outbox = conn.outbox.then(() => streamClip(conn, job));
+      send(conn, { type: 'done', jobId: job.id, job });
+    } else if (job.state === 'cancelled') {
+      send(conn, { type: 'cancelled', jobId: job.id, job });
+    } else {
+      send(conn, { type: 'failed', jobId: job.id, job, error: job.error ?? { code: 'internal', message: 'job ended without an error record' } });
+    }
+  }
+
+  async function streamClip(conn: Connection, job: Job): Promise<void> {
+    const bytes = job.bytes ?? 0;
+    const count = Math.max(1, Math.ceil(bytes / CLIP_CHUNK_BYTES));
+    const fileName = job.output!.split(/[\\/]/).pop()!;
+    const mime = fileName.endsWith('.mov') ? 'video/quicktime' : fileName.endsWith('.mp4') ? 'video/mp4' : 'application/octet-stream';
+    let index = 0;
+    for await (const chunk of createReadStream(job.output!, { highWaterMark: CLIP_CHUNK_BYTES })) {
+      if (conn.ws.readyState !== conn.ws.OPEN) return;
+      await sendNow(conn, { type: 'clip', jobId: job.id, index: index++, count, data: (chunk as Buffer).toString('base64'), bytes, sha256: job.sha256!, mime, fileName });
+    }
+  }
+
+  const unsubscribe = s.queue.subscribe((event: JobEvent) => {
+    for (const conn of connections) {
+      const withClip = conn.subscriptions.get(event.job.id);
+      if (withClip === undefined) continue;
+      switch (event.type) {
+        case 'started':
+          send(conn, { type: 'started', jobId: event.job.id, job: event.job });
+          break;
+        case 'progress': {
+          if (conn.ws.bufferedAmount > SLOW_CLIENT_BYTES) break;
+          const { step, total, etaSeconds, previewJpeg } = event.progress;
+          const preview = previewJpeg ? Buffer.from(previewJpeg).toString('base64') : null;
+          send(conn, { type: 'progress', jobId: event.job.id, step, total, etaSeconds, preview });
+          break;
+        }
+        case 'done':
+        case 'failed':
+        case 'cancelled':
+          finish(conn, event.job, withClip);
+          break;
+        case 'queued':
+          break;
+      }
+    }
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const conn of connections) {
+      if (!conn.alive) {
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  return () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+    for (const conn of connections) conn.ws.close(1001, 'daemon shutting down');
+    wss.close();
+  };
+}
