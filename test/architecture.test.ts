@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../daemon/config';
+
+/** Every TypeScript source (not test) file under a folder, with its import specifiers. */
+function sources(folder: string): { file: string; text: string; imports: string[] }[] {
+  const root = path.join(PROJECT_ROOT, folder);
+  if (!fs.existsSync(root)) return [];
+  const out: { file: string; text: string; imports: string[] }[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!['node_modules', 'dist'].includes(entry.name)) walk(full);
+      } else if (/\.ts$/.test(entry.name) && !/\.(test|e2e\.test)\.ts$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+        const text = fs.readFileSync(full, 'utf8');
+        const imports = [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|require\(['"]([^'"]+)['"]\)|import\(['"]([^'"]+)['"]\)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+        out.push({ file: path.relative(PROJECT_ROOT, full), text, imports });
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Import targets as project-relative folders (for relative imports) or package names. */
+function targets(file: string, imports: string[]): string[] {
+  return imports.map((spec) => (spec.startsWith('.') ? path.relative(PROJECT_ROOT, path.resolve(PROJECT_ROOT, path.dirname(file), spec)) : spec));
+}
+
+// STYLE.md's folder map: what each folder must not import.
+const FORBIDDEN: [string, RegExp, string][] = [
+  ['shared', /^(node:|daemon\/|plugin\/|express|ws$|onnxruntime|better-sqlite3)/, 'shared/ holds wire types only'],
+  ['daemon/jobs', /^(express|ws$|onnxruntime-node|daemon\/server)/, 'jobs/ must not import express, ws or onnxruntime'],
+  ['daemon/engine', /^(better-sqlite3|express|ws$|daemon\/(server|jobs|media))/, 'engine/ must not touch SQLite, HTTP or ffmpeg'],
+  ['daemon/media', /^(shared\/protocol|daemon\/(server|jobs|engine)|onnxruntime-node)/, 'media/ must not know protocol or job types'],
+  ['plugin/host', /^(plugin\/(net|state|ui)|ws$)/, 'host/ must not know the daemon exists'],
+  ['plugin/net', /^(premierepro|plugin\/(host|state|ui))/, 'net/ must not touch Premiere or the DOM layers'],
+  ['plugin/state', /^(plugin\/ui)/, 'state/ must not render'],
+  ['plugin/ui', /^(premierepro|plugin\/(net|host))/, 'ui/ must not call net/ or host/'],
+];
+
+describe('architecture (STYLE.md folder map)', () => {
+  test('the import scanner sees imports (so the rules below can fail)', () => {
+    const app = sources('daemon/server').find((s) => s.file.endsWith('http-app.ts'))!;
+    expect(targets(app.file, app.imports)).toEqual(expect.arrayContaining(['express', path.join('shared', 'errors'), path.join('daemon', 'jobs', 'job-queue')]));
+  });
+
+  test.each(FORBIDDEN)('%s imports nothing matching %s (%s)', (folder, pattern) => {
+    const offenders = sources(folder).flatMap((s) => targets(s.file, s.imports).filter((t) => pattern.test(t)).map((t) => `${s.file} → ${t}`));
+    expect(offenders).toEqual([]);
+  });
+
+  test('only daemon/config.ts reads process.env', () => {
+    const readers = [...sources('daemon'), ...sources('shared')].filter((s) => /process\.env\b/.test(s.text) && s.file !== path.join('daemon', 'config.ts'));
+    expect(readers.map((s) => s.file)).toEqual([]);
+  });
+
+  test('no console.log in daemon/', () => {
+    expect(sources('daemon').filter((s) => /console\.(log|info|debug)\(/.test(s.text)).map((s) => s.file)).toEqual([]);
+  });
+});
