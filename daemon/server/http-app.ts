@@ -73,6 +73,9 @@ export function routeTable(s: DaemonServices): Route[] {
         if (job.state !== 'done' || !job.output) {
           throw new LongshotError('conflict', `job ${job.id} is ${job.state}: its clip exists once it is done`, { field: 'id' });
         }
+        if (job.request.format === 'png') {
+          throw new LongshotError('conflict', `job ${job.id} wrote a PNG sequence, a folder: read the frames in ${job.output}`, { field: 'id' });
+        }
         // send() answers Range requests (206 with Content-Range) and conditional ones.
         res.setHeader('X-Longshot-Sha256', job.sha256 ?? '');
         return new Promise<void>((resolve, reject) => res.sendFile(job.output!, { dotfiles: 'allow' }, (err) => (err && !res.headersSent ? reject(err) : resolve())));

@@ -151,7 +151,8 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
   function finish(conn: Connection, job: Job, withClip: boolean): void {
     conn.subscriptions.delete(job.id);
     if (job.state === 'done') {
-      if (withClip) conn.outbox = conn.outbox.then(() => streamClip(conn, job));
+      // A png job's output is a folder of frames on the daemon's disk; only files travel as `clip` chunks.
+      if (withClip && job.request.format !== 'png') conn.outbox = conn.outbox.then(() => streamClip(conn, job));
       send(conn, { type: 'done', jobId: job.id, job });
     } else if (job.state === 'cancelled') {
       send(conn, { type: 'cancelled', jobId: job.id, job });

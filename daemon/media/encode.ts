@@ -1,0 +1,122 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { LongshotError } from '../../shared/errors';
+import { fpsRational } from './probe';
+import { FfmpegError, runFfmpeg } from './run-ffmpeg';
+
+/** Containers the encoder writes. */
+export type ClipFormat = 'mp4' | 'mov' | 'png';
+
+/** Options of {@link encodeClip}. */
+export interface EncodeOptions {
+  /** Size of the frames given. */
+  width: number;
+  height: number;
+  fps: number;
+  /** Size of the written clip (even numbers); frames are scaled with Lanczos. */
+  outWidth: number;
+  outHeight: number;
+  format: ClipFormat;
+  /** Final path: a file for mp4/mov, a folder of frame_00001.png … for png. */
+  outputPath: string;
+  /** Container tags (title, comment, …); for png a `metadata.json` beside the frames. */
+  metadata: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** A clip written in full at its final path. */
+export interface EncodedClip {
+  path: string;
+  /** sha256 of the file; for a png folder, of its files' bytes concatenated in name order. */
+  sha256: string;
+  bytes: number;
+  frames: number;
+}
+
+/** Marks unfinished outputs, so a sweep after a crash can find them. */
+export const TEMP_MARK = '.longshot-tmp-';
+
+/** The default output size: the native frame scaled by a whole factor to at least 256 px tall (H.264 4:2:0 keeps small objects' colour there). */
+export function defaultOutputSize(nativeWidth: number, nativeHeight: number): { width: number; height: number } {
+  const factor = Math.max(1, Math.ceil(256 / nativeHeight));
+  const even = (n: number) => 2 * Math.round(n / 2);
+  return { width: even(nativeWidth * factor), height: even(nativeHeight * factor) };
+}
+
+function codecArgs(format: ClipFormat): string[] {
+  switch (format) {
+    case 'mp4':
+      return ['-c:v', 'libx264', '-preset', 'medium', '-crf', '16', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4'];
+    case 'mov':
+      return ['-c:v', 'prores_ks', '-profile:v', '2', '-pix_fmt', 'yuv422p10le', '-vendor', 'apl0', '-f', 'mov'];
+    case 'png':
+      return ['-c:v', 'png', '-pix_fmt', 'rgb24', '-start_number', '1', '-f', 'image2'];
+  }
+}
+
+/**
+ * Encodes RGB24 frames with ffmpeg, atomically: ffmpeg writes a temp path beside the output, which is fsynced and
+ * renamed over the final path only when complete. On any failure the temp output is removed and a good clip
+ * already at `outputPath` is untouched. A full disk is a `disk_full` LongshotError naming the folder.
+ */
+export async function encodeClip(ffmpegPath: string, frames: Uint8Array[], options: EncodeOptions): Promise<EncodedClip> {
+  const { width, height, outWidth, outHeight, format, outputPath } = options;
+  const dir = path.dirname(outputPath);
+  const temp = path.join(dir, `.${path.basename(outputPath)}${TEMP_MARK}${randomBytes(4).toString('hex')}`);
+  const target = format === 'png' ? path.join(temp, 'frame_%05d.png') : temp;
+  const metadata = Object.entries(options.metadata).flatMap(([k, v]) => ['-metadata', `${k}=${v}`]);
+  const args = [
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-framerate', fpsRational(options.fps), '-i', 'pipe:0',
+    '-vf', `scale=${outWidth}:${outHeight}:flags=lanczos`, '-frames:v', String(frames.length),
+    ...codecArgs(format), ...(format === 'png' ? [] : metadata), '-y', target,
+  ];
+  try {
+    if (format === 'png') await fs.mkdir(temp);
+    await runFfmpeg(ffmpegPath, args, { input: frames, signal: options.signal });
+    if (format === 'png') await fs.writeFile(path.join(temp, 'metadata.json'), JSON.stringify(options.metadata, null, 2));
+    const files = format === 'png' ? (await fs.readdir(temp)).sort().map((f) => path.join(temp, f)) : [temp];
+    for (const file of files) await fsyncFile(file);
+    const digest = await hashFiles(files);
+    if (format === 'png') await fs.rm(outputPath, { recursive: true, force: true });
+    await fs.rename(temp, outputPath);
+    await fsyncFile(dir);
+    return { path: outputPath, sha256: digest.sha256, bytes: digest.bytes, frames: frames.length };
+  } catch (err) {
+    await fs.rm(temp, { recursive: true, force: true });
+    if ((err instanceof FfmpegError && err.noSpace) || (err as NodeJS.ErrnoException).code === 'ENOSPC') {
+      throw new LongshotError('disk_full', `no space left on the disk of ${dir} to write the clip; free some space or set another --data-dir`, { cause: err });
+    }
+    if (err instanceof FfmpegError) throw new LongshotError('internal', `encoding ${path.basename(outputPath)} failed: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function hashFiles(files: string[]): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for (const file of files) {
+    for await (const chunk of createReadStream(file)) {
+      hash.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/** Removes outputs a crashed run left half-written in `dir`; returns their names. */
+export async function sweepTempFiles(dir: string): Promise<string[]> {
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.includes(TEMP_MARK));
+  for (const name of names) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+  return names;
+}
