@@ -1,0 +1,30 @@
+"""The noise schedule and word tokenizer exactly as models/PACKAGE.md defines them (shared by training, export
+and the reference sampler used for evaluation)."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .shapesworld.grammar import VOCABULARY, words_of
+
+COSINE_S = 0.008
+T_MAX = 0.999
+
+
+def alpha_sigma(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cosine schedule: alpha(t) = f(t) / f(0), f(t) = cos(π/2 · (t + s)/(1 + s)); sigma = sqrt(1 − alpha²)."""
+    f = torch.cos(math.pi / 2 * (t + COSINE_S) / (1 + COSINE_S))
+    f0 = math.cos(math.pi / 2 * COSINE_S / (1 + COSINE_S))
+    alpha = (f / f0).clamp(0, 1)
+    return alpha, torch.sqrt((1 - alpha ** 2).clamp(min=0))
+
+
+def tokenize(prompts: list[str], max_length: int) -> torch.Tensor:
+    """Word tokenizer: lower-case, split on non-alphanumerics, drop unknown words, first L ids, pad with 0."""
+    index = {w: i for i, w in enumerate(VOCABULARY)}
+    out = torch.zeros(len(prompts), max_length, dtype=torch.long)
+    for row, text in enumerate(prompts):
+        ids = [index[w] for w in words_of(text) if w in index][:max_length]
+        out[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return out
