@@ -1,0 +1,64 @@
+import type { SamplerName } from '../../shared/protocol';
+import { checkSteps, stepIndexOf, type Sampler, type SamplerConfig } from './sampler';
+import { alphaAt, lambdaAt, samplingGrid, sigmaAt } from './schedule';
+
+/**
+ * DPM-Solver++(2M) (Lu et al. 2022, "DPM-Solver++", Algorithm 2), data prediction, as U-ViT samples. Multistep:
+ * step i reuses the x0 prediction of step i−1 for a second-order correction, one model call a step. The first step
+ * has no history and is first order. Spacing defaults to log-SNR-uniform down to t = 1e-3, DPM-Solver's own choice,
+ * picked by measurement: on Gaussian data with the exact denoiser it beats time-uniform at 8–20 steps for data
+ * spreads 0.05–0.2 (fine detail) by 10–100× (testdata/sampler-reference.py). On a grid that ends at sigma = 0
+ * the second-order term is undefined (h → ∞), so that last step is first order and returns x0 (diffusers'
+ * `final_sigmas_type="zero"`).
+ */
+export class DpmSolverPlusPlus2MSampler implements Sampler {
+  readonly name: SamplerName = 'dpmpp-2m';
+  private grid: number[] = [];
+  private previousX0: Float32Array | null = null;
+  private previousH = 0;
+
+  constructor(readonly config: SamplerConfig) {}
+
+  get timesteps(): readonly number[] {
+    return this.grid.slice(0, -1);
+  }
+
+  setTimesteps(steps: number): void {
+    checkSteps(this.name, steps);
+    this.grid = samplingGrid(this.config.schedule, steps, this.config.spacing ?? 'logsnr-uniform');
+    this.previousX0 = null;
+    this.previousH = 0;
+  }
+
+  step(modelOutput: Float32Array, t: number, sample: Float32Array): Float32Array {
+    const i = stepIndexOf(this.name, this.grid.slice(0, -1), t);
+    const schedule = this.config.schedule;
+    const tNext = this.grid[i + 1]!;
+    const sigma = sigmaAt(schedule, t);
+    const alphaNext = alphaAt(schedule, tNext);
+    const sigmaNext = sigmaAt(schedule, tNext);
+    const next = new Float32Array(sample.length);
+    if (sigmaNext === 0) {
+      for (let k = 0; k < next.length; k++) next[k] = alphaNext * modelOutput[k]!;
+      this.previousX0 = null;
+      return next;
+    }
+    const h = lambdaAt(schedule, tNext) - lambdaAt(schedule, t);
+    // x_next = (sigma_next/sigma)·x − alpha_next·(e^{−h} − 1)·D, D = x0 (first order) or the 2M blend below.
+    const onSample = sigmaNext / sigma;
+    const onD = -alphaNext * Math.expm1(-h);
+    const previous = i > 0 ? this.previousX0 : null;
+    if (previous === null) {
+      for (let k = 0; k < next.length; k++) next[k] = onSample * sample[k]! + onD * modelOutput[k]!;
+    } else {
+      // D = (1 + 1/(2r))·x0 − 1/(2r)·x0_prev, r = h_prev/h.
+      const half = this.previousH === 0 ? 0 : h / (2 * this.previousH);
+      const onX0 = onD * (1 + half);
+      const onPrevious = -onD * half;
+      for (let k = 0; k < next.length; k++) next[k] = onSample * sample[k]! + onX0 * modelOutput[k]! + onPrevious * previous[k]!;
+    }
+    this.previousX0 = Float32Array.from(modelOutput.subarray(0, sample.length));
+    this.previousH = h;
+    return next;
+  }
+}
