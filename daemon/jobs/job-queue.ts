@@ -134,7 +134,8 @@ export class JobQueue {
   private pump(): void {
     if (this.pumping || this.closed) return;
     this.pumping = true;
-    this.idle = this.drain().finally(() => {
+    // Start on a later tick: whoever submitted subscribes to the job's events before it starts.
+    this.idle = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain()).finally(() => {
       this.pumping = false;
     });
   }
