@@ -26,7 +26,7 @@ function exactOdeAt(t: number, mu: number, s: number): number[] {
 
 function sample(sampler: Sampler, steps: number, denoise: (x: Float32Array, t: number) => Float32Array): Float32Array {
   sampler.setTimesteps(steps);
-  let x = Float32Array.from(xT);
+  let x: Float32Array = Float32Array.from(xT);
   for (const t of sampler.timesteps) x = sampler.step(denoise(x, t), t, x);
   return x;
 }

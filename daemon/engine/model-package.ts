@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { LongshotError } from '../../shared/errors';
+import { SamplerNameSchema } from '../../shared/protocol';
+
+const dim = z.union([z.literal('B'), z.number().int().positive()]);
+const tensorSpec = z.object({ name: z.string().min(1), dtype: z.enum(['float32', 'int64']), shape: z.array(dim) });
+
+/** model.json, as models/PACKAGE.md defines it. */
+export const ModelManifestSchema = z.object({
+  format: z.literal('longshot-model/1'),
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'name: lower-case letters, digits, dot, dash, underscore'),
+  version: z.string().min(1),
+  description: z.string().optional(),
+  architecture: z.object({ type: z.string() }).passthrough(),
+  space: z.enum(['pixel', 'latent']),
+  native: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+  channels: z.literal(3),
+  frames_per_window: z.number().int().positive(),
+  context_frames: z.number().int().min(1),
+  fps_range: z.tuple([z.number().positive(), z.number().positive()]),
+  value_range: z.tuple([z.number(), z.number()]),
+  schedule: z.object({ type: z.literal('cosine'), s: z.number().min(0), t_min: z.number().min(0), t_max: z.number().max(1) }),
+  prediction: z.enum(['v', 'eps']),
+  defaults: z.object({ steps: z.number().int().positive(), guidance: z.number().min(0), sampler: SamplerNameSchema }),
+  inputs: z.object({ x: tensorSpec, known: tensorSpec, t: tensorSpec, fps: tensorSpec, text: tensorSpec }),
+  outputs: z.object({ prediction: tensorSpec }),
+  tokenizer: z.object({ type: z.literal('word'), file: z.string(), max_length: z.number().int().positive() }),
+  text_encoder: z.object({ file: z.string(), input: z.string(), output: z.string() }).nullable(),
+  weights_dtype: z.enum(['float32', 'float16']),
+  files: z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) })),
+});
+/** A parsed model.json. */
+export type ModelManifest = z.infer<typeof ModelManifestSchema>;
+
+/** A package whose manifest parsed and whose files all match their hashes. */
+export interface ModelPackage {
+  dir: string;
+  manifest: ModelManifest;
+}
+
+function invalid(dir: string, what: string, cause?: unknown): LongshotError {
+  return new LongshotError('model_invalid', `model package ${dir}: ${what}`, { cause });
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Loads and validates a package folder: model.json against the schema, shapes consistent with the native size,
+ * every listed file present with its size and sha256 (streamed, so multi-GB packages work), the graph a protobuf.
+ */
+export async function loadPackage(dir: string): Promise<ModelPackage> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
+  } catch (err) {
+    throw invalid(dir, `model.json is missing or not JSON (${(err as Error).message})`, err);
+  }
+  const parsed = ModelManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw invalid(dir, `model.json field "${issue.path.join('.')}": ${issue.message}`);
+  }
+  const manifest = parsed.data;
+  const frameShape = ['B', manifest.frames_per_window, manifest.channels, manifest.native.height, manifest.native.width];
+  for (const [key, spec] of [['inputs.x', manifest.inputs.x], ['outputs.prediction', manifest.outputs.prediction]] as const) {
+    if (manifest.space === 'pixel' && JSON.stringify(spec.shape) !== JSON.stringify(frameShape)) {
+      throw invalid(dir, `model.json ${key}.shape is ${JSON.stringify(spec.shape)}, but native size and frames_per_window say ${JSON.stringify(frameShape)}`);
+    }
+  }
+  const needed = ['uvit.onnx', manifest.tokenizer.file, ...(manifest.text_encoder ? [manifest.text_encoder.file] : [])];
+  for (const file of needed) if (!manifest.files[file]) throw invalid(dir, `model.json "files" does not list ${file}`);
+  for (const [file, expected] of Object.entries(manifest.files)) {
+    const full = path.join(dir, file);
+    if (path.relative(dir, full).startsWith('..')) throw invalid(dir, `file ${file} lies outside the package`);
+    const stat = await fs.stat(full).catch(() => null);
+    if (!stat) throw invalid(dir, `file ${file} is missing`);
+    if (stat.size !== expected.bytes) throw invalid(dir, `file ${file} has ${stat.size} bytes, model.json says ${expected.bytes} (truncated or replaced?)`);
+    if ((await sha256File(full)) !== expected.sha256) throw invalid(dir, `file ${file} does not match its sha256 in model.json (corrupted or replaced)`);
+  }
+  const head = Buffer.alloc(16);
+  const handle = await fs.open(path.join(dir, 'uvit.onnx'), 'r');
+  try {
+    await handle.read(head, 0, 16, 0);
+  } finally {
+    await handle.close();
+  }
+  // An ONNX ModelProto starts with field 1 (ir_version, varint): tag byte 0x08.
+  if (head[0] !== 0x08) throw invalid(dir, 'file uvit.onnx is not an ONNX model (no ModelProto header)');
+  return { dir, manifest };
+}
+
+/** The valid packages of a models folder (each subfolder with a model.json); broken ones are reported, not fatal. */
+export async function listPackages(modelsDir: string): Promise<{ packages: ModelPackage[]; errors: { dir: string; message: string }[] }> {
+  const entries = await fs.readdir(modelsDir, { withFileTypes: true }).catch(() => []);
+  const packages: ModelPackage[] = [];
+  const errors: { dir: string; message: string }[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const dir = path.join(modelsDir, entry.name);
+    if (!(await fs.stat(path.join(dir, 'model.json')).catch(() => null))) continue;
+    try {
+      packages.push(await loadPackage(dir));
+    } catch (err) {
+      errors.push({ dir, message: (err as Error).message });
+    }
+  }
+  return { packages, errors };
+}

@@ -1,0 +1,187 @@
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Logger } from 'pino';
+import { LongshotError } from '../../shared/errors';
+import type { ModelManifest, ModelPackage } from './model-package';
+import { createRandom, fillGaussian } from './noise';
+
+/** Execution providers in the order `device: 'auto'` tries them on this platform; cpu always works and comes last. */
+export function providerOrder(platform: NodeJS.Platform = process.platform): string[] {
+  return ['webgpu', 'cuda', ...(platform === 'win32' ? ['dml'] : []), ...(platform === 'darwin' ? ['coreml'] : []), 'cpu'];
+}
+
+/** How to run a package: `device` is `auto` or a provider name; `threads` 0 lets ORT use every core. */
+export interface ModelRunnerOptions {
+  device: string;
+  threads: number;
+  logger: Logger;
+}
+
+/** The input buffers of one batch of 2 (conditional, unconditional); written in place before each run. */
+export interface ModelBatch {
+  /** [2, F, C, H, W] */
+  x: Float32Array;
+  /** [2, F] */
+  known: Float32Array;
+  /** [2] */
+  t: Float32Array;
+  /** [2] */
+  fps: Float32Array;
+  /** [2, L] token ids; row 1 all zero (the unconditional prompt) */
+  tokens: BigInt64Array;
+}
+
+/** Largest difference allowed between a provider's probe output and the CPU's, relative to the CPU output's peak. */
+const PROBE_TOLERANCE = 0.02;
+
+/**
+ * Owns the ONNX Runtime session of one package: picks the provider (probing it), keeps one batch of 2 of input
+ * tensors and one output tensor for the life of the session, so a sampler step allocates nothing on this side.
+ */
+export class ModelRunner {
+  readonly batch: ModelBatch;
+  /** [2, F, C, H, W]: the network's prediction of the last {@link run}, rewritten in place by each run. */
+  readonly prediction: Float32Array;
+  private readonly feeds: Record<string, ort.Tensor>;
+  private readonly fetches: Record<string, ort.Tensor>;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly provider: string,
+    private readonly manifest: ModelManifest,
+  ) {
+    const { frames, text, length } = geometry(manifest);
+    const inputs = manifest.inputs;
+    this.batch = {
+      x: new Float32Array(2 * length),
+      known: new Float32Array(2 * frames),
+      t: new Float32Array(2),
+      fps: new Float32Array(2),
+      tokens: new BigInt64Array(2 * text),
+    };
+    const frameDims = [2, ...manifest.inputs.x.shape.slice(1)] as number[];
+    this.feeds = {
+      [inputs.x.name]: new ort.Tensor('float32', this.batch.x, frameDims),
+      [inputs.known.name]: new ort.Tensor('float32', this.batch.known, [2, frames]),
+      [inputs.t.name]: new ort.Tensor('float32', this.batch.t, [2]),
+      [inputs.fps.name]: new ort.Tensor('float32', this.batch.fps, [2]),
+      [inputs.text.name]: new ort.Tensor('int64', this.batch.tokens, [2, text]),
+    };
+    this.prediction = new Float32Array(2 * length);
+    this.fetches = { [manifest.outputs.prediction.name]: new ort.Tensor('float32', this.prediction, frameDims) };
+  }
+
+  /** Creates the session on the chosen (or first working) provider, checks its inputs against model.json, warms it up. */
+  static async create(pkg: ModelPackage, options: ModelRunnerOptions): Promise<ModelRunner> {
+    const { manifest } = pkg;
+    const modelPath = path.join(pkg.dir, 'uvit.onnx');
+    if (manifest.text_encoder) throw new LongshotError('model_invalid', `model package ${pkg.dir}: model.json text_encoder: separate text-encoder graphs are not supported by this engine yet; export token inputs (text_encoder: null)`);
+    if (manifest.space !== 'pixel') throw new LongshotError('model_invalid', `model package ${pkg.dir}: model.json space "${manifest.space}": only pixel-space packages are supported by this engine yet`);
+    const known = providerOrder();
+    const device = options.device.toLowerCase();
+    if (device !== 'auto' && !known.includes(device)) {
+      throw new LongshotError('bad_request', `device: unknown device "${options.device}" on ${process.platform}; use auto or one of ${known.join(', ')}`, { field: 'device' });
+    }
+    const candidates = device === 'auto' ? known : [device];
+    const failures: string[] = [];
+    for (const provider of candidates) {
+      let session: ort.InferenceSession | null = null;
+      try {
+        session = await ort.InferenceSession.create(modelPath, sessionOptions(provider, options.threads));
+        checkSessionMatches(session, pkg);
+        await probe(session, provider, pkg, options.threads);
+        const runner = new ModelRunner(session, provider, manifest);
+        await runner.run(); // warm-up at batch 2, the shape every step uses
+        options.logger.info({ model: manifest.name, provider }, 'model session ready');
+        return runner;
+      } catch (err) {
+        await session?.release().catch(() => undefined);
+        if (err instanceof LongshotError && err.code === 'model_invalid') throw err;
+        const reason = (err as Error).message.split('\n')[0]!;
+        failures.push(`${provider}: ${reason}`);
+        options.logger.info({ provider, reason }, 'execution provider unavailable');
+      }
+    }
+    throw new LongshotError(
+      'engine_failed',
+      `device: no execution provider could run ${manifest.name} (${failures.join('; ')}); ${device === 'auto' ? 'check the install' : 'use --device auto or cpu'}`,
+      { field: 'device' },
+    );
+  }
+
+  /** Runs the network on {@link batch}; the result is in {@link prediction}. */
+  async run(): Promise<Float32Array> {
+    await this.session.run(this.feeds, this.fetches);
+    return this.prediction;
+  }
+
+  /** A plain `session.run` on the same input tensors, output allocated by ORT: the baseline of `longshot bench`. */
+  async runBare(): Promise<void> {
+    await this.session.run(this.feeds);
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function geometry(manifest: ModelManifest): { frames: number; text: number; length: number } {
+  const [, frames, channels, height, width] = manifest.inputs.x.shape as number[];
+  return { frames: frames!, text: manifest.inputs.text.shape[1] as number, length: frames! * channels! * height! * width! };
+}
+
+function sessionOptions(provider: string, threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+  };
+}
+
+/** The graph must take and give exactly what model.json says: names, element types, and every fixed dimension. */
+function checkSessionMatches(session: ort.InferenceSession, pkg: ModelPackage): void {
+  const { manifest } = pkg;
+  const check = (role: 'input' | 'output', key: string, spec: ModelManifest['inputs']['x'], metadata: readonly ort.InferenceSession.ValueMetadata[]) => {
+    const found = metadata.find((m) => m.name === spec.name);
+    const where = `model package ${pkg.dir}: file uvit.onnx`;
+    if (!found) throw new LongshotError('model_invalid', `${where} has no ${role} "${spec.name}" (model.json ${role}s.${key}); its ${role}s are ${metadata.map((m) => m.name).join(', ')}`);
+    if (!found.isTensor || found.type !== spec.dtype) throw new LongshotError('model_invalid', `${where}: ${role} "${spec.name}" is ${found.isTensor ? found.type : 'not a tensor'}, model.json ${role}s.${key} says ${spec.dtype}`);
+    const shape = found.shape;
+    const fits = shape.length === spec.shape.length && spec.shape.every((d, i) => (typeof d === 'number' ? shape[i] === d : typeof shape[i] !== 'number' || shape[i] === -1));
+    if (!fits) throw new LongshotError('model_invalid', `${where}: ${role} "${spec.name}" has shape ${JSON.stringify(shape)}, model.json ${role}s.${key} says ${JSON.stringify(spec.shape)}`);
+  };
+  for (const [key, spec] of Object.entries(manifest.inputs)) check('input', key, spec, session.inputMetadata);
+  check('output', 'prediction', manifest.outputs.prediction, session.outputMetadata);
+}
+
+/** A tiny seeded random batch of 1; outputs must be finite with the right length, and (off CPU) match the CPU's. */
+async function probe(session: ort.InferenceSession, provider: string, pkg: ModelPackage, threads: number): Promise<void> {
+  const { manifest } = pkg;
+  const { frames, text, length } = geometry(manifest);
+  const random = createRandom(1);
+  const feeds = {
+    [manifest.inputs.x.name]: new ort.Tensor('float32', fillGaussian(new Float32Array(length), random), [1, ...manifest.inputs.x.shape.slice(1)] as number[]),
+    [manifest.inputs.known.name]: new ort.Tensor('float32', new Float32Array(frames), [1, frames]),
+    [manifest.inputs.t.name]: new ort.Tensor('float32', new Float32Array([0.5]), [1]),
+    [manifest.inputs.fps.name]: new ort.Tensor('float32', new Float32Array([24]), [1]),
+    [manifest.inputs.text.name]: new ort.Tensor('int64', new BigInt64Array(text), [1, text]),
+  };
+  const outputName = manifest.outputs.prediction.name;
+  const output = (await session.run(feeds))[outputName]!.data as Float32Array;
+  if (output.length !== length || !output.every(Number.isFinite)) throw new Error(`probe gave ${output.length} values (want ${length}) or non-finite ones`);
+  if (provider === 'cpu') return;
+  const reference = await ort.InferenceSession.create(path.join(pkg.dir, 'uvit.onnx'), sessionOptions('cpu', threads));
+  try {
+    const expected = (await reference.run(feeds))[outputName]!.data as Float32Array;
+    let peak = 0;
+    let worst = 0;
+    for (let i = 0; i < length; i++) {
+      peak = Math.max(peak, Math.abs(expected[i]!));
+      worst = Math.max(worst, Math.abs(expected[i]! - output[i]!));
+    }
+    if (worst > PROBE_TOLERANCE * Math.max(peak, 1)) throw new Error(`probe differs from the CPU result by ${worst.toFixed(4)} (peak ${peak.toFixed(3)})`);
+  } finally {
+    await reference.release();
+  }
+}

@@ -1,0 +1,143 @@
+/** @jest-environment ./daemon/engine/testdata/ort-jest-environment.js */
+import path from 'node:path';
+import pino from 'pino';
+import { LongshotError } from '../../shared/errors';
+import { benchPipeline } from './bench';
+import { createVideoPipeline, modelToRgb, previewOf, rgbToModel, type EngineVideoPipeline } from './pipeline';
+import type { PipelineInput, PipelineProgress } from './types';
+
+// The models developer's tiny random-weight package: 8 frames a window, 2 context frames, 32x16, 4 steps.
+const TINY = path.join(__dirname, '../../models/testdata/tiny-uvit');
+const logger = pino({ level: 'silent' });
+
+let pipeline: EngineVideoPipeline;
+beforeAll(async () => {
+  pipeline = await createVideoPipeline(TINY, { device: 'cpu', threads: 1, logger });
+});
+afterAll(async () => {
+  await pipeline.close();
+});
+
+const base = (over: Partial<PipelineInput> = {}): PipelineInput => ({
+  prompt: 'a red circle moves left on a white background',
+  frameCount: 8,
+  fps: 24,
+  seed: 7,
+  steps: 3,
+  guidance: 3,
+  sampler: 'dpmpp-2m',
+  before: [],
+  after: [],
+  ...over,
+});
+const bytes = (frames: Uint8Array[]) => Buffer.concat(frames).toString('base64');
+const solid = (value: number) => new Uint8Array(32 * 16 * 3).fill(value);
+
+test('describes the package: name, provider, native size, context frames, defaults', () => {
+  expect(pipeline.modelName).toBe('tiny-uvit');
+  expect(pipeline.provider).toBe('cpu');
+  expect([pipeline.nativeWidth, pipeline.nativeHeight, pipeline.contextFrames]).toEqual([32, 16, 2]);
+  expect(pipeline.defaults).toEqual({ steps: 4, guidance: 3, sampler: 'dpmpp-2m' });
+});
+
+test('the same seed gives the same frames; another seed, prompt or sampler gives others', async () => {
+  const first = await pipeline.run(base({ frameCount: 11 }));
+  expect(first).toHaveLength(11);
+  for (const f of first) expect(f).toHaveLength(32 * 16 * 3);
+  expect(bytes(await pipeline.run(base({ frameCount: 11 })))).toBe(bytes(first));
+  expect(bytes(await pipeline.run(base({ frameCount: 11, seed: 8 })))).not.toBe(bytes(first));
+  expect(bytes(await pipeline.run(base({ frameCount: 11, prompt: 'a blue square falls' })))).not.toBe(bytes(first));
+  expect(bytes(await pipeline.run(base({ frameCount: 11, sampler: 'ddim' })))).not.toBe(bytes(first));
+});
+
+test.each([
+  [23.976, 2.5],
+  [25, 1],
+  [29.97, 3.5],
+  [60, 1.25],
+])('exact frame count at %s fps for %s s', async (fps, seconds) => {
+  const frameCount = Math.round(seconds * fps);
+  const frames = await pipeline.run(base({ fps, frameCount, steps: 1 }));
+  expect(frames).toHaveLength(frameCount);
+});
+
+test('exact frame counts for 1 frame and for every mode', async () => {
+  for (const [before, after] of [[[], []], [[solid(10), solid(20)], []], [[], [solid(30)]], [[solid(10)], [solid(200), solid(210), solid(220)]]] as const) {
+    for (const frameCount of [1, 7, 8, 13]) {
+      expect(await pipeline.run(base({ frameCount, steps: 1, before: [...before], after: [...after] }))).toHaveLength(frameCount);
+    }
+  }
+});
+
+test('references condition the result: other reference frames, other output', async () => {
+  const dark = await pipeline.run(base({ frameCount: 6, before: [solid(0), solid(0)] }));
+  const light = await pipeline.run(base({ frameCount: 6, before: [solid(255), solid(255)] }));
+  expect(bytes(dark)).not.toBe(bytes(light));
+  const head = await pipeline.run(base({ frameCount: 6, after: [solid(0)] }));
+  expect(bytes(head)).not.toBe(bytes(dark));
+});
+
+test('progress: every step once, monotonic over all windows, each with a JPEG preview and an ETA reaching 0', async () => {
+  const seen: PipelineProgress[] = [];
+  await pipeline.run(base({ frameCount: 20, steps: 3 }), { onProgress: (p) => seen.push(p) });
+  // 20 frames, F = 8, K = 2: windows of 8 + 6 + 6 generated frames.
+  expect(seen.map((p) => p.step)).toEqual(Array.from({ length: 9 }, (_, i) => i + 1));
+  expect(new Set(seen.map((p) => p.total))).toEqual(new Set([9]));
+  for (const p of seen) {
+    expect(p.previewJpeg).not.toBeNull();
+    expect([p.previewJpeg![0], p.previewJpeg![1]]).toEqual([0xff, 0xd8]);
+    expect(p.etaSeconds).toBeGreaterThanOrEqual(0);
+  }
+  expect(seen[seen.length - 1]!.etaSeconds).toBe(0);
+});
+
+test('cancel: aborting stops before the next step with a cancelled error', async () => {
+  const controller = new AbortController();
+  const steps: number[] = [];
+  const run = pipeline.run(base({ frameCount: 30, steps: 4 }), {
+    signal: controller.signal,
+    onProgress: (p) => {
+      steps.push(p.step);
+      if (p.step === 2) controller.abort();
+    },
+  });
+  await expect(run).rejects.toMatchObject({ code: 'cancelled' });
+  expect(steps).toEqual([1, 2]);
+  const aborted = new AbortController();
+  aborted.abort();
+  await expect(pipeline.run(base(), { signal: aborted.signal })).rejects.toBeInstanceOf(LongshotError);
+});
+
+test('bad inputs are refused naming the field', async () => {
+  await expect(pipeline.run(base({ before: [new Uint8Array(10)] }))).rejects.toMatchObject({ code: 'bad_request', field: 'before[0]' });
+  await expect(pipeline.run(base({ frameCount: 0 }))).rejects.toMatchObject({ field: 'frameCount' });
+  await expect(pipeline.run(base({ fps: 120 }))).rejects.toMatchObject({ field: 'fps' });
+  await expect(pipeline.run(base({ steps: 0 }))).rejects.toMatchObject({ field: 'steps' });
+});
+
+test('runs queue one after another (they share the runner buffers) and give the same frames as alone', async () => {
+  const alone = bytes(await pipeline.run(base({ frameCount: 9 })));
+  const [a, b] = await Promise.all([pipeline.run(base({ frameCount: 9 })), pipeline.run(base({ frameCount: 9 }))]);
+  expect(bytes(a)).toBe(alone);
+  expect(bytes(b)).toBe(alone);
+});
+
+test('RGB ↔ model values round-trip exactly; previews are small JPEGs', () => {
+  const rgb = Uint8Array.from({ length: 32 * 16 * 3 }, (_, i) => (i * 37) % 256);
+  expect(Array.from(modelToRgb(rgbToModel(rgb, 32 * 16), 32 * 16))).toEqual(Array.from(rgb));
+  const preview = previewOf(rgbToModel(rgb, 32 * 16), 32, 16);
+  const decoded = require('jpeg-js').decode(preview) as { width: number; height: number };
+  expect([decoded.width, decoded.height]).toEqual([32, 16]);
+});
+
+test('bench: figures for the CLI, with engine and bare step times', async () => {
+  const figures = await benchPipeline(pipeline);
+  expect(figures.provider).toBe('cpu');
+  // 48 frames, F = 8, K = 2: 1 + ceil(40 / 6) = 8 windows of 4 steps.
+  expect(figures.total_steps).toBe(32);
+  for (const key of ['step_ms', 'bare_step_ms', 'clip_2s_seconds', 'first_preview_ms'] as const) {
+    expect(Number.isFinite(figures[key])).toBe(true);
+    expect(figures[key]).toBeGreaterThan(0);
+  }
+  expect(figures.overhead_ratio).toBeCloseTo(figures.step_ms / figures.bare_step_ms - 1, 9);
+});

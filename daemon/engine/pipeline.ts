@@ -1,0 +1,233 @@
+import jpeg from 'jpeg-js';
+import type { Logger } from 'pino';
+import { LongshotError } from '../../shared/errors';
+import type { SamplerName } from '../../shared/protocol';
+import { isKnownSlot, planWindows, type WindowPlan, type WindowSlot } from './conditioning';
+import { loadPackage, type ModelManifest } from './model-package';
+import { ModelRunner } from './model-runner';
+import { createRandom, fillGaussian } from './noise';
+import { createSampler } from './sampler';
+import { alphaAt, sigmaAt } from './schedule';
+import { WordTokenizer } from './tokenizer';
+import type { PipelineInput, PipelineRunOptions, RgbFrame, VideoPipeline } from './types';
+
+/** What {@link createVideoPipeline} needs besides the package: `device` is `auto` or a provider name, `threads` 0 = all cores. */
+export interface VideoPipelineOptions {
+  device: string;
+  threads: number;
+  logger: Logger;
+}
+
+/** The engine's {@link VideoPipeline}, with its model runner exposed for `longshot bench`'s bare session.run baseline. */
+export interface EngineVideoPipeline extends VideoPipeline {
+  readonly runner: ModelRunner;
+}
+
+/** Quality of the per-step preview JPEG: small and quick, it is a glimpse of the estimate, not an output. */
+const PREVIEW_QUALITY = 70;
+
+/** Loads and validates a package, creates its ORT session once (probed and warmed up) and returns the pipeline. */
+export async function createVideoPipeline(packageDir: string, options: VideoPipelineOptions): Promise<EngineVideoPipeline> {
+  const pkg = await loadPackage(packageDir);
+  const tokenizer = await WordTokenizer.load(pkg.dir, pkg.manifest.tokenizer.file, pkg.manifest.tokenizer.max_length);
+  const runner = await ModelRunner.create(pkg, options);
+  return new UViTVideoPipeline(pkg.manifest, runner, tokenizer, options.logger);
+}
+
+/** U-ViT video generation, window by window: the model runner, a sampler and the window plan put together. */
+class UViTVideoPipeline implements EngineVideoPipeline {
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly provider: string;
+  readonly nativeWidth: number;
+  readonly nativeHeight: number;
+  readonly contextFrames: number;
+  readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
+  /** Runs one at a time: they share the runner's input buffers. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly manifest: ModelManifest,
+    readonly runner: ModelRunner,
+    private readonly tokenizer: WordTokenizer,
+    private readonly logger: Logger,
+  ) {
+    this.modelName = manifest.name;
+    this.modelVersion = manifest.version;
+    this.provider = runner.provider;
+    this.nativeWidth = manifest.native.width;
+    this.nativeHeight = manifest.native.height;
+    this.contextFrames = manifest.context_frames;
+    this.defaults = manifest.defaults;
+  }
+
+  run(input: PipelineInput, options: PipelineRunOptions = {}): Promise<RgbFrame[]> {
+    const result = this.queue.then(() => this.generate(input, options));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async generate(input: PipelineInput, options: PipelineRunOptions): Promise<RgbFrame[]> {
+    const started = performance.now();
+    const m = this.manifest;
+    const F = m.frames_per_window;
+    const pixels = this.nativeWidth * this.nativeHeight;
+    const frameSize = m.channels * pixels; // one frame [C, H, W]
+    const windowSize = F * frameSize; // one window [F, C, H, W]
+    const { batch } = this.runner;
+
+    // 1. Check inputs.
+    this.checkInput(input, pixels);
+    const throwIfCancelled = (when: string) => {
+      if (options.signal?.aborted) throw new LongshotError('cancelled', `generation cancelled ${when}`);
+    };
+    throwIfCancelled('before it started');
+
+    // 2. Tokens: row 0 the prompt, row 1 all padding (the unconditional prompt of classifier-free guidance).
+    const { ids, unknownWords } = this.tokenizer.encode(input.prompt);
+    if (unknownWords.length) this.logger.warn({ unknownWords }, 'prompt words the model does not know were ignored');
+    batch.tokens.fill(0n);
+    batch.tokens.set(ids, 0);
+    batch.fps.fill(input.fps);
+
+    // 3. Windows, and the clean frames they can see: references in model values [C, H, W].
+    const plan = planWindows({ frameCount: input.frameCount, framesPerWindow: F, contextFrames: this.contextFrames, beforeCount: input.before.length, afterCount: input.after.length });
+    const before = input.before.map((f) => rgbToModel(f, pixels));
+    const after = input.after.map((f) => rgbToModel(f, pixels));
+    const frames: (Float32Array | null)[] = new Array<Float32Array | null>(input.frameCount).fill(null);
+    const cleanFrameOf = (slot: WindowSlot): Float32Array | null =>
+      slot.kind === 'before' ? before[slot.index]! : slot.kind === 'after' ? after[slot.index]! : slot.kind === 'known' ? frames[slot.frame]! : null;
+
+    // 4. Seeded noise: one stream, drawn window by window in plan order, so a seed always gives the same frames.
+    const random = createRandom(input.seed);
+    const sampler = createSampler(input.sampler, { schedule: m.schedule });
+    const total = plan.length * input.steps;
+    let done = 0;
+    const x0 = new Float32Array(windowSize); // [F, C, H, W]
+
+    // 5. Denoising loop, window by window.
+    for (const window of plan) {
+      const knownSlots = window.slots.map((slot, i) => ({ i, clean: cleanFrameOf(slot) })).filter((s): s is { i: number; clean: Float32Array } => s.clean !== null);
+      const reimposeKnown = (target: Float32Array) => knownSlots.forEach(({ i, clean }) => target.set(clean, i * frameSize));
+      const mask = window.slots.map((s) => (isKnownSlot(s) ? 1 : 0));
+      batch.known.set(mask, 0);
+      batch.known.set(mask, F);
+      // Known frames enter clean, as in training (x_t = x0 where known = 1).
+      let sample = fillGaussian(new Float32Array(windowSize), random);
+      reimposeKnown(sample);
+      sampler.setTimesteps(input.steps);
+      const previewSlot = previewSlotOf(window);
+
+      for (const t of sampler.timesteps) {
+        // 5a. Cancellation, checked before every step.
+        throwIfCancelled(`at step ${done + 1} of ${total}`);
+        // 5b. The batch of 2: the same sample for the prompt and the unconditional rows.
+        batch.x.set(sample, 0);
+        batch.x.set(sample, windowSize);
+        batch.t.fill(t);
+        const prediction = await this.runner.run(); // [2, F, C, H, W]
+        // 5c. Network output → x0, with guidance; known frames are the clean references.
+        this.guidedX0(prediction, sample, t, input.guidance, x0);
+        reimposeKnown(x0);
+        // 5d. Sampler step, then the known frames back in place.
+        sample = sampler.step(x0, t, sample);
+        reimposeKnown(sample);
+        // 5e. Progress across the whole job, with a preview of the current estimate.
+        done++;
+        if (options.onProgress) {
+          const elapsedSeconds = (performance.now() - started) / 1000;
+          const previewJpeg = previewOf(x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize), this.nativeWidth, this.nativeHeight);
+          options.onProgress({ step: done, total, etaSeconds: (elapsedSeconds / done) * (total - done), previewJpeg });
+        }
+      }
+      window.slots.forEach((slot, i) => {
+        if (slot.kind === 'generate') frames[slot.frame] = sample.slice(i * frameSize, (i + 1) * frameSize);
+      });
+    }
+
+    // 6. The frames, as RGB bytes at native size.
+    return frames.map((f) => modelToRgb(f!, pixels));
+  }
+
+  private checkInput(input: PipelineInput, pixels: number): void {
+    const bad = (field: string, message: string) => new LongshotError('bad_request', `${field}: ${message}`, { field });
+    const [fpsLow, fpsHigh] = this.manifest.fps_range;
+    if (!Number.isInteger(input.frameCount) || input.frameCount < 1) throw bad('frameCount', `must be a whole number ≥ 1, got ${input.frameCount}`);
+    if (!(input.fps >= fpsLow && input.fps <= fpsHigh)) throw bad('fps', `${this.modelName} generates at ${fpsLow}–${fpsHigh} fps, got ${input.fps}`);
+    if (!Number.isInteger(input.steps) || input.steps < 1) throw bad('steps', `must be a whole number ≥ 1, got ${input.steps}`);
+    if (!(input.guidance >= 0 && Number.isFinite(input.guidance))) throw bad('guidance', `must be a finite number ≥ 0, got ${input.guidance}`);
+    if (!Number.isInteger(input.seed) || input.seed < 0 || input.seed >= 2 ** 32) throw bad('seed', `must be a whole number in [0, 2^32), got ${input.seed}`);
+    for (const side of ['before', 'after'] as const) {
+      input[side].forEach((frame, i) => {
+        if (frame.length !== pixels * 3) throw bad(`${side}[${i}]`, `a reference frame must be ${this.nativeWidth}x${this.nativeHeight} RGB (${pixels * 3} bytes), got ${frame.length} bytes`);
+      });
+    }
+  }
+
+  /**
+   * x0 of the guided prediction, clipped to the value range (pixel space, as DDPM's clip_sample): rows 0 and 1
+   * of `prediction` are the prompt and the unconditional prompt; pred = uncond + guidance·(cond − uncond).
+   */
+  private guidedX0(prediction: Float32Array, sample: Float32Array, t: number, guidance: number, out: Float32Array): void {
+    const { schedule, value_range: [low, high] } = this.manifest;
+    const alpha = alphaAt(schedule, t);
+    const sigma = sigmaAt(schedule, t);
+    const n = sample.length;
+    // v: x0 = alpha·x − sigma·v. eps: x0 = (x − sigma·eps)/alpha. Both linear, so guidance applies to the prediction.
+    const [onSample, onPrediction] = this.manifest.prediction === 'v' ? [alpha, -sigma] : [1 / alpha, -sigma / alpha];
+    for (let i = 0; i < n; i++) {
+      const uncond = prediction[n + i]!;
+      const guided = uncond + guidance * (prediction[i]! - uncond);
+      const value = onSample * sample[i]! + onPrediction * guided;
+      out[i] = value < low ? low : value > high ? high : value;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.runner.close();
+  }
+}
+
+/** The window position shown in previews: the middle of the frames this window generates. */
+function previewSlotOf(window: WindowPlan): number {
+  const generated = window.slots.flatMap((s, i) => (s.kind === 'generate' ? [i] : []));
+  return generated[Math.floor(generated.length / 2)]!;
+}
+
+const toByte = (v: number) => (v <= -1 ? 0 : v >= 1 ? 255 : Math.round((v + 1) * 127.5));
+
+/** Packed RGB bytes [H, W, 3] → model values [3, H, W] in [-1, 1] (rgb8 / 127.5 − 1). */
+export function rgbToModel(rgb: RgbFrame, pixels: number): Float32Array {
+  const out = new Float32Array(3 * pixels);
+  for (let p = 0; p < pixels; p++) {
+    out[p] = rgb[p * 3]! / 127.5 - 1;
+    out[pixels + p] = rgb[p * 3 + 1]! / 127.5 - 1;
+    out[2 * pixels + p] = rgb[p * 3 + 2]! / 127.5 - 1;
+  }
+  return out;
+}
+
+/** Model values [3, H, W] → packed RGB bytes [H, W, 3], rounded and clipped. */
+export function modelToRgb(planar: Float32Array, pixels: number): RgbFrame {
+  const out = new Uint8Array(3 * pixels);
+  for (let p = 0; p < pixels; p++) {
+    out[p * 3] = toByte(planar[p]!);
+    out[p * 3 + 1] = toByte(planar[pixels + p]!);
+    out[p * 3 + 2] = toByte(planar[2 * pixels + p]!);
+  }
+  return out;
+}
+
+/** One frame [3, H, W] as a JPEG (jpeg-js wants RGBA). */
+export function previewOf(planar: Float32Array, width: number, height: number): Uint8Array {
+  const pixels = width * height;
+  const rgba = new Uint8Array(4 * pixels);
+  for (let p = 0; p < pixels; p++) {
+    rgba[p * 4] = toByte(planar[p]!);
+    rgba[p * 4 + 1] = toByte(planar[pixels + p]!);
+    rgba[p * 4 + 2] = toByte(planar[2 * pixels + p]!);
+    rgba[p * 4 + 3] = 255;
+  }
+  return jpeg.encode({ data: rgba, width, height }, PREVIEW_QUALITY).data;
+}

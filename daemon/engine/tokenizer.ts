@@ -1,0 +1,39 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { LongshotError } from '../../shared/errors';
+
+/** Token ids of prompts, and the words that were not in the vocabulary (ignored, never an error). */
+export interface Tokenized {
+  ids: BigInt64Array;
+  unknownWords: string[];
+}
+
+/** The `word` tokenizer of models/PACKAGE.md: lower-case, split on non-alphanumerics, drop unknown words, pad with 0. */
+export class WordTokenizer {
+  private readonly index: Map<string, number>;
+
+  constructor(tokens: string[], readonly maxLength: number) {
+    this.index = new Map(tokens.map((t, i) => [t, i]));
+  }
+
+  static async load(packageDir: string, file: string, maxLength: number): Promise<WordTokenizer> {
+    const vocab = JSON.parse(await fs.readFile(path.join(packageDir, file), 'utf8')) as { type?: string; tokens?: unknown };
+    if (vocab.type !== 'word' || !Array.isArray(vocab.tokens) || vocab.tokens[0] !== '<pad>') {
+      throw new LongshotError('model_invalid', `model package ${packageDir}: ${file} is not a word vocabulary (type "word", tokens starting with "<pad>")`);
+    }
+    return new WordTokenizer(vocab.tokens as string[], maxLength);
+  }
+
+  encode(prompt: string): Tokenized {
+    const ids = new BigInt64Array(this.maxLength);
+    const unknownWords: string[] = [];
+    let n = 0;
+    for (const word of prompt.toLowerCase().split(/[^a-z0-9]+/)) {
+      if (!word) continue;
+      const id = this.index.get(word);
+      if (id === undefined) unknownWords.push(word);
+      else if (n < this.maxLength) ids[n++] = BigInt(id);
+    }
+    return { ids, unknownWords };
+  }
+}
