@@ -42,6 +42,9 @@ export interface ModelPackage {
   manifest: ModelManifest;
 }
 
+/** The U-ViT graph's file name inside a package. */
+export const GRAPH_FILE = 'uvit.onnx';
+
 function invalid(dir: string, what: string, cause?: unknown): LongshotError {
   return new LongshotError('model_invalid', `model package ${dir}: ${what}`, { cause });
 }
@@ -75,7 +78,7 @@ export async function loadPackage(dir: string): Promise<ModelPackage> {
       throw invalid(dir, `model.json ${key}.shape is ${JSON.stringify(spec.shape)}, but native size and frames_per_window say ${JSON.stringify(frameShape)}`);
     }
   }
-  const needed = ['uvit.onnx', manifest.tokenizer.file, ...(manifest.text_encoder ? [manifest.text_encoder.file] : [])];
+  const needed = [GRAPH_FILE, manifest.tokenizer.file, ...(manifest.text_encoder ? [manifest.text_encoder.file] : [])];
   for (const file of needed) if (!manifest.files[file]) throw invalid(dir, `model.json "files" does not list ${file}`);
   for (const [file, expected] of Object.entries(manifest.files)) {
     const full = path.join(dir, file);
@@ -86,14 +89,14 @@ export async function loadPackage(dir: string): Promise<ModelPackage> {
     if ((await sha256File(full)) !== expected.sha256) throw invalid(dir, `file ${file} does not match its sha256 in model.json (corrupted or replaced)`);
   }
   const head = Buffer.alloc(16);
-  const handle = await fs.open(path.join(dir, 'uvit.onnx'), 'r');
+  const handle = await fs.open(path.join(dir, GRAPH_FILE), 'r');
   try {
     await handle.read(head, 0, 16, 0);
   } finally {
     await handle.close();
   }
   // An ONNX ModelProto starts with field 1 (ir_version, varint): tag byte 0x08.
-  if (head[0] !== 0x08) throw invalid(dir, 'file uvit.onnx is not an ONNX model (no ModelProto header)');
+  if (head[0] !== 0x08) throw invalid(dir, `file ${GRAPH_FILE} is not an ONNX model (it does not start like a protobuf ModelProto)`);
   return { dir, manifest };
 }
 

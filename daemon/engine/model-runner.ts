@@ -2,7 +2,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
-import type { ModelManifest, ModelPackage } from './model-package';
+import { GRAPH_FILE, type ModelManifest, type ModelPackage } from './model-package';
 import { createRandom, fillGaussian } from './noise';
 
 /** Execution providers in the order `device: 'auto'` tries them on this platform; cpu always works and comes last. */
@@ -74,7 +74,7 @@ export class ModelRunner {
   /** Creates the session on the chosen (or first working) provider, checks its inputs against model.json, warms it up. */
   static async create(pkg: ModelPackage, options: ModelRunnerOptions): Promise<ModelRunner> {
     const { manifest } = pkg;
-    const modelPath = path.join(pkg.dir, 'uvit.onnx');
+    const modelPath = path.join(pkg.dir, GRAPH_FILE);
     if (manifest.text_encoder) throw new LongshotError('model_invalid', `model package ${pkg.dir}: model.json text_encoder: separate text-encoder graphs are not supported by this engine yet; export token inputs (text_encoder: null)`);
     if (manifest.space !== 'pixel') throw new LongshotError('model_invalid', `model package ${pkg.dir}: model.json space "${manifest.space}": only pixel-space packages are supported by this engine yet`);
     const known = providerOrder();
@@ -87,7 +87,11 @@ export class ModelRunner {
     for (const provider of candidates) {
       let session: ort.InferenceSession | null = null;
       try {
-        session = await ort.InferenceSession.create(modelPath, sessionOptions(provider, options.threads));
+        session = await ort.InferenceSession.create(modelPath, sessionOptions(provider, options.threads)).catch((err: Error) => {
+          // The CPU provider runs every valid graph: failing there means the file, not the machine.
+          if (provider !== 'cpu') throw err;
+          throw new LongshotError('model_invalid', `model package ${pkg.dir}: file ${GRAPH_FILE} cannot be loaded by onnxruntime (${err.message.split('\n')[0]})`, { cause: err });
+        });
         checkSessionMatches(session, pkg);
         await probe(session, provider, pkg, options.threads);
         const runner = new ModelRunner(session, provider, manifest);
@@ -144,7 +148,7 @@ function checkSessionMatches(session: ort.InferenceSession, pkg: ModelPackage): 
   const { manifest } = pkg;
   const check = (role: 'input' | 'output', key: string, spec: ModelManifest['inputs']['x'], metadata: readonly ort.InferenceSession.ValueMetadata[]) => {
     const found = metadata.find((m) => m.name === spec.name);
-    const where = `model package ${pkg.dir}: file uvit.onnx`;
+    const where = `model package ${pkg.dir}: file ${GRAPH_FILE}`;
     if (!found) throw new LongshotError('model_invalid', `${where} has no ${role} "${spec.name}" (model.json ${role}s.${key}); its ${role}s are ${metadata.map((m) => m.name).join(', ')}`);
     if (!found.isTensor || found.type !== spec.dtype) throw new LongshotError('model_invalid', `${where}: ${role} "${spec.name}" is ${found.isTensor ? found.type : 'not a tensor'}, model.json ${role}s.${key} says ${spec.dtype}`);
     const shape = found.shape;
@@ -171,7 +175,7 @@ async function probe(session: ort.InferenceSession, provider: string, pkg: Model
   const output = (await session.run(feeds))[outputName]!.data as Float32Array;
   if (output.length !== length || !output.every(Number.isFinite)) throw new Error(`probe gave ${output.length} values (want ${length}) or non-finite ones`);
   if (provider === 'cpu') return;
-  const reference = await ort.InferenceSession.create(path.join(pkg.dir, 'uvit.onnx'), sessionOptions('cpu', threads));
+  const reference = await ort.InferenceSession.create(path.join(pkg.dir, GRAPH_FILE), sessionOptions('cpu', threads));
   try {
     const expected = (await reference.run(feeds))[outputName]!.data as Float32Array;
     let peak = 0;

@@ -16,12 +16,21 @@ export class WordTokenizer {
     this.index = new Map(tokens.map((t, i) => [t, i]));
   }
 
+  /** Reads a package's `word` vocabulary file; anything else is refused naming the file. */
   static async load(packageDir: string, file: string, maxLength: number): Promise<WordTokenizer> {
-    const vocab = JSON.parse(await fs.readFile(path.join(packageDir, file), 'utf8')) as { type?: string; tokens?: unknown };
-    if (vocab.type !== 'word' || !Array.isArray(vocab.tokens) || vocab.tokens[0] !== '<pad>') {
-      throw new LongshotError('model_invalid', `model package ${packageDir}: ${file} is not a word vocabulary (type "word", tokens starting with "<pad>")`);
+    const refuse = (what: string, cause?: unknown) =>
+      new LongshotError('model_invalid', `model package ${packageDir}: file ${file} ${what}`, { cause });
+    let vocab: { type?: unknown; tokens?: unknown };
+    try {
+      vocab = JSON.parse(await fs.readFile(path.join(packageDir, file), 'utf8')) as typeof vocab;
+    } catch (err) {
+      throw refuse(`cannot be read as JSON (${(err as Error).message})`, err);
     }
-    return new WordTokenizer(vocab.tokens as string[], maxLength);
+    const tokens = vocab.tokens;
+    if (vocab.type !== 'word' || !Array.isArray(tokens) || tokens[0] !== '<pad>' || !tokens.every((t) => typeof t === 'string')) {
+      throw refuse('is not a word vocabulary: want { "type": "word", "tokens": ["<pad>", …] } (PACKAGE.md)');
+    }
+    return new WordTokenizer(tokens as string[], maxLength);
   }
 
   encode(prompt: string): Tokenized {
