@@ -80,6 +80,8 @@ export interface DaemonClientOptions {
 }
 
 const OPEN = 1;
+// How often to ask /health while the daemon is still loading its model.
+const MODEL_POLL_MS = 1000;
 
 interface Pending {
   expect: 'queued' | 'jobs';
@@ -153,6 +155,25 @@ export function createDaemonClient(options: DaemonClientOptions): DaemonClient {
     );
   }
 
+  /** The daemon loads its model after it starts listening: ask /health until it names the model. */
+  async function followModelLoad(gen: number): Promise<void> {
+    while (gen === generation && connection.status === 'connected' && connection.info?.model === null) {
+      await new Promise((resolve) => setTimeout(resolve, MODEL_POLL_MS));
+      let info: DaemonInfo;
+      try {
+        const reply = await options.fetch(`${baseUrl}/health`);
+        if (!reply.ok) continue;
+        info = (await reply.json()) as DaemonInfo;
+      } catch {
+        continue;
+      }
+      if (gen === generation && connection.status === 'connected' && info.model !== null) {
+        const { name, version, protocol, machine, hostname, model, provider } = info;
+        setConnection({ ...connection, info: { name, version, protocol, machine, hostname, model, provider } });
+      }
+    }
+  }
+
   function scheduleReconnect(gen: number): void {
     if (gen !== generation || token === null) return;
     retryTimer = setTimeout(() => open(gen), delay);
@@ -165,6 +186,7 @@ export function createDaemonClient(options: DaemonClientOptions): DaemonClient {
         greeted = true;
         delay = backoff.initialMs;
         setConnection({ status: 'connected', message: `connected to ${message.info.hostname}`, info: message.info });
+        if (message.info.model === null) void followModelLoad(generation);
         return;
       case 'error': {
         const p = message.requestId === null ? undefined : pending.get(message.requestId);

@@ -1,0 +1,64 @@
+/** The panel's state: the connection, the jobs (with their plans, so they survive reloads) and one notice. */
+import type { JobPlan } from '../host/job-plans';
+import type { Placement } from '../host/timeline-host';
+import type { ConnectionState } from '../net/daemon-client';
+
+/** Where one job stands, from the panel's side. */
+export type JobPhase =
+  | 'queued'
+  | 'running'
+  /** The clip arrived and is being written and placed. */
+  | 'placing'
+  | 'placed'
+  /** The clip is finished but not on the timeline: finished while the panel was closed, or placing failed. */
+  | 'ready'
+  | 'failed'
+  | 'cancelled';
+
+/** Phases a job leaves only by a user action. */
+export const SETTLED_PHASES: readonly JobPhase[] = ['placed', 'ready', 'failed', 'cancelled'];
+
+/** One job as the panel shows and remembers it. */
+export interface JobView {
+  /** The daemon's job id. */
+  id: string;
+  prompt: string;
+  plan: JobPlan;
+  phase: JobPhase;
+  progress: { step: number; total: number; etaSeconds: number | null } | null;
+  /** Base64 JPEG of the latest estimate; not kept across reloads. */
+  preview: string | null;
+  /** Whether the clip goes onto the timeline as soon as it arrives (false for a job offered after a reload). */
+  placeOnArrival: boolean;
+  filePath: string | null;
+  placement: Placement | null;
+  /** What went wrong, or what the user may do next. */
+  message: string | null;
+  createdAt: string;
+}
+
+export interface PanelState {
+  connection: ConnectionState;
+  jobs: JobView[];
+  notice: { kind: 'error' | 'info'; text: string } | null;
+}
+
+/** Jobs remembered across reloads. */
+export const HISTORY_LIMIT = 50;
+export const HISTORY_KEY = 'longshot.history.v1';
+
+/** The history as stored: newest first, previews dropped (they are large and stale). */
+export function serializeHistory(jobs: readonly JobView[]): string {
+  return JSON.stringify(jobs.slice(0, HISTORY_LIMIT).map((job) => ({ ...job, preview: null })));
+}
+
+/** Reads stored history; unreadable history (another version, a damaged store) starts empty. */
+export function parseHistory(text: string | null): JobView[] {
+  if (!text) return [];
+  try {
+    const jobs = JSON.parse(text) as unknown;
+    return Array.isArray(jobs) ? (jobs as JobView[]).filter((j) => typeof j?.id === 'string' && typeof j?.plan?.anchor === 'object') : [];
+  } catch {
+    return [];
+  }
+}
