@@ -1,0 +1,1 @@
+"""Longshot models: the ShapesWorld world, the video U-ViT, training and export."""

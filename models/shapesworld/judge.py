@@ -1,0 +1,227 @@
+"""CLI and library: judge a clip by the spec's checks 1–6, measured on the decoded output at any resolution.
+
+/usr/bin/python3 -m models.shapesworld.judge clip.mp4 --prompt "a red circle bounces" [--seams 1.5,3.0] [--per-second]
+
+Prints one JSON object: per check, pass/fail and the measured values. Exit code 0 when every check passes.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+import numpy as np
+import torch
+
+from .grammar import BACKGROUNDS, COLOURS, Prompt, parse
+from .media import print_json, read_clip
+
+COLOUR_TOLERANCE = 60      # a pixel belongs to a colour within this distance (check 1)
+FOUND_SHARE = 0.90         # an object must be found in this share of frames
+FILL_RATIOS = {"circle": math.pi / 4, "square": 1.0, "triangle": 0.5}
+STABILITY = 0.15           # colour and area within 15 % (check 2)
+BACKGROUND_LEVELS = 8      # background pixels vary by less than 8 levels frame to frame
+SPEED = 0.40               # H/s, ± 30 % (check 3)
+SPEED_TOLERANCE = 0.30
+STILL_SPEED = 0.02
+GRAVITY = 2.0              # H/s², ± 30 % (check 4)
+SEAM_JUMP = 1.5            # × the typical per-frame step (check 5)
+
+
+def largest_regions(mask: torch.Tensor) -> torch.Tensor:
+    """Keeps the largest 8-connected region of each frame's boolean mask [F, H, W] (label propagation by max-pool)."""
+    f, h, w = mask.shape
+    labels = torch.where(mask, torch.arange(1, h * w + 1, dtype=torch.float32).view(1, h, w).expand(f, h, w), torch.zeros(()))
+    for _ in range(h + w):
+        grown = torch.nn.functional.max_pool2d(labels.unsqueeze(1), 3, 1, 1).squeeze(1) * mask
+        if torch.equal(grown, labels):
+            break
+        labels = grown
+    keep = torch.zeros_like(mask)
+    for i in range(f):
+        values, counts = torch.unique(labels[i][labels[i] > 0], return_counts=True)
+        if len(values):
+            keep[i] = labels[i] == values[counts.argmax()]
+    return keep
+
+
+def colour_mask(frames: torch.Tensor, rgb: tuple[int, int, int]) -> torch.Tensor:
+    return ((frames - torch.tensor(rgb, dtype=torch.float32)) ** 2).sum(-1).sqrt() <= COLOUR_TOLERANCE
+
+
+def track(frames: torch.Tensor, rgb, min_area: float) -> dict:
+    """Per frame: found, centroid (H units), area (H² units), fill ratio, mean colour of the object's region."""
+    f, h, w, _ = frames.shape
+    region = largest_regions(colour_mask(frames, rgb))
+    area_px = region.sum((1, 2)).float()
+    found = area_px >= min_area * h * h
+    ys = torch.arange(h, dtype=torch.float32).view(1, h, 1)
+    xs = torch.arange(w, dtype=torch.float32).view(1, 1, w)
+    safe = area_px.clamp(min=1)
+    cy = ((region * ys).sum((1, 2)) / safe + 0.5) / h
+    cx = ((region * xs).sum((1, 2)) / safe + 0.5) / h
+    rows = region.any(2)
+    cols = region.any(1)
+    bbox_h = rows.sum(1).float()
+    bbox_w = cols.sum(1).float()
+    fill = area_px / (bbox_h * bbox_w).clamp(min=1)
+    colour = (frames * region.unsqueeze(-1)).sum((1, 2)) / safe.unsqueeze(-1)
+    return {"found": found.numpy(), "x": cx.numpy(), "y": cy.numpy(), "area": (area_px / (h * h)).numpy(),
+            "fill": fill.numpy(), "colour": colour.numpy(), "height": (bbox_h / h).numpy()}
+
+
+def fit_acceleration(times: np.ndarray, ys: np.ndarray) -> float | None:
+    """Acceleration of the quadratic that best fits y(t), or None with too few points."""
+    if len(times) < 4:
+        return None
+    return float(2 * np.polyfit(times, ys, 2)[0])
+
+
+def free_fall_stretches(times: np.ndarray, ys: np.ndarray, floor: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Free-flight arcs: runs of frames off the floor, split where the object turns from falling to rising (a bounce)."""
+    airborne = ys < floor - 0.01
+    bounce = np.zeros(len(ys), dtype=bool)
+    bounce[1:-1] = (ys[1:-1] >= ys[:-2]) & (ys[1:-1] > ys[2:])
+    stretches, start = [], None
+    for i in range(len(ys) + 1):
+        flying = i < len(ys) and airborne[i] and not bounce[i]
+        if flying and start is None:
+            start = i
+        elif not flying and start is not None:
+            if i - start >= 4:
+                stretches.append((times[start:i], ys[start:i]))
+            start = None
+    return stretches
+
+
+def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: list[float] = ()) -> dict:
+    """Runs checks 1–5 on decoded frames [F, H, W, 3]; returns per-check results and overall `pass`."""
+    prompt: Prompt = parse(prompt_text)
+    frames = torch.from_numpy(frames_u8.astype(np.float32))
+    f, h, w, _ = frames.shape
+    times = np.arange(f) / fps
+    first_second = times < 1.0
+    min_area = 0.15 * math.pi * 0.06 ** 2
+    objects, adherence, consistency, dynamics, physics, seam_results = [], True, True, True, True, []
+    for obj in prompt.objects:
+        tr = track(frames, COLOURS[obj.colour], min_area)
+        found = tr["found"]
+        share = float(found.mean())
+        ok_found = share >= FOUND_SHARE
+        fill = float(np.median(tr["fill"][found])) if found.any() else 0.0
+        shape_read = min(FILL_RATIOS, key=lambda s: abs(FILL_RATIOS[s] - fill))
+        t1, sel = times[first_second & found], first_second & found
+        x1, y1, a1 = tr["x"][sel], tr["y"][sel], tr["area"][sel]
+        motion_ok, speed, accel = False, None, None
+        if len(t1) >= 3:
+            vx = np.polyfit(t1, x1, 1)[0]
+            vy = np.polyfit(t1, y1, 1)[0]
+            speed = float(math.hypot(vx, vy))
+            if obj.motion.startswith("moves"):
+                want = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}[obj.motion.split()[1]]
+                along = vx * want[0] + vy * want[1]
+                motion_ok = along > 0.5 * abs(vx * want[1] + vy * want[0]) and along > 0.25 * SPEED
+            elif obj.motion in ("falls", "bounces"):
+                # Downward acceleration over the first free-flight arc of the first second.
+                arcs = free_fall_stretches(t1, y1, 1 - float(np.median(tr["height"][sel])) / 2)
+                accel = fit_acceleration(*arcs[0]) if arcs else None
+                motion_ok = accel is not None and accel > 0
+            elif obj.motion in ("grows", "shrinks"):
+                slope = np.polyfit(t1, np.log(np.maximum(a1, 1e-6)), 1)[0]
+                motion_ok = slope > 0.1 if obj.motion == "grows" else slope < -0.1
+            else:
+                motion_ok = speed < STILL_SPEED * 3
+        # 2. consistency
+        # Measured as the 90th percentile over frames, so a moment where two objects overlap is not a change.
+        colours = tr["colour"][found]
+        colour_dev = float(np.quantile(np.abs(colours - np.median(colours, 0)).max(1), 0.9) / 255) if found.any() else 1.0
+        areas = tr["area"][found]
+        area_dev = float(np.quantile(np.abs(areas / np.median(areas) - 1), 0.9)) if found.any() and obj.motion not in ("grows", "shrinks") else 0.0
+        consistent = colour_dev <= STABILITY and area_dev <= STABILITY
+        # 3. dynamics
+        if obj.motion.startswith("moves"):
+            dyn_ok = speed is not None and abs(speed - SPEED) <= SPEED_TOLERANCE * SPEED
+        elif obj.motion == "stays still":
+            dyn_ok = speed is not None and speed < STILL_SPEED
+        else:
+            dyn_ok = True
+        # 4. physics
+        phys = {"ok": True}
+        if obj.motion in ("falls", "bounces"):
+            floor = 1 - float(np.median(tr["height"][found])) / 2 if found.any() else 1.0
+            fits = [fit_acceleration(t, y) for t, y in free_fall_stretches(times[found], tr["y"][found], floor)]
+            fits = [g for g in fits if g is not None]
+            g = float(np.median(fits)) if fits else None
+            phys = {"g": g, "ok": g is not None and abs(g - GRAVITY) <= 0.3 * GRAVITY}
+            if obj.motion == "bounces":
+                peaks = [float(y.min()) for _, y in free_fall_stretches(times[found], tr["y"][found], floor)[1:]]
+                heights = [floor - p for p in peaks]
+                phys["bounce_heights"] = heights
+                phys["ok"] = phys["ok"] and all(b2 < b1 + 0.01 for b1, b2 in zip(heights, heights[1:]))
+        # 5. seams
+        steps = np.hypot(np.diff(tr["x"]), np.diff(tr["y"]))[found[1:] & found[:-1]]
+        typical = float(np.median(steps)) if len(steps) else 0.0
+        for seam in seams:
+            i = int(round(seam * fps))
+            if 0 < i < f and found[i - 1] and found[i]:
+                jump = float(math.hypot(tr["x"][i] - tr["x"][i - 1], tr["y"][i] - tr["y"][i - 1]))
+                limit = SEAM_JUMP * max(typical, 0.5 / h)
+                same = abs(tr["area"][i] / max(tr["area"][i - 1], 1e-9) - 1) <= STABILITY and abs(tr["fill"][i] - tr["fill"][i - 1]) < 0.2
+                seam_results.append({"object": obj.colour, "time": seam, "jump": jump, "limit": limit, "ok": jump <= limit and same})
+            else:
+                seam_results.append({"object": obj.colour, "time": seam, "ok": False, "why": "object missing at the seam"})
+        adherence &= ok_found and shape_read == obj.shape and motion_ok
+        consistency &= consistent
+        dynamics &= dyn_ok
+        physics &= phys["ok"]
+        objects.append({"colour": obj.colour, "shape": obj.shape, "motion": obj.motion, "found_share": share, "shape_read": shape_read,
+                        "fill": fill, "motion_ok": bool(motion_ok), "speed": speed, "accel_first_second": accel,
+                        "colour_dev": colour_dev, "area_dev": area_dev, "physics": phys})
+    # 2. background steady; no unnamed objects
+    named = torch.zeros(f, h, w, dtype=torch.bool)
+    for obj in prompt.objects:
+        named |= colour_mask(frames, COLOURS[obj.colour])
+    near = torch.nn.functional.max_pool2d(named.float().unsqueeze(1), 7, 1, 3).squeeze(1) > 0
+    bg = BACKGROUNDS[prompt.background]
+    background = ~near
+    diffs = (frames[1:] - frames[:-1]).abs().amax(-1)[background[1:] & background[:-1]]
+    bg_variation = float(torch.quantile(diffs[: 2_000_000], 0.95)) if diffs.numel() else 0.0
+    stray = (~near) & ~colour_mask(frames, bg)
+    stray = -torch.nn.functional.max_pool2d(-stray.float().unsqueeze(1), 3, 1, 1).squeeze(1) > 0  # erode edge pixels
+    stray_share = float(stray.float().mean())
+    consistency &= bg_variation < BACKGROUND_LEVELS and stray_share < 0.002
+    checks = {"adherence": bool(adherence), "consistency": bool(consistency), "dynamics": bool(dynamics), "physics": bool(physics),
+              "seams": all(s["ok"] for s in seam_results)}
+    return {"pass": all(checks.values()), "checks": checks, "objects": objects, "background_variation": bg_variation,
+            "stray_share": stray_share, "seams": seam_results, "frames": f, "fps": fps}
+
+
+def judge_clip(path: str, prompt: str, seams: list[float] = (), per_second: bool = False) -> dict:
+    frames, fps = read_clip(path)
+    result = judge_frames(frames, fps, prompt, seams)
+    if per_second:
+        # 6. Length: checks 1–5 hold in every second of the clip (each second judged as its own clip).
+        n = int(len(frames) // round(fps))
+        seconds = [judge_frames(frames[int(round(s * fps)): int(round((s + 1) * fps))], fps, prompt)["pass"] for s in range(n)]
+        result["checks"]["length"] = bool(seconds) and all(seconds)
+        result["seconds"] = seconds
+        result["pass"] = all(result["checks"].values())
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("clip")
+    ap.add_argument("--prompt", required=True)
+    ap.add_argument("--seams", default="", help="comma-separated seam times in seconds (extend, fill)")
+    ap.add_argument("--per-second", action="store_true", help="check 6: judge every second on its own")
+    ap.add_argument("--json", action="store_true", help="(the output is always JSON)")
+    a = ap.parse_args()
+    seams = [float(s) for s in a.seams.split(",") if s]
+    result = judge_clip(a.clip, a.prompt, seams, a.per_second)
+    print_json(result)
+    sys.exit(0 if result["pass"] else 1)
+
+
+if __name__ == "__main__":
+    main()
