@@ -1,0 +1,172 @@
+/**
+ * The panel's view: Spectrum widgets bound to PanelState. It reads the form, calls PanelController actions and
+ * redraws from the store; it never talks to the daemon or Premiere itself.
+ */
+import type { JobKind, PanelController } from '../state/panel-controller';
+import type { JobView, PanelState } from '../state/panel-state';
+
+const TICKS_PER_SECOND = 254_016_000_000;
+
+const JOB_BUTTONS: [JobKind, string, string][] = [
+  ['broll', 'B-roll at playhead', 'cta'],
+  ['extend', 'Extend selected clip', 'primary'],
+  ['extend-head', 'Extend clip head', 'secondary'],
+  ['fill', 'Fill gap at playhead', 'primary'],
+];
+
+const MODE_NAMES: Record<JobView['plan']['mode'], string> = { broll: 'B-roll', extend: 'Extend', 'extend-head': 'Extend head', fill: 'Fill gap' };
+
+/** Values of Spectrum text fields (UXP's sp-textfield exposes `value` like an input). */
+function fieldValue(el: Element): string {
+  return String((el as unknown as { value?: unknown }).value ?? '').trim();
+}
+
+function optionalInt(text: string): number | undefined {
+  return text === '' ? undefined : Number.parseInt(text, 10);
+}
+
+/** What a job's status line says. */
+export function jobStatus(job: JobView): string {
+  switch (job.phase) {
+    case 'queued':
+      return 'Queued';
+    case 'running':
+      if (!job.progress) return 'Starting…';
+      return `Step ${job.progress.step}/${job.progress.total}` + (job.progress.etaSeconds === null ? '' : ` · about ${Math.ceil(job.progress.etaSeconds)} s left`);
+    case 'placing':
+      return job.message ?? 'Placing on the timeline…';
+    case 'placed': {
+      const p = job.placement!;
+      return `On V${p.trackIndex + 1} at ${(p.startTicks / TICKS_PER_SECOND).toFixed(2)} s in "${p.sequenceName}"`;
+    }
+    case 'ready':
+      return job.message ?? 'Ready to place';
+    case 'failed':
+      return job.message ?? 'Failed';
+    case 'cancelled':
+      return 'Cancelled';
+  }
+}
+
+function el<K extends string>(doc: Document, tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElement {
+  const node = doc.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Builds the panel inside `root` and keeps it in step with the controller's store. Returns the unmount function. */
+export function mountPanel(root: HTMLElement, controller: PanelController): () => void {
+  const doc = root.ownerDocument;
+  root.replaceChildren();
+
+  const header = el(doc, 'header', { class: 'connection' });
+  const dot = el(doc, 'span', { class: 'dot' });
+  const connectionText = el(doc, 'span', { class: 'connection-text' });
+  header.append(dot, connectionText);
+
+  const pairing = el(doc, 'section', { class: 'pairing' });
+  const pairCode = el(doc, 'sp-textfield', { id: 'pair-code', placeholder: 'Code from npx longshot pair' });
+  const pairButton = el(doc, 'sp-button', { id: 'pair', variant: 'cta' }, 'Pair');
+  pairing.append(pairCode, pairButton);
+
+  const compose = el(doc, 'section', { class: 'compose' });
+  const prompt = el(doc, 'sp-textfield', { id: 'prompt', multiline: '', placeholder: 'Describe the shot, e.g. "a red circle bounces left"' });
+  const settings = el(doc, 'div', { class: 'settings' });
+  const seconds = el(doc, 'sp-textfield', { id: 'seconds', type: 'number', value: '4', title: 'Duration in seconds (extend: up to 60; fill: the gap decides)' });
+  const seed = el(doc, 'sp-textfield', { id: 'seed', type: 'number', placeholder: 'random', title: 'Seed (empty: random)' });
+  const steps = el(doc, 'sp-textfield', { id: 'steps', type: 'number', placeholder: 'model default', title: 'Sampler steps' });
+  for (const [label, field] of [['Seconds', seconds], ['Seed', seed], ['Steps', steps]] as const) {
+    const wrap = el(doc, 'label', { class: 'setting' });
+    wrap.append(el(doc, 'sp-label', {}, label), field);
+    settings.append(wrap);
+  }
+  const actions = el(doc, 'div', { class: 'actions' });
+  for (const [kind, label, variant] of JOB_BUTTONS) {
+    const button = el(doc, 'sp-button', { id: `job-${kind}`, variant }, label);
+    button.addEventListener('click', () => {
+      void controller.generate(kind, {
+        prompt: fieldValue(prompt),
+        seconds: Number(fieldValue(seconds) || '4'),
+        seed: optionalInt(fieldValue(seed)),
+        steps: optionalInt(fieldValue(steps)),
+      });
+    });
+    actions.append(button);
+  }
+  compose.append(prompt, settings, actions);
+
+  const notice = el(doc, 'p', { class: 'notice', role: 'status' });
+  const list = el(doc, 'ul', { class: 'jobs' });
+  root.append(header, pairing, compose, notice, list);
+
+  pairButton.addEventListener('click', () => void controller.pair(fieldValue(pairCode)));
+
+  const rows = new Map<string, ReturnType<typeof jobRow>>();
+  function jobRow(job: JobView) {
+    const li = el(doc, 'li', { class: 'job', 'data-job': job.id });
+    const preview = el(doc, 'img', { class: 'preview', alt: '' }) as HTMLImageElement;
+    const body = el(doc, 'div', { class: 'job-body' });
+    const title = el(doc, 'div', { class: 'job-title' });
+    const bar = el(doc, 'sp-progressbar', { max: '100', value: '0', size: 's' });
+    const status = el(doc, 'div', { class: 'job-status' });
+    const buttons = el(doc, 'div', { class: 'job-buttons' });
+    const button = (name: string, label: string, act: () => void) => {
+      const b = el(doc, 'sp-button', { class: `job-${name}`, size: 's', variant: 'secondary', quiet: '' }, label);
+      b.addEventListener('click', act);
+      buttons.append(b);
+      return b;
+    };
+    const cancel = button('cancel', 'Cancel', () => controller.cancel(job.id));
+    const retry = button('retry', 'Retry', () => void controller.retry(job.id));
+    const place = button('place', 'Place', () => void controller.place(job.id));
+    const reveal = button('reveal', 'Show file', () => void controller.reveal(job.id));
+    body.append(title, bar, status, buttons);
+    li.append(preview, body);
+    return { li, preview, title, bar, status, cancel, retry, place, reveal };
+  }
+
+  function render(state: PanelState): void {
+    const { connection } = state;
+    header.setAttribute('data-status', connection.status);
+    const info = connection.info;
+    connectionText.textContent =
+      connection.status === 'connected' && info
+        ? `${info.hostname} (${info.machine.slice(0, 8)}) · ${info.model ?? 'loading model…'}${info.provider ? ` on ${info.provider}` : ''}`
+        : connection.message;
+    pairing.hidden = !(connection.status === 'unpaired' || connection.status === 'unauthorized');
+
+    notice.textContent = state.notice?.text ?? '';
+    notice.setAttribute('data-kind', state.notice?.kind ?? '');
+
+    const seen = new Set<string>();
+    state.jobs.forEach((job, index) => {
+      seen.add(job.id);
+      let row = rows.get(job.id);
+      if (!row) {
+        row = jobRow(job);
+        rows.set(job.id, row);
+      }
+      if (list.children[index] !== row.li) list.insertBefore(row.li, list.children[index] ?? null);
+      row.li.setAttribute('data-phase', job.phase);
+      row.title.textContent = `${MODE_NAMES[job.plan.mode]} · ${job.plan.seconds.toFixed(2)} s${job.prompt ? ` · ${job.prompt}` : ''}`;
+      const percent = job.phase === 'placed' || job.phase === 'placing' ? 100 : job.progress ? Math.round((100 * job.progress.step) / job.progress.total) : 0;
+      row.bar.setAttribute('value', String(percent));
+      row.bar.hidden = !(job.phase === 'queued' || job.phase === 'running' || job.phase === 'placing');
+      row.status.textContent = jobStatus(job);
+      if (job.preview) row.preview.src = `data:image/jpeg;base64,${job.preview}`;
+      row.preview.hidden = !job.preview;
+      row.cancel.hidden = !(job.phase === 'queued' || job.phase === 'running');
+      row.retry.hidden = !(job.phase === 'failed' || job.phase === 'cancelled');
+      row.place.hidden = job.phase !== 'ready';
+      row.reveal.hidden = !job.filePath;
+    });
+    for (const [id, row] of rows) {
+      if (seen.has(id)) continue;
+      row.li.remove();
+      rows.delete(id);
+    }
+  }
+
+  return controller.store.subscribe(render);
+}
