@@ -14,7 +14,9 @@ import { alphaAt, lambdaAt, samplingGrid, sigmaAt } from './schedule';
 export class DpmSolverPlusPlus2MSampler implements Sampler {
   readonly name: SamplerName = 'dpmpp-2m';
   private grid: number[] = [];
-  private previousX0: Float32Array | null = null;
+  /** The previous step's x0 prediction (a reused buffer), valid when `hasPrevious`. */
+  private previousX0 = new Float32Array(0);
+  private hasPrevious = false;
   private previousH = 0;
 
   constructor(readonly config: SamplerConfig) {}
@@ -26,7 +28,7 @@ export class DpmSolverPlusPlus2MSampler implements Sampler {
   setTimesteps(steps: number): void {
     checkSteps(this.name, steps);
     this.grid = samplingGrid(this.config.schedule, steps, this.config.spacing ?? 'logsnr-uniform');
-    this.previousX0 = null;
+    this.hasPrevious = false;
     this.previousH = 0;
   }
 
@@ -40,14 +42,14 @@ export class DpmSolverPlusPlus2MSampler implements Sampler {
     const next = new Float32Array(sample.length);
     if (sigmaNext === 0) {
       for (let k = 0; k < next.length; k++) next[k] = alphaNext * modelOutput[k]!;
-      this.previousX0 = null;
+      this.hasPrevious = false;
       return next;
     }
     const h = lambdaAt(schedule, tNext) - lambdaAt(schedule, t);
     // x_next = (sigma_next/sigma)·x − alpha_next·(e^{−h} − 1)·D, D = x0 (first order) or the 2M blend below.
     const onSample = sigmaNext / sigma;
     const onD = -alphaNext * Math.expm1(-h);
-    const previous = i > 0 ? this.previousX0 : null;
+    const previous = i > 0 && this.hasPrevious ? this.previousX0 : null;
     if (previous === null) {
       for (let k = 0; k < next.length; k++) next[k] = onSample * sample[k]! + onD * modelOutput[k]!;
     } else {
@@ -57,7 +59,10 @@ export class DpmSolverPlusPlus2MSampler implements Sampler {
       const onPrevious = -onD * half;
       for (let k = 0; k < next.length; k++) next[k] = onSample * sample[k]! + onX0 * modelOutput[k]! + onPrevious * previous[k]!;
     }
-    this.previousX0 = Float32Array.from(modelOutput.subarray(0, sample.length));
+    // Kept for the next step's correction: a copy, since the caller may reuse its buffer.
+    if (this.previousX0.length !== sample.length) this.previousX0 = new Float32Array(sample.length);
+    this.previousX0.set(modelOutput.subarray(0, sample.length));
+    this.hasPrevious = true;
     this.previousH = h;
     return next;
   }

@@ -1,9 +1,10 @@
 /** @jest-environment ./daemon/engine/testdata/ort-jest-environment.js */
+import jpeg from 'jpeg-js';
 import path from 'node:path';
 import pino from 'pino';
 import { LongshotError } from '../../shared/errors';
 import { benchPipeline } from './bench';
-import { createVideoPipeline, modelToRgb, previewOf, rgbToModel, type EngineVideoPipeline } from './pipeline';
+import { createVideoPipeline, modelToRgb, rgbToModel, type EngineVideoPipeline } from './pipeline';
 import type { PipelineInput, PipelineProgress } from './types';
 
 // The models developer's tiny random-weight package: 8 frames a window, 2 context frames, 32x16, 4 steps.
@@ -85,7 +86,8 @@ test('progress: every step once, monotonic over all windows, each with a JPEG pr
   expect(new Set(seen.map((p) => p.total))).toEqual(new Set([9]));
   for (const p of seen) {
     expect(p.previewJpeg).not.toBeNull();
-    expect([p.previewJpeg![0], p.previewJpeg![1]]).toEqual([0xff, 0xd8]);
+    const decoded = jpeg.decode(p.previewJpeg!, { useTArray: true });
+    expect([decoded.width, decoded.height]).toEqual([32, 16]);
     expect(p.etaSeconds).toBeGreaterThanOrEqual(0);
   }
   expect(seen[seen.length - 1]!.etaSeconds).toBe(0);
@@ -122,12 +124,9 @@ test('runs queue one after another (they share the runner buffers) and give the 
   expect(bytes(b)).toBe(alone);
 });
 
-test('RGB ↔ model values round-trip exactly; previews are small JPEGs', () => {
+test('RGB ↔ model values round-trip exactly', () => {
   const rgb = Uint8Array.from({ length: 32 * 16 * 3 }, (_, i) => (i * 37) % 256);
   expect(Array.from(modelToRgb(rgbToModel(rgb, 32 * 16), 32 * 16))).toEqual(Array.from(rgb));
-  const preview = previewOf(rgbToModel(rgb, 32 * 16), 32, 16);
-  const decoded = require('jpeg-js').decode(preview) as { width: number; height: number };
-  expect([decoded.width, decoded.height]).toEqual([32, 16]);
 });
 
 test('bench: figures for the CLI, with engine and bare step times', async () => {

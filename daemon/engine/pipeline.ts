@@ -1,4 +1,3 @@
-import jpeg from 'jpeg-js';
 import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
 import type { SamplerName } from '../../shared/protocol';
@@ -6,6 +5,7 @@ import { isKnownSlot, planWindows, type WindowPlan, type WindowSlot } from './co
 import { loadPackage, type ModelManifest } from './model-package';
 import { ModelRunner } from './model-runner';
 import { createRandom, fillGaussian } from './noise';
+import { PreviewJpegEncoder } from './preview-jpeg';
 import { createSampler } from './sampler';
 import { alphaAt, sigmaAt } from './schedule';
 import { WordTokenizer } from './tokenizer';
@@ -21,6 +21,8 @@ export interface VideoPipelineOptions {
 /** The engine's {@link VideoPipeline}, with its model runner exposed for `longshot bench`'s bare session.run baseline. */
 export interface EngineVideoPipeline extends VideoPipeline {
   readonly runner: ModelRunner;
+  /** Frames the network sees at once (the package's `frames_per_window`). */
+  readonly framesPerWindow: number;
 }
 
 /** Quality of the per-step preview JPEG: small and quick, it is a glimpse of the estimate, not an output. */
@@ -42,9 +44,11 @@ class UViTVideoPipeline implements EngineVideoPipeline {
   readonly nativeWidth: number;
   readonly nativeHeight: number;
   readonly contextFrames: number;
+  readonly framesPerWindow: number;
   readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
   /** Runs one at a time: they share the runner's input buffers. */
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly previews = new PreviewJpegEncoder(PREVIEW_QUALITY);
 
   constructor(
     private readonly manifest: ModelManifest,
@@ -58,6 +62,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     this.nativeWidth = manifest.native.width;
     this.nativeHeight = manifest.native.height;
     this.contextFrames = manifest.context_frames;
+    this.framesPerWindow = manifest.frames_per_window;
     this.defaults = manifest.defaults;
   }
 
@@ -104,6 +109,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     const total = plan.length * input.steps;
     let done = 0;
     const x0 = new Float32Array(windowSize); // [F, C, H, W]
+    let reportPending: (() => void) | null = null;
 
     // 5. Denoising loop, window by window.
     for (const window of plan) {
@@ -125,19 +131,27 @@ class UViTVideoPipeline implements EngineVideoPipeline {
         batch.x.set(sample, 0);
         batch.x.set(sample, windowSize);
         batch.t.fill(t);
-        const prediction = await this.runner.run(); // [2, F, C, H, W]
+        const running = this.runner.run(); // [2, F, C, H, W]
+        // The previous step's progress and preview are made while the network runs, off the step's critical path.
+        reportPending?.();
+        reportPending = null;
+        const prediction = await running;
         // 5c. Network output → x0, with guidance; known frames are the clean references.
-        this.guidedX0(prediction, sample, t, input.guidance, x0);
+        guidedX0(prediction, sample, this.predictionCoefficients(t), input.guidance, m.value_range, x0);
         reimposeKnown(x0);
         // 5d. Sampler step, then the known frames back in place.
         sample = sampler.step(x0, t, sample);
         reimposeKnown(sample);
-        // 5e. Progress across the whole job, with a preview of the current estimate.
+        // 5e. Progress across the whole job, with a preview of the current estimate (reported during the next run).
         done++;
         if (options.onProgress) {
-          const elapsedSeconds = (performance.now() - started) / 1000;
-          const previewJpeg = previewOf(x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize), this.nativeWidth, this.nativeHeight);
-          options.onProgress({ step: done, total, etaSeconds: (elapsedSeconds / done) * (total - done), previewJpeg });
+          const onProgress = options.onProgress;
+          const step = done;
+          reportPending = () => {
+            const elapsedSeconds = (performance.now() - started) / 1000;
+            const previewJpeg = this.previews.encode(x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize), this.nativeWidth, this.nativeHeight);
+            onProgress({ step, total, etaSeconds: (elapsedSeconds / step) * (total - step), previewJpeg });
+          };
         }
       }
       window.slots.forEach((slot, i) => {
@@ -145,7 +159,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
       });
     }
 
-    // 6. The frames, as RGB bytes at native size.
+    // 6. The last progress report, and the frames as RGB bytes at native size.
+    reportPending?.();
     return frames.map((f) => modelToRgb(f!, pixels));
   }
 
@@ -164,28 +179,32 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     }
   }
 
-  /**
-   * x0 of the guided prediction, clipped to the value range (pixel space, as DDPM's clip_sample): rows 0 and 1
-   * of `prediction` are the prompt and the unconditional prompt; pred = uncond + guidance·(cond − uncond).
-   */
-  private guidedX0(prediction: Float32Array, sample: Float32Array, t: number, guidance: number, out: Float32Array): void {
-    const { schedule, value_range: [low, high] } = this.manifest;
-    const alpha = alphaAt(schedule, t);
-    const sigma = sigmaAt(schedule, t);
-    const n = sample.length;
-    // v: x0 = alpha·x − sigma·v. eps: x0 = (x − sigma·eps)/alpha. Both linear, so guidance applies to the prediction.
-    const [onSample, onPrediction] = this.manifest.prediction === 'v' ? [alpha, -sigma] : [1 / alpha, -sigma / alpha];
-    for (let i = 0; i < n; i++) {
-      const uncond = prediction[n + i]!;
-      const guided = uncond + guidance * (prediction[i]! - uncond);
-      const value = onSample * sample[i]! + onPrediction * guided;
-      out[i] = value < low ? low : value > high ? high : value;
-    }
+  /** x0 = onSample·x_t + onPrediction·prediction: v gives x0 = alpha·x − sigma·v; eps gives x0 = (x − sigma·eps)/alpha. */
+  private predictionCoefficients(t: number): { onSample: number; onPrediction: number } {
+    const alpha = alphaAt(this.manifest.schedule, t);
+    const sigma = sigmaAt(this.manifest.schedule, t);
+    return this.manifest.prediction === 'v' ? { onSample: alpha, onPrediction: -sigma } : { onSample: 1 / alpha, onPrediction: -sigma / alpha };
   }
 
   async close(): Promise<void> {
     await this.queue;
     await this.runner.close();
+  }
+}
+
+/**
+ * x0 of the guided prediction into `out`, clipped to the value range (pixel space, as DDPM's clip_sample). Rows 0
+ * and 1 of `prediction` are the prompt and the unconditional prompt; pred = uncond + guidance·(cond − uncond).
+ * Both conversions are linear in the prediction, so guiding the prediction is guiding x0.
+ */
+function guidedX0(prediction: Float32Array, sample: Float32Array, k: { onSample: number; onPrediction: number }, guidance: number, range: [number, number], out: Float32Array): void {
+  const { onSample, onPrediction } = k;
+  const [low, high] = range;
+  const n = sample.length;
+  for (let i = 0; i < n; i++) {
+    const uncond = prediction[n + i]!;
+    const value = onSample * sample[i]! + onPrediction * (uncond + guidance * (prediction[i]! - uncond));
+    out[i] = value < low ? low : value > high ? high : value;
   }
 }
 
@@ -217,17 +236,4 @@ export function modelToRgb(planar: Float32Array, pixels: number): RgbFrame {
     out[p * 3 + 2] = toByte(planar[2 * pixels + p]!);
   }
   return out;
-}
-
-/** One frame [3, H, W] as a JPEG (jpeg-js wants RGBA). */
-export function previewOf(planar: Float32Array, width: number, height: number): Uint8Array {
-  const pixels = width * height;
-  const rgba = new Uint8Array(4 * pixels);
-  for (let p = 0; p < pixels; p++) {
-    rgba[p * 4] = toByte(planar[p]!);
-    rgba[p * 4 + 1] = toByte(planar[pixels + p]!);
-    rgba[p * 4 + 2] = toByte(planar[2 * pixels + p]!);
-    rgba[p * 4 + 3] = 255;
-  }
-  return jpeg.encode({ data: rgba, width, height }, PREVIEW_QUALITY).data;
 }
