@@ -1,0 +1,111 @@
+/** @jest-environment ./daemon/engine/testdata/ort-jest-environment.js */
+/**
+ * The panel in headless Chromium against a real daemon (tiny model): pair with a typed code, type a prompt, watch
+ * previews arrive, and see the clip land on the fake timeline. UXP has no CORS, so the test lets the page read the
+ * daemon's HTTP answers (route interception adds the headers a browser insists on); the WebSocket goes straight
+ * to the daemon, which admits the harness page's origin. A screenshot goes to test-output/.
+ */
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { PROJECT_ROOT } from '../../daemon/config';
+import { startTestDaemon } from '../../test/support/daemon-harness';
+
+type Daemon = Awaited<ReturnType<typeof startTestDaemon>>;
+const SCREENSHOT = path.join(PROJECT_ROOT, 'test-output', 'panel-e2e.png');
+
+/** Serves plugin/index.html and plugin/css as they ship, with the harness bundle as index.js. */
+async function startHarnessServer(): Promise<{ origin: string; close(): Promise<void> }> {
+  const bundle = await build({ entryPoints: [path.join(__dirname, 'harness-entry.ts')], bundle: true, write: false, platform: 'browser', format: 'iife', target: 'es2020', logLevel: 'warning' });
+  const files: Record<string, [string, string | Uint8Array]> = {
+    '/': ['text/html', fs.readFileSync(path.join(__dirname, '..', 'index.html'))],
+    '/index.js': ['text/javascript', bundle.outputFiles[0]!.contents],
+    '/css/panel.css': ['text/css', fs.readFileSync(path.join(__dirname, '..', 'css', 'panel.css'))],
+  };
+  const server = http.createServer((req, res) => {
+    const file = files[new URL(req.url ?? '/', 'http://x').pathname];
+    if (!file) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': file[0] }).end(file[1]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { origin: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** Lets the page read the daemon's HTTP replies as UXP would (no CORS there). */
+async function allowDaemonHttp(page: Page, daemonUrl: string): Promise<void> {
+  const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type', 'access-control-allow-methods': 'GET, POST' };
+  await page.route(`${daemonUrl}/**`, async (route) => {
+    if (route.request().method() === 'OPTIONS') return route.fulfill({ status: 204, headers: cors });
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), ...cors } });
+  });
+}
+
+describe('Longshot panel in Chromium', () => {
+  let daemon: Daemon;
+  let harness: Awaited<ReturnType<typeof startHarnessServer>>;
+  let browser: Browser;
+  beforeAll(async () => {
+    harness = await startHarnessServer();
+    daemon = await startTestDaemon({}, { allowedOrigins: [harness.origin] });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await daemon?.close();
+    await harness?.close();
+    if (daemon) fs.rmSync(daemon.dataDir, { recursive: true, force: true });
+  });
+
+  it('pairs, generates B-roll with live previews, and places it on the timeline', async () => {
+    const page = await browser.newPage({ viewport: { width: 380, height: 640 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await allowDaemonHttp(page, daemon.url);
+    await page.goto(`${harness.origin}/#daemon=${daemon.url}`);
+
+    // Not paired yet: the panel says how to pair and shows the code field.
+    await page.waitForSelector('header.connection[data-status="unpaired"]');
+    expect(await page.textContent('.connection-text')).toMatch(/npx longshot pair/);
+    await page.fill('#pair-code input', daemon.pairing.createCode().code);
+    await page.click('#pair');
+    await page.waitForSelector('header.connection[data-status="connected"]');
+    await page.waitForFunction(() => /tiny-uvit/.test(document.querySelector('.connection-text')?.textContent ?? ''));
+    expect(await page.isHidden('.pairing')).toBe(true);
+
+    // The playhead is inside the V1 clip: fill gap says what is wrong.
+    await page.click('#job-fill');
+    await page.waitForFunction(() => /playhead is not in a gap/.test(document.querySelector('.notice')?.textContent ?? ''));
+
+    // B-roll: 2 s at 25 fps from the playhead (frame 50); V1 is taken there, so it lands on V2.
+    await page.fill('#prompt textarea', 'a red circle bounces to the left');
+    await page.fill('#seconds input', '2');
+    await page.fill('#steps input', '6');
+    await page.click('#job-broll');
+    await page.waitForFunction(() => (document.querySelector('li.job img.preview') as HTMLImageElement | null)?.src.startsWith('data:image/jpeg;base64,'));
+    await page.waitForSelector('li.job[data-phase="placed"]', { timeout: 90_000 });
+    const layout = (await page.evaluate(() => (window as unknown as { harness: { layout(): unknown } }).harness.layout())) as [number, number, number, string][];
+    expect(layout).toEqual([
+      [0, 0, 250, 'interview.mp4'],
+      [1, 50, 100, expect.stringMatching(/^longshot-.*\.mp4$/)],
+    ]);
+    expect(await page.textContent('li.job .job-status')).toBe('On V2 at 2.00 s in "Harness 25p"');
+    const previewSize = await page.$eval('li.job img.preview', (img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight]);
+    expect(previewSize[0]).toBeGreaterThan(0);
+
+    await page.click('li.job .job-reveal');
+    expect(await page.evaluate(() => (window as unknown as { harness: { revealed: string[] } }).harness.revealed)).toEqual([expect.stringMatching(/^\/browser-clips\/longshot-/)]);
+
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // A reload keeps the pairing and the history.
+    await page.reload();
+    await page.waitForSelector('header.connection[data-status="connected"]');
+    await page.waitForSelector('li.job[data-phase="placed"]');
+    expect(pageErrors).toEqual([]);
+  });
+});
