@@ -1,5 +1,5 @@
 import type { EngineVideoPipeline } from './pipeline';
-import type { PipelineInput, PipelineProgress } from './types';
+import type { PipelineInput } from './types';
 
 /** What `longshot bench --json` prints. Milliseconds unless the name says otherwise. */
 export interface BenchFigures {
@@ -62,7 +62,7 @@ export async function benchPipeline(pipeline: EngineVideoPipeline, options: Benc
   const bareRuns: number[] = [];
   for (let round = 0; round < (options.rounds ?? 3); round++) {
     const stamps: number[] = [];
-    await pipeline.run({ ...input, frameCount: pipeline.framesPerWindow, seed: round }, { onProgress: (_: PipelineProgress) => stamps.push(performance.now()) });
+    await pipeline.run({ ...input, frameCount: pipeline.framesPerWindow, seed: round }, { onProgress: () => stamps.push(performance.now()) });
     // Callbacks are one step apart; the first interval starts at the call, so it is left out.
     engineSteps.push(...stamps.slice(1).map((s, i) => s - stamps[i]!));
     // The runner's input tensors still hold the last step's batch: the shapes and values a step runs on.

@@ -1,5 +1,6 @@
 /** @jest-environment ./daemon/engine/testdata/ort-jest-environment.js */
 import jpeg from 'jpeg-js';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { LongshotError } from '../../shared/errors';
@@ -39,6 +40,11 @@ test('describes the package: name, provider, native size, context frames, defaul
   expect(pipeline.provider).toBe('cpu');
   expect([pipeline.nativeWidth, pipeline.nativeHeight, pipeline.contextFrames]).toEqual([32, 16, 2]);
   expect(pipeline.defaults).toEqual({ steps: 4, guidance: 3, sampler: 'dpmpp-2m' });
+});
+
+test('unknown prompt words are reported, not an error', async () => {
+  expect(pipeline.unknownWords('A sparkly red circle zooms')).toEqual(['sparkly', 'zooms']);
+  await expect(pipeline.run(base({ prompt: 'sparkly zooms', frameCount: 2, steps: 1 }))).resolves.toHaveLength(2);
 });
 
 test('the same seed gives the same frames; another seed, prompt or sampler gives others', async () => {
@@ -139,4 +145,21 @@ test('bench: figures for the CLI, with engine and bare step times', async () => 
     expect(figures[key]).toBeGreaterThan(0);
   }
   expect(figures.overhead_ratio).toBeCloseTo(figures.step_ms / figures.bare_step_ms - 1, 9);
+});
+
+// The bundled model, once the models developer has exported it into the repository.
+const BUNDLED = path.join(__dirname, '../../models/shapesworld-uvit');
+(existsSync(path.join(BUNDLED, 'model.json')) ? describe : describe.skip)('bundled model package', () => {
+  test('loads, and one window of two steps gives exact, seeded frames at native size', async () => {
+    const bundled = await createVideoPipeline(BUNDLED, { device: 'cpu', threads: 0, logger });
+    try {
+      const input = base({ frameCount: bundled.framesPerWindow, steps: 2, before: [], after: [] });
+      const frames = await bundled.run(input);
+      expect(frames).toHaveLength(bundled.framesPerWindow);
+      expect(frames[0]).toHaveLength(bundled.nativeWidth * bundled.nativeHeight * 3);
+      expect(bytes(await bundled.run(input))).toBe(bytes(frames));
+    } finally {
+      await bundled.close();
+    }
+  });
 });

@@ -23,6 +23,8 @@ export interface EngineVideoPipeline extends VideoPipeline {
   readonly runner: ModelRunner;
   /** Frames the network sees at once (the package's `frames_per_window`). */
   readonly framesPerWindow: number;
+  /** Words of a prompt the model does not know (they are ignored), so callers can warn before generating. */
+  unknownWords(prompt: string): string[];
 }
 
 /** Quality of the per-step preview JPEG: small and quick, it is a glimpse of the estimate, not an output. */
@@ -64,6 +66,10 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     this.contextFrames = manifest.context_frames;
     this.framesPerWindow = manifest.frames_per_window;
     this.defaults = manifest.defaults;
+  }
+
+  unknownWords(prompt: string): string[] {
+    return this.tokenizer.encode(prompt).unknownWords;
   }
 
   run(input: PipelineInput, options: PipelineRunOptions = {}): Promise<RgbFrame[]> {
