@@ -186,4 +186,19 @@ describe('PanelController with a real daemon and the fake Premiere', () => {
     expect(placed.placement?.trackIndex).toBe(0);
     expect(second.sequence.layout()).toHaveLength(1);
   });
+
+  it('cancels a running job and re-queues it with retry', async () => {
+    const { controller } = panel(nodePlatform(clipsDir, new Map([[TOKEN_KEY, daemon.token]])));
+    await connected(controller);
+    await controller.generate('broll', { prompt: 'a long shot', seconds: 60, steps: 8 });
+    const id = lastJob(controller).id;
+    await until(controller, (s) => s.jobs[0]?.phase === 'running' && s.jobs[0].progress !== null, 'the job running');
+    controller.cancel(id);
+    await until(controller, (s) => s.jobs[0]?.phase === 'cancelled', 'the cancellation');
+    await controller.retry(id);
+    expect(lastJob(controller)).toMatchObject({ id, phase: 'queued', progress: null });
+    await until(controller, (s) => s.jobs[0]?.phase === 'running', 'the retried job running');
+    controller.cancel(id);
+    await until(controller, (s) => s.jobs[0]?.phase === 'cancelled', 'the second cancellation');
+  });
 });
