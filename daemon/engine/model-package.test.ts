@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { listPackages, loadPackage } from './model-package';
+import { FileHashCache, listPackages, loadPackage } from './model-package';
 import { createVideoPipeline } from './pipeline';
 
 const TINY = path.join(__dirname, '../../models/testdata/tiny-uvit');
@@ -80,6 +80,10 @@ describe('bad packages are refused with model_invalid, naming the folder and the
   test('model.json shapes that contradict its own native size', async () => {
     const dir = await copyPackage('shape', (m) => (m.inputs.x.shape = ['B', 8, 3, 16, 33]));
     await expect(loadPackage(dir)).rejects.toMatchObject({ message: expect.stringMatching(/inputs\.x\.shape is \["B",8,3,16,33\]/) });
+    const tokens = await copyPackage('tokens', (m) => (m.tokenizer.max_length = 16));
+    await expect(loadPackage(tokens)).rejects.toMatchObject({ message: expect.stringMatching(/inputs\.text\.shape is \["B",24\].*says \["B",16\]/) });
+    const context = await copyPackage('context', (m) => (m.context_frames = 8));
+    await expect(loadPackage(context)).rejects.toMatchObject({ message: expect.stringMatching(/context_frames \(8\) must be less than frames_per_window \(8\)/) });
   });
 
   test('model.json shapes that the graph does not have (checked against the session)', async () => {
@@ -125,4 +129,23 @@ test('listPackages: valid packages listed, a broken one reported without hiding 
   expect(packages.map((p) => path.basename(p.dir))).toEqual(['good']);
   expect(errors).toEqual([{ dir: broken, message: expect.stringMatching(/file uvit\.onnx is missing/) }]);
   expect(await listPackages(path.join(root, 'nowhere'))).toEqual({ packages: [], errors: [] });
+});
+
+test('a hash cache skips unchanged files but hashes a rewritten one again', async () => {
+  const dir = await copyPackage('cached');
+  const hashes = new FileHashCache();
+  await expect(loadPackage(dir, hashes)).resolves.toBeDefined();
+  // Same size, new content, new mtime: hashed again and refused.
+  const graph = await fs.readFile(path.join(dir, 'uvit.onnx'));
+  graph[graph.length - 1] ^= 0xff;
+  await fs.writeFile(path.join(dir, 'uvit.onnx'), graph);
+  const later = new Date(Date.now() + 5000);
+  await fs.utimes(path.join(dir, 'uvit.onnx'), later, later);
+  await expect(loadPackage(dir, hashes)).rejects.toMatchObject({ message: expect.stringMatching(/uvit\.onnx does not match its sha256/) });
+  // Unchanged stat: the remembered hash is trusted (no re-read), which is the point of the cache.
+  const stat = await fs.stat(path.join(dir, 'vocab.json'));
+  const first = await hashes.sha256(path.join(dir, 'vocab.json'), stat);
+  await fs.writeFile(path.join(dir, 'vocab.json'), 'changed');
+  await fs.utimes(path.join(dir, 'vocab.json'), stat.atime, stat.mtime);
+  expect(await hashes.sha256(path.join(dir, 'vocab.json'), stat)).toBe(first);
 });

@@ -56,10 +56,27 @@ async function sha256File(file: string): Promise<string> {
 }
 
 /**
+ * Hashes of package files remembered by path, size and modification time, so listing a models folder again
+ * does not re-read multi-GB graphs; a rewritten file has a new mtime and is hashed again. Keep one per process
+ * and pass it to {@link listPackages} and {@link loadPackage}.
+ */
+export class FileHashCache {
+  private readonly known = new Map<string, { size: number; mtimeMs: number; sha256: string }>();
+
+  async sha256(file: string, stat: { size: number; mtimeMs: number }): Promise<string> {
+    const cached = this.known.get(file);
+    if (cached && cached.size === stat.size && cached.mtimeMs === stat.mtimeMs) return cached.sha256;
+    const sha256 = await sha256File(file);
+    this.known.set(file, { size: stat.size, mtimeMs: stat.mtimeMs, sha256 });
+    return sha256;
+  }
+}
+
+/**
  * Loads and validates a package folder: model.json against the schema, shapes consistent with the native size,
  * every listed file present with its size and sha256 (streamed, so multi-GB packages work), the graph a protobuf.
  */
-export async function loadPackage(dir: string): Promise<ModelPackage> {
+export async function loadPackage(dir: string, hashes: FileHashCache = new FileHashCache()): Promise<ModelPackage> {
   let raw: unknown;
   try {
     raw = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
@@ -72,12 +89,23 @@ export async function loadPackage(dir: string): Promise<ModelPackage> {
     throw invalid(dir, `model.json field "${issue.path.join('.')}": ${issue.message}`);
   }
   const manifest = parsed.data;
-  const frameShape = ['B', manifest.frames_per_window, manifest.channels, manifest.native.height, manifest.native.width];
-  for (const [key, spec] of [['inputs.x', manifest.inputs.x], ['outputs.prediction', manifest.outputs.prediction]] as const) {
-    if (manifest.space === 'pixel' && JSON.stringify(spec.shape) !== JSON.stringify(frameShape)) {
-      throw invalid(dir, `model.json ${key}.shape is ${JSON.stringify(spec.shape)}, but native size and frames_per_window say ${JSON.stringify(frameShape)}`);
+  // Every tensor's shape follows from the rest of model.json; the engine relies on it.
+  const F = manifest.frames_per_window;
+  const frameShape = ['B', F, manifest.channels, manifest.native.height, manifest.native.width];
+  const expectedShapes: [string, { shape: unknown[] }, unknown[] | null][] = [
+    ['inputs.x', manifest.inputs.x, manifest.space === 'pixel' ? frameShape : null],
+    ['outputs.prediction', manifest.outputs.prediction, manifest.space === 'pixel' ? frameShape : null],
+    ['inputs.known', manifest.inputs.known, ['B', F]],
+    ['inputs.t', manifest.inputs.t, ['B']],
+    ['inputs.fps', manifest.inputs.fps, ['B']],
+    ['inputs.text', manifest.inputs.text, manifest.text_encoder ? null : ['B', manifest.tokenizer.max_length]],
+  ];
+  for (const [key, spec, expected] of expectedShapes) {
+    if (expected && JSON.stringify(spec.shape) !== JSON.stringify(expected)) {
+      throw invalid(dir, `model.json ${key}.shape is ${JSON.stringify(spec.shape)}, but the rest of model.json (native size, frames_per_window, tokenizer.max_length) says ${JSON.stringify(expected)}`);
     }
   }
+  if (manifest.context_frames >= F) throw invalid(dir, `model.json context_frames (${manifest.context_frames}) must be less than frames_per_window (${F})`);
   const needed = [GRAPH_FILE, manifest.tokenizer.file, ...(manifest.text_encoder ? [manifest.text_encoder.file] : [])];
   for (const file of needed) if (!manifest.files[file]) throw invalid(dir, `model.json "files" does not list ${file}`);
   for (const [file, expected] of Object.entries(manifest.files)) {
@@ -86,7 +114,7 @@ export async function loadPackage(dir: string): Promise<ModelPackage> {
     const stat = await fs.stat(full).catch(() => null);
     if (!stat) throw invalid(dir, `file ${file} is missing`);
     if (stat.size !== expected.bytes) throw invalid(dir, `file ${file} has ${stat.size} bytes, model.json says ${expected.bytes} (truncated or replaced?)`);
-    if ((await sha256File(full)) !== expected.sha256) throw invalid(dir, `file ${file} does not match its sha256 in model.json (corrupted or replaced)`);
+    if ((await hashes.sha256(full, stat)) !== expected.sha256) throw invalid(dir, `file ${file} does not match its sha256 in model.json (corrupted or replaced)`);
   }
   const head = Buffer.alloc(16);
   const handle = await fs.open(path.join(dir, GRAPH_FILE), 'r');
@@ -101,7 +129,7 @@ export async function loadPackage(dir: string): Promise<ModelPackage> {
 }
 
 /** The valid packages of a models folder (each subfolder with a model.json); broken ones are reported, not fatal. */
-export async function listPackages(modelsDir: string): Promise<{ packages: ModelPackage[]; errors: { dir: string; message: string }[] }> {
+export async function listPackages(modelsDir: string, hashes: FileHashCache = new FileHashCache()): Promise<{ packages: ModelPackage[]; errors: { dir: string; message: string }[] }> {
   const entries = await fs.readdir(modelsDir, { withFileTypes: true }).catch(() => []);
   const packages: ModelPackage[] = [];
   const errors: { dir: string; message: string }[] = [];
@@ -110,7 +138,7 @@ export async function listPackages(modelsDir: string): Promise<{ packages: Model
     const dir = path.join(modelsDir, entry.name);
     if (!(await fs.stat(path.join(dir, 'model.json')).catch(() => null))) continue;
     try {
-      packages.push(await loadPackage(dir));
+      packages.push(await loadPackage(dir, hashes));
     } catch (err) {
       errors.push({ dir, message: (err as Error).message });
     }

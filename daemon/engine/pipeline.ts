@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
 import type { SamplerName } from '../../shared/protocol';
 import { isKnownSlot, planWindows, type WindowPlan, type WindowSlot } from './conditioning';
-import { loadPackage, type ModelManifest } from './model-package';
+import { loadPackage, type FileHashCache, type ModelManifest } from './model-package';
 import { ModelRunner } from './model-runner';
 import { createRandom, fillGaussian } from './noise';
 import { PreviewJpegEncoder } from './preview-jpeg';
@@ -16,6 +16,8 @@ export interface VideoPipelineOptions {
   device: string;
   threads: number;
   logger: Logger;
+  /** Remembered file hashes (see FileHashCache); without it every file is hashed again. */
+  hashes?: FileHashCache;
 }
 
 /** The engine's {@link VideoPipeline}, with its model runner exposed for `longshot bench`'s bare session.run baseline. */
@@ -32,7 +34,7 @@ const PREVIEW_QUALITY = 70;
 
 /** Loads and validates a package, creates its ORT session once (probed and warmed up) and returns the pipeline. */
 export async function createVideoPipeline(packageDir: string, options: VideoPipelineOptions): Promise<EngineVideoPipeline> {
-  const pkg = await loadPackage(packageDir);
+  const pkg = await loadPackage(packageDir, options.hashes);
   const tokenizer = await WordTokenizer.load(pkg.dir, pkg.manifest.tokenizer.file, pkg.manifest.tokenizer.max_length);
   const runner = await ModelRunner.create(pkg, options);
   return new UViTVideoPipeline(pkg.manifest, runner, tokenizer, options.logger);
