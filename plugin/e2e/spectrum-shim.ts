@@ -1,5 +1,5 @@
 /**
- * Minimal stand-ins for the Spectrum widgets UXP builds in (sp-textfield, sp-button, sp-progressbar, sp-label), so
+ * Minimal stand-ins for the Spectrum widgets UXP builds in (sp-textfield, sp-textarea, sp-button, sp-progressbar, sp-label), so
  * the panel runs in Chromium. Only what the panel uses: a value, clicks, a bar.
  */
 export function defineSpectrumShims(win: Window & typeof globalThis): void {
@@ -9,7 +9,7 @@ export function defineSpectrumShims(win: Window & typeof globalThis): void {
     private input: HTMLInputElement | HTMLTextAreaElement | null = null;
     connectedCallback(): void {
       if (this.input) return;
-      this.input = this.ownerDocument.createElement(this.hasAttribute('multiline') ? 'textarea' : 'input');
+      this.input = this.ownerDocument.createElement(this.localName === 'sp-textarea' ? 'textarea' : 'input');
       this.input.placeholder = this.getAttribute('placeholder') ?? '';
       this.input.value = this.getAttribute('value') ?? '';
       this.append(this.input);
@@ -49,13 +49,14 @@ export function defineSpectrumShims(win: Window & typeof globalThis): void {
   }
 
   customElements.define('sp-textfield', TextField);
+  customElements.define('sp-textarea', class extends TextField {});
   customElements.define('sp-button', Button);
   customElements.define('sp-progressbar', ProgressBar);
   customElements.define('sp-label', class extends HTMLElement {});
 
   const style = win.document.createElement('style');
   style.textContent = `
-    sp-textfield input, sp-textfield textarea { width: 100%; box-sizing: border-box; background: #1b1b1b; color: #ddd; border: 1px solid #4a4a4a; border-radius: 4px; padding: 4px 6px; font: inherit; }
+    sp-textfield input, sp-textarea textarea { width: 100%; box-sizing: border-box; background: #1b1b1b; color: #ddd; border: 1px solid #4a4a4a; border-radius: 4px; padding: 4px 6px; font: inherit; }
     sp-button { display: inline-block; padding: 4px 12px; border-radius: 14px; border: 2px solid #8a8a8a; color: #eee; cursor: pointer; font-weight: bold; }
     sp-button[variant="cta"] { background: #1473e6; border-color: #1473e6; }
     sp-button[size="s"] { padding: 1px 8px; font-weight: normal; }

@@ -29,6 +29,15 @@ export async function longshotBin(ppro: PremiereApi, project: HostProject): Prom
   return created;
 }
 
+/** Whether two paths name the same file as Premiere and UXP spell them (separators; case on Windows drives). */
+export function sameMediaPath(a: string, b: string): boolean {
+  const norm = (p: string) => {
+    const slashes = p.replace(/\\/g, '/');
+    return /^[a-zA-Z]:\//.test(slashes) ? slashes.toLowerCase() : slashes;
+  };
+  return norm(a) === norm(b);
+}
+
 /** Imports a file into the `Longshot` bin (or finds it there if it already was) and returns its project item. */
 export async function importIntoLongshotBin(ppro: PremiereApi, project: HostProject, filePath: string): Promise<HostClipProjectItem> {
   const bin = await longshotBin(ppro, project);
@@ -36,7 +45,7 @@ export async function importIntoLongshotBin(ppro: PremiereApi, project: HostProj
     for (const item of await bin.getItems()) {
       if (item.type !== ppro.ProjectItem.TYPE_CLIP) continue;
       const clip = ppro.ClipProjectItem.cast(item);
-      if ((await clip.getMediaFilePath()) === filePath) return clip;
+      if (sameMediaPath(await clip.getMediaFilePath(), filePath)) return clip;
     }
     return null;
   };

@@ -45,7 +45,8 @@ export function createUxpPlatform(uxp: UxpModule, localStorage: PanelPlatform['s
           // UXP rejects getItem for a key that was never set: that is "no token yet".
           return null;
         }
-        return value && value.length ? new TextDecoder().decode(value) : null;
+        // The token is ASCII (base64url); decoded by hand since UXP does not promise TextDecoder.
+        return value && value.length ? String.fromCharCode(...value) : null;
       },
       set: (key, value) => secureStorage.setItem(key, value),
       remove: (key) => secureStorage.removeItem(key),

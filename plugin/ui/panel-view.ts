@@ -48,38 +48,48 @@ export function jobStatus(job: JobView): string {
   }
 }
 
-function el<K extends string>(doc: Document, tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElement {
+function el(doc: Document, tag: string, attrs: Record<string, string> = {}, text?: string): HTMLElement {
   const node = doc.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   if (text !== undefined) node.textContent = text;
   return node;
 }
 
+// UXP's DOM is a subset: appendChild and classList rather than append, replaceChildren or `hidden`.
+function add(parent: Node, ...children: Node[]): void {
+  for (const child of children) parent.appendChild(child);
+}
+
+function show(node: HTMLElement, visible: boolean): void {
+  if (visible) node.classList.remove('is-hidden');
+  else node.classList.add('is-hidden');
+}
+
 /** Builds the panel inside `root` and keeps it in step with the controller's store. Returns the unmount function. */
 export function mountPanel(root: HTMLElement, controller: PanelController): () => void {
   const doc = root.ownerDocument;
-  root.replaceChildren();
+  while (root.firstChild) root.removeChild(root.firstChild);
 
   const header = el(doc, 'header', { class: 'connection' });
   const dot = el(doc, 'span', { class: 'dot' });
   const connectionText = el(doc, 'span', { class: 'connection-text' });
-  header.append(dot, connectionText);
+  add(header, dot, connectionText);
 
   const pairing = el(doc, 'section', { class: 'pairing' });
   const pairCode = el(doc, 'sp-textfield', { id: 'pair-code', placeholder: 'Code from npx longshot pair' });
   const pairButton = el(doc, 'sp-button', { id: 'pair', variant: 'cta' }, 'Pair');
-  pairing.append(pairCode, pairButton);
+  add(pairing, pairCode, pairButton);
 
   const compose = el(doc, 'section', { class: 'compose' });
-  const prompt = el(doc, 'sp-textfield', { id: 'prompt', multiline: '', placeholder: 'Describe the shot, e.g. "a red circle bounces left"' });
+  const prompt = el(doc, 'sp-textarea', { id: 'prompt', placeholder: 'Describe the shot, e.g. "a red circle bounces left"' });
   const settings = el(doc, 'div', { class: 'settings' });
   const seconds = el(doc, 'sp-textfield', { id: 'seconds', type: 'number', value: '4', title: 'Duration in seconds (extend: up to 60; fill: the gap decides)' });
   const seed = el(doc, 'sp-textfield', { id: 'seed', type: 'number', placeholder: 'random', title: 'Seed (empty: random)' });
   const steps = el(doc, 'sp-textfield', { id: 'steps', type: 'number', placeholder: 'model default', title: 'Sampler steps' });
   for (const [label, field] of [['Seconds', seconds], ['Seed', seed], ['Steps', steps]] as const) {
     const wrap = el(doc, 'label', { class: 'setting' });
-    wrap.append(el(doc, 'sp-label', {}, label), field);
-    settings.append(wrap);
+    add(wrap, el(doc, 'sp-label', {}, label), field);
+    add(settings, wrap);
   }
   const actions = el(doc, 'div', { class: 'actions' });
   for (const [kind, label, variant] of JOB_BUTTONS) {
@@ -92,13 +102,13 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
         steps: optionalInt(fieldValue(steps)),
       });
     });
-    actions.append(button);
+    add(actions, button);
   }
-  compose.append(prompt, settings, actions);
+  add(compose, prompt, settings, actions);
 
   const notice = el(doc, 'p', { class: 'notice', role: 'status' });
   const list = el(doc, 'ul', { class: 'jobs' });
-  root.append(header, pairing, compose, notice, list);
+  add(root, header, pairing, compose, notice, list);
 
   pairButton.addEventListener('click', () => void controller.pair(fieldValue(pairCode)));
 
@@ -114,15 +124,15 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
     const button = (name: string, label: string, act: () => void) => {
       const b = el(doc, 'sp-button', { class: `job-${name}`, size: 's', variant: 'secondary', quiet: '' }, label);
       b.addEventListener('click', act);
-      buttons.append(b);
+      add(buttons, b);
       return b;
     };
     const cancel = button('cancel', 'Cancel', () => controller.cancel(job.id));
     const retry = button('retry', 'Retry', () => void controller.retry(job.id));
     const place = button('place', 'Place', () => void controller.place(job.id));
     const reveal = button('reveal', 'Show file', () => void controller.reveal(job.id));
-    body.append(title, bar, status, buttons);
-    li.append(preview, body);
+    add(body, title, bar, status, buttons);
+    add(li, preview, body);
     return { li, preview, title, bar, status, cancel, retry, place, reveal };
   }
 
@@ -134,7 +144,7 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
       connection.status === 'connected' && info
         ? `${info.hostname} (${info.machine.slice(0, 8)}) · ${info.model ?? 'loading model…'}${info.provider ? ` on ${info.provider}` : ''}`
         : connection.message;
-    pairing.hidden = !(connection.status === 'unpaired' || connection.status === 'unauthorized');
+    show(pairing, connection.status === 'unpaired' || connection.status === 'unauthorized');
 
     notice.textContent = state.notice?.text ?? '';
     notice.setAttribute('data-kind', state.notice?.kind ?? '');
@@ -152,18 +162,18 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
       row.title.textContent = `${MODE_NAMES[job.plan.mode]} · ${job.plan.seconds.toFixed(2)} s${job.prompt ? ` · ${job.prompt}` : ''}`;
       const percent = job.phase === 'placed' || job.phase === 'placing' ? 100 : job.progress ? Math.round((100 * job.progress.step) / job.progress.total) : 0;
       row.bar.setAttribute('value', String(percent));
-      row.bar.hidden = !(job.phase === 'queued' || job.phase === 'running' || job.phase === 'placing');
+      show(row.bar, job.phase === 'queued' || job.phase === 'running' || job.phase === 'placing');
       row.status.textContent = jobStatus(job);
       if (job.preview) row.preview.src = `data:image/jpeg;base64,${job.preview}`;
-      row.preview.hidden = !job.preview;
-      row.cancel.hidden = !(job.phase === 'queued' || job.phase === 'running');
-      row.retry.hidden = !(job.phase === 'failed' || job.phase === 'cancelled');
-      row.place.hidden = job.phase !== 'ready';
-      row.reveal.hidden = !job.filePath;
+      show(row.preview, job.preview !== null);
+      show(row.cancel, job.phase === 'queued' || job.phase === 'running');
+      show(row.retry, job.phase === 'failed' || job.phase === 'cancelled');
+      show(row.place, job.phase === 'ready');
+      show(row.reveal, job.filePath !== null);
     });
     for (const [id, row] of rows) {
       if (seen.has(id)) continue;
-      row.li.remove();
+      list.removeChild(row.li);
       rows.delete(id);
     }
   }
