@@ -68,6 +68,15 @@ test.each([
   expect(frames).toHaveLength(frameCount);
 });
 
+test('a 60 s clip at 60 fps: 3600 frames, window by window, each conditioned on the previous window', async () => {
+  const seen: PipelineProgress[] = [];
+  const frames = await pipeline.run(base({ fps: 60, frameCount: 3600, steps: 1 }), { onProgress: (p) => seen.push(p) });
+  expect(frames).toHaveLength(3600);
+  // F = 8, K = 2: 8 frames, then 6 new frames a window.
+  expect(seen[seen.length - 1]).toMatchObject({ step: 600, total: 600 });
+  expect(frames.every((f) => f.length === 32 * 16 * 3)).toBe(true);
+});
+
 test('exact frame counts for 1 frame and for every mode', async () => {
   for (const [before, after] of [[[], []], [[solid(10), solid(20)], []], [[], [solid(30)]], [[solid(10)], [solid(200), solid(210), solid(220)]]] as const) {
     for (const frameCount of [1, 7, 8, 13]) {

@@ -107,9 +107,14 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     const plan = planWindows({ frameCount: input.frameCount, framesPerWindow: F, contextFrames: this.contextFrames, beforeCount: input.before.length, afterCount: input.after.length });
     const before = input.before.map((f) => rgbToModel(f, pixels));
     const after = input.after.map((f) => rgbToModel(f, pixels));
-    const frames: (Float32Array | null)[] = new Array<Float32Array | null>(input.frameCount).fill(null);
+    // Generated frames leave as RGB at once; model values are kept only while a later window still needs them
+    // (a 60 s clip at 60 fps would otherwise hold 3600 float frames).
+    const output: RgbFrame[] = new Array<RgbFrame>(input.frameCount);
+    const carried = new Map<number, Float32Array>();
+    const lastUse = new Map<number, number>();
+    plan.forEach((window, w) => window.slots.forEach((slot) => slot.kind === 'known' && lastUse.set(slot.frame, w)));
     const cleanFrameOf = (slot: WindowSlot): Float32Array | null =>
-      slot.kind === 'before' ? before[slot.index]! : slot.kind === 'after' ? after[slot.index]! : slot.kind === 'known' ? frames[slot.frame]! : null;
+      slot.kind === 'before' ? before[slot.index]! : slot.kind === 'after' ? after[slot.index]! : slot.kind === 'known' ? carried.get(slot.frame)! : null;
 
     // 4. Seeded noise: one stream, drawn window by window in plan order, so a seed always gives the same frames.
     const random = createRandom(input.seed);
@@ -120,7 +125,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     let reportPending: (() => void) | null = null;
 
     // 5. Denoising loop, window by window.
-    for (const window of plan) {
+    for (const [w, window] of plan.entries()) {
       const knownSlots = window.slots.map((slot, i) => ({ i, clean: cleanFrameOf(slot) })).filter((s): s is { i: number; clean: Float32Array } => s.clean !== null);
       const reimposeKnown = (target: Float32Array) => knownSlots.forEach(({ i, clean }) => target.set(clean, i * frameSize));
       const mask = window.slots.map((s) => (isKnownSlot(s) ? 1 : 0));
@@ -162,14 +167,19 @@ class UViTVideoPipeline implements EngineVideoPipeline {
           };
         }
       }
+      // 5f. This window's frames, as RGB at native size; carry the ones later windows see.
       window.slots.forEach((slot, i) => {
-        if (slot.kind === 'generate') frames[slot.frame] = sample.slice(i * frameSize, (i + 1) * frameSize);
+        if (slot.kind !== 'generate') return;
+        const frame = sample.subarray(i * frameSize, (i + 1) * frameSize);
+        output[slot.frame] = modelToRgb(frame, pixels);
+        if ((lastUse.get(slot.frame) ?? -1) > w) carried.set(slot.frame, frame.slice());
       });
+      for (const frame of carried.keys()) if (lastUse.get(frame)! <= w) carried.delete(frame);
     }
 
-    // 6. The last progress report, and the frames as RGB bytes at native size.
+    // 6. The last progress report.
     reportPending?.();
-    return frames.map((f) => modelToRgb(f!, pixels));
+    return output;
   }
 
   private checkInput(input: PipelineInput, pixels: number): void {
