@@ -1,6 +1,8 @@
 /**
  * PanelPlatform for the Chromium test harness: localStorage for the token and history (a browser has no secure
- * storage), and clips kept in memory under made-up paths that the fake Premiere reads back.
+ * storage). Clips are PUT to the harness server, which writes them to disk and answers with the path, so the
+ * daemon can read them as references (extend, fill) just as it reads clips the real panel writes; the bytes
+ * are also kept for the fake Premiere to measure.
  */
 import type { PanelPlatform } from '../platform/platform';
 
@@ -14,7 +16,9 @@ export function createBrowserPlatform(storage: Storage, clips: Map<string, Uint8
     store: storage,
     clips: {
       async save(fileName, bytes) {
-        const path = `/browser-clips/${fileName}`;
+        const reply = await fetch(`/clips/${encodeURIComponent(fileName)}`, { method: 'PUT', body: bytes.slice() });
+        if (!reply.ok) throw new Error(`the harness could not store ${fileName}: HTTP ${reply.status}`);
+        const { path } = (await reply.json()) as { path: string };
         clips.set(path, bytes);
         return path;
       },

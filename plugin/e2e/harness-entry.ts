@@ -26,7 +26,11 @@ const baseUrl = new URLSearchParams(location.hash.slice(1)).get('daemon')!;
 (window as unknown as { harness: object }).harness = {
   layout: () => sequence.layout(),
   revealed,
-  undo: () => ppro.project.undo(),
+  /** Selects the `clipIndex`-th clip (in time order) of a video track, as a click in the timeline would. */
+  select: (trackIndex: number, clipIndex: number) => {
+    sequence.selection = [...sequence.tracks[trackIndex]!.items].sort((a, b) => a.startTicks - b.startTicks).slice(clipIndex, clipIndex + 1);
+  },
+  setPlayhead: (frame: number) => (sequence.playheadTicks = frame * TPF_25),
 };
 void startPanel({
   ppro,

@@ -11,13 +11,20 @@ import http from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../../daemon/config';
-import { startTestDaemon } from '../../test/support/daemon-harness';
+import { startTestDaemon, tempDir } from '../../test/support/daemon-harness';
 
 type Daemon = Awaited<ReturnType<typeof startTestDaemon>>;
 const SCREENSHOT = path.join(PROJECT_ROOT, 'test-output', 'panel-e2e.png');
+// The bundled model once it is exported, else the tiny test package (same contract, random weights).
+const BUNDLED_MODEL = 'shapesworld-uvit';
+const useBundled = fs.existsSync(path.join(PROJECT_ROOT, 'models', BUNDLED_MODEL, 'model.json'));
+const MODEL = useBundled ? BUNDLED_MODEL : 'tiny-uvit';
 
-/** Serves plugin/index.html and plugin/css as they ship, with the harness bundle as index.js. */
-async function startHarnessServer(): Promise<{ origin: string; close(): Promise<void> }> {
+/**
+ * Serves plugin/index.html and plugin/css as they ship, with the harness bundle as index.js, and stores clips the
+ * page PUTs to /clips/<name> in `clipsDir` (answering with their path).
+ */
+async function startHarnessServer(clipsDir: string): Promise<{ origin: string; close(): Promise<void> }> {
   const bundle = await build({ entryPoints: [path.join(__dirname, 'harness-entry.ts')], bundle: true, write: false, platform: 'browser', format: 'iife', target: 'es2020', logLevel: 'warning' });
   const files: Record<string, [string, string | Uint8Array]> = {
     '/': ['text/html', fs.readFileSync(path.join(__dirname, '..', 'index.html'))],
@@ -25,7 +32,18 @@ async function startHarnessServer(): Promise<{ origin: string; close(): Promise<
     '/css/panel.css': ['text/css', fs.readFileSync(path.join(__dirname, '..', 'css', 'panel.css'))],
   };
   const server = http.createServer((req, res) => {
-    const file = files[new URL(req.url ?? '/', 'http://x').pathname];
+    const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    if (req.method === 'PUT' && pathname.startsWith('/clips/')) {
+      const target = path.join(clipsDir, path.basename(decodeURIComponent(pathname)));
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        fs.writeFileSync(target, Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: target }));
+      });
+      return;
+    }
+    const file = files[pathname];
     if (!file) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': file[0] }).end(file[1]);
   });
@@ -33,6 +51,16 @@ async function startHarnessServer(): Promise<{ origin: string; close(): Promise<
   const { port } = server.address() as { port: number };
   return { origin: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
+
+/** What harness-entry.ts exposes on the page. */
+interface Harness {
+  layout(): [number, number, number, string][];
+  revealed: string[];
+  select(trackIndex: number, clipIndex: number): void;
+  setPlayhead(frame: number): void;
+}
+// page.evaluate serializes its callback into the page, so callbacks reach the harness through `window` itself.
+type HarnessWindow = { harness: Harness };
 
 /** Lets the page read the daemon's HTTP replies as UXP would (no CORS there). */
 async function allowDaemonHttp(page: Page, daemonUrl: string): Promise<void> {
@@ -48,19 +76,20 @@ describe('Longshot panel in Chromium', () => {
   let daemon: Daemon;
   let harness: Awaited<ReturnType<typeof startHarnessServer>>;
   let browser: Browser;
+  const clipsDir = tempDir('longshot-panel-clips-');
   beforeAll(async () => {
-    harness = await startHarnessServer();
-    daemon = await startTestDaemon({}, { allowedOrigins: [harness.origin] });
+    harness = await startHarnessServer(clipsDir);
+    daemon = await startTestDaemon(useBundled ? { modelsDir: path.join(PROJECT_ROOT, 'models'), defaultModel: BUNDLED_MODEL } : {}, { allowedOrigins: [harness.origin] });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
   afterAll(async () => {
     await browser?.close();
     await daemon?.close();
     await harness?.close();
-    if (daemon) fs.rmSync(daemon.dataDir, { recursive: true, force: true });
+    for (const dir of [clipsDir, daemon?.dataDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('pairs, generates B-roll with live previews, and places it on the timeline', async () => {
+  it('pairs, then makes B-roll with live previews, extends it and fills a gap on the fake timeline', async () => {
     const page = await browser.newPage({ viewport: { width: 380, height: 640 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -73,7 +102,7 @@ describe('Longshot panel in Chromium', () => {
     await page.fill('#pair-code input', daemon.pairing.createCode().code);
     await page.click('#pair');
     await page.waitForSelector('header.connection[data-status="connected"]');
-    await page.waitForFunction(() => /tiny-uvit/.test(document.querySelector('.connection-text')?.textContent ?? ''));
+    await page.waitForFunction((model) => (document.querySelector('.connection-text')?.textContent ?? '').includes(model), MODEL, { timeout: 60_000 });
     expect(await page.isHidden('.pairing')).toBe(true);
 
     // The playhead is inside the V1 clip: fill gap says what is wrong.
@@ -83,11 +112,11 @@ describe('Longshot panel in Chromium', () => {
     // B-roll: 2 s at 25 fps from the playhead (frame 50); V1 is taken there, so it lands on V2.
     await page.fill('#prompt textarea', 'a red circle bounces to the left');
     await page.fill('#seconds input', '2');
-    await page.fill('#steps input', '6');
+    await page.fill('#steps input', '4');
     await page.click('#job-broll');
     await page.waitForFunction(() => (document.querySelector('li.job img.preview') as HTMLImageElement | null)?.src.startsWith('data:image/jpeg;base64,'));
-    await page.waitForSelector('li.job[data-phase="placed"]', { timeout: 90_000 });
-    const layout = (await page.evaluate(() => (window as unknown as { harness: { layout(): unknown } }).harness.layout())) as [number, number, number, string][];
+    await page.waitForSelector('li.job[data-phase="placed"]', { timeout: 300_000 });
+    const layout = await page.evaluate(() => (window as unknown as HarnessWindow).harness.layout());
     expect(layout).toEqual([
       [0, 0, 250, 'interview.mp4'],
       [1, 50, 100, expect.stringMatching(/^longshot-.*\.mp4$/)],
@@ -97,7 +126,26 @@ describe('Longshot panel in Chromium', () => {
     expect(previewSize[0]).toBeGreaterThan(0);
 
     await page.click('li.job .job-reveal');
-    expect(await page.evaluate(() => (window as unknown as { harness: { revealed: string[] } }).harness.revealed)).toEqual([expect.stringMatching(/^\/browser-clips\/longshot-/)]);
+    expect(await page.evaluate(() => (window as unknown as HarnessWindow).harness.revealed)).toEqual([expect.stringMatching(/longshot-.*\.mp4$/)]);
+
+    // Extend: select the new clip on V2 and continue it for 1 s; the span after it is free, so it stays on V2.
+    await page.evaluate(() => (window as unknown as HarnessWindow).harness.select(1, 0));
+    await page.fill('#seconds input', '1');
+    await page.click('#job-extend');
+    await page.waitForFunction(() => document.querySelectorAll('li.job[data-phase="placed"]').length === 2, undefined, { timeout: 300_000 });
+    // A second B-roll at frame 130 leaves a 5-frame gap after the extension on V2; fill it.
+    await page.evaluate(() => (window as unknown as HarnessWindow).harness.setPlayhead(130));
+    await page.click('#job-broll');
+    await page.waitForFunction(() => document.querySelectorAll('li.job[data-phase="placed"]').length === 3, undefined, { timeout: 300_000 });
+    await page.evaluate(() => (window as unknown as HarnessWindow).harness.setPlayhead(127));
+    await page.click('#job-fill');
+    await page.waitForFunction(() => document.querySelectorAll('li.job[data-phase="placed"]').length === 4, undefined, { timeout: 300_000 });
+    const v2 = (await page.evaluate(() => (window as unknown as HarnessWindow).harness.layout()))
+      .filter(([track]) => track === 1)
+      .map(([, start, end]) => [start, end])
+      .sort((a, b) => a[0]! - b[0]!);
+    expect(v2).toEqual([[50, 100], [100, 125], [125, 130], [130, 155]]);
+    expect(await page.textContent('li.job:first-child .job-title')).toMatch(/^Fill gap · 0.20 s/);
 
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -105,7 +153,7 @@ describe('Longshot panel in Chromium', () => {
     // A reload keeps the pairing and the history.
     await page.reload();
     await page.waitForSelector('header.connection[data-status="connected"]');
-    await page.waitForSelector('li.job[data-phase="placed"]');
+    await page.waitForFunction(() => document.querySelectorAll('li.job[data-phase="placed"]').length === 4);
     expect(pageErrors).toEqual([]);
-  });
+  }, 400_000);
 });
