@@ -120,6 +120,22 @@ test('cancel: aborting stops before the next step with a cancelled error', async
   });
   await expect(run).rejects.toMatchObject({ code: 'cancelled' });
   expect(steps).toEqual([1, 2]);
+  // Within one step: after the abort, only the model run already in flight finishes.
+  const counting = new AbortController();
+  const runner = pipeline.runner;
+  const realRun = runner.run.bind(runner);
+  let runsAfterAbort = 0;
+  runner.run = () => {
+    if (counting.signal.aborted) runsAfterAbort++;
+    return realRun();
+  };
+  try {
+    const cancelled = pipeline.run(base({ frameCount: 30, steps: 4 }), { signal: counting.signal, onProgress: (p) => p.step === 3 && counting.abort() });
+    await expect(cancelled).rejects.toMatchObject({ code: 'cancelled', message: expect.stringMatching(/cancelled at step 5 of 20/) });
+    expect(runsAfterAbort).toBe(0);
+  } finally {
+    runner.run = realRun;
+  }
   const aborted = new AbortController();
   aborted.abort();
   await expect(pipeline.run(base(), { signal: aborted.signal })).rejects.toBeInstanceOf(LongshotError);

@@ -155,7 +155,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
         // 5d. Sampler step, then the known frames back in place.
         sample = sampler.step(x0, t, sample);
         reimposeKnown(sample);
-        // 5e. Progress across the whole job, with a preview of the current estimate (reported during the next run).
+        // 5e. Progress across the whole job, with a preview of the current estimate: the first at once, later
+        // ones while the next step runs.
         done++;
         if (options.onProgress) {
           const onProgress = options.onProgress;
@@ -165,6 +166,10 @@ class UViTVideoPipeline implements EngineVideoPipeline {
             const previewJpeg = this.previews.encode(x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize), this.nativeWidth, this.nativeHeight);
             onProgress({ step, total, etaSeconds: (elapsedSeconds / step) * (total - step), previewJpeg });
           };
+          if (step === 1) {
+            reportPending();
+            reportPending = null;
+          }
         }
       }
       // 5f. This window's frames, as RGB at native size; carry the ones later windows see.
