@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { api, request, startTestDaemon, StreamClient } from '../../test/support/daemon-harness';
+import { api, request, startTestDaemon, StreamClient, waitForJob } from '../../test/support/daemon-harness';
 
 // Long enough (many windows of the tiny model) that it is still running when the test acts on it.
 const LONG_JOB = { prompt: 'a red circle moves right', seconds: 60, fps: 60, steps: 20 };
@@ -71,7 +71,7 @@ describe('job queue through the real daemon (tiny model, real engine, real SQLit
     const retried = (await api(daemon, 'POST', `/v1/jobs/${running.id}/retry`)).json();
     expect(retried).toMatchObject({ id: running.id, state: expect.stringMatching(/queued|running/), request: running.request });
     await api(daemon, 'DELETE', `/v1/jobs/${running.id}`);
-    await client.waitFor('cancelled', (m) => m.jobId === running.id && m !== cancelled);
+    expect((await waitForJob(daemon, running.id)).state).toBe('cancelled');
   });
 
   test('protocol: hello of another major version is refused naming the side to update; nothing works before hello', async () => {
