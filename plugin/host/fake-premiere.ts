@@ -25,6 +25,7 @@ import { TICKS_PER_SECOND } from './timeline-math';
 
 const TYPE_CLIP = 1;
 const TYPE_BIN = 2;
+const FAKE_TRACK_ITEM_TYPE = { EMPTY: 0, CLIP: 1 } as const;
 
 export class FakeTime implements HostTime {
   constructor(readonly ticksNumber: number) {}
@@ -309,8 +310,6 @@ export class FakeProject implements HostProject {
     };
   }
 }
-
-const FAKE_TRACK_ITEM_TYPE = { EMPTY: 0, CLIP: 1 } as const;
 
 /** A fake `premierepro` module around one project. */
 export interface FakePremiere extends PremiereApi {

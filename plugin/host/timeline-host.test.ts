@@ -8,7 +8,6 @@ import { LONGSHOT_BIN } from './project';
 import { createTimelineHost } from './timeline-host';
 import { TICKS_PER_SECOND } from './timeline-math';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const ffmpeg: string = require('@ffmpeg-installer/ffmpeg').path;
 
 const RATES = { '23.976': { tpf: 10_594_584_000, ff: '24000/1001' }, '25': { tpf: 10_160_640_000, ff: '25' }, '29.97': { tpf: 8_475_667_200, ff: '30000/1001' } };

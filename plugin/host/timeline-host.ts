@@ -8,7 +8,7 @@ import { anchorSpan, candidateTracks, planBroll, planExtend, planFill, type JobP
 import type { PremiereApi } from './premiere-api';
 import { activeProject, importIntoLongshotBin } from './project';
 import { activeSequence, clipSource, readTimeline, selectedVideoClip } from './sequence';
-import { findGapAt } from './timeline-math';
+import { findGapAt, ticksToSeconds } from './timeline-math';
 
 /** Where a clip landed. */
 export interface Placement {
@@ -16,6 +16,8 @@ export interface Placement {
   trackIndex: number;
   startTicks: number;
   endTicks: number;
+  /** Where it starts in the sequence, in seconds (for display). */
+  startSeconds: number;
   /** Name of the project item in the Longshot bin. */
   itemName: string;
 }
@@ -81,7 +83,7 @@ export function createTimelineHost(ppro: PremiereApi): TimelineHost {
         if (!(await clipLandedAt(ppro, sequence, item, trackIndex, span.startTicks))) {
           throw new LongshotError('internal', `Premiere accepted the edit but the clip is not at its place on ${trackName(trackIndex)}: undo it (Ctrl+Z)`);
         }
-        return { sequenceName: anchor.sequenceName, trackIndex, ...span, itemName: item.name };
+        return { sequenceName: anchor.sequenceName, trackIndex, ...span, startSeconds: ticksToSeconds(span.startTicks), itemName: item.name };
       }
       throw noTrackError(tried, refusal);
     },

@@ -221,7 +221,7 @@ export function createDaemonClient(options: DaemonClientOptions): DaemonClient {
 
   function open(gen: number): void {
     if (gen !== generation || token === null) return;
-    setConnection({ status: 'connecting', message: `connecting to ${where}…`, info: null });
+    // Retries keep the last failure's status and message (connect() alone says "connecting"), so the panel does not flicker.
     greeted = false;
     let ws: WebSocketLike;
     try {
@@ -292,6 +292,7 @@ export function createDaemonClient(options: DaemonClientOptions): DaemonClient {
         setConnection({ status: 'unpaired', message: 'not paired: run `npx longshot pair` and type the code here', info: null });
         return;
       }
+      setConnection({ status: 'connecting', message: `connecting to ${where}…`, info: null });
       open(generation);
     },
     close() {

@@ -28,7 +28,6 @@ export interface UxpModule {
 
 /** Loads the `uxp` module (only inside a UXP host; the build keeps it external). */
 export function loadUxp(): UxpModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('uxp') as UxpModule;
 }
 

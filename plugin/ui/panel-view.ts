@@ -5,8 +5,6 @@
 import type { JobKind, PanelController } from '../state/panel-controller';
 import type { JobView, PanelState } from '../state/panel-state';
 
-const TICKS_PER_SECOND = 254_016_000_000;
-
 const JOB_BUTTONS: [JobKind, string, string][] = [
   ['broll', 'B-roll at playhead', 'cta'],
   ['extend', 'Extend selected clip', 'primary'],
@@ -37,7 +35,7 @@ export function jobStatus(job: JobView): string {
       return job.message ?? 'Placing on the timeline…';
     case 'placed': {
       const p = job.placement!;
-      return `On V${p.trackIndex + 1} at ${(p.startTicks / TICKS_PER_SECOND).toFixed(2)} s in "${p.sequenceName}"`;
+      return `On V${p.trackIndex + 1} at ${p.startSeconds.toFixed(2)} s in "${p.sequenceName}"`;
     }
     case 'ready':
       return job.message ?? 'Ready to place';
