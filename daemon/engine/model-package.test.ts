@@ -1,4 +1,3 @@
-/** @jest-environment ./daemon/engine/testdata/ort-jest-environment.js */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';

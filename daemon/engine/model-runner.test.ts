@@ -1,4 +1,3 @@
-/** @jest-environment ./daemon/engine/testdata/ort-jest-environment.js */
 import path from 'node:path';
 import pino from 'pino';
 import { loadPackage, type ModelPackage } from './model-package';

@@ -1,4 +1,3 @@
-/** @jest-environment ./daemon/engine/testdata/ort-jest-environment.js */
 import jpeg from 'jpeg-js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

@@ -2,8 +2,8 @@
  * Jest's node environment runs tests in a vm context whose typed-array classes differ from Node's own, but
  * onnxruntime-node's native binding returns its outputs as Node-realm typed arrays, which onnxruntime-common then
  * rejects ("A float32 tensor's data must be type of Float32Array"). This environment gives the test context
- * Node's own typed-array classes, so tests run the real onnxruntime unchanged. Use it with the docblock
- * `@jest-environment ./daemon/engine/testdata/ort-jest-environment.js`.
+ * Node's own typed-array classes, so tests run the real onnxruntime unchanged. jest.config.js uses it for every
+ * suite.
  */
 const { TestEnvironment } = require('jest-environment-node');
 
