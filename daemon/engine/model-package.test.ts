@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -103,6 +104,26 @@ describe('bad packages are refused with model_invalid, naming the folder and the
     await expect(createVideoPipeline(renamed, { device: 'cpu', threads: 1, logger })).rejects.toMatchObject({ message: expect.stringMatching(/file uvit\.onnx has no input "text" \(model\.json inputs\.text\); its inputs are x, known, t, fps, tokens/) });
     const output = await copyPackage('output', (m) => (m.outputs.prediction.name = 'eps'));
     await expect(createVideoPipeline(output, { device: 'cpu', threads: 1, logger })).rejects.toMatchObject({ message: expect.stringMatching(/has no output "eps"/) });
+  });
+
+  test('a graph that needs an input model.json does not describe (a hand-written ONNX)', async () => {
+    const dir = await copyPackage('extra-input');
+    // An Identity graph with the package's inputs plus one more, written with the onnx package (test fixture only).
+    const script = [
+      'import sys, onnx',
+      'from onnx import helper as h, TensorProto as T',
+      'f = T.FLOAT',
+      'inputs = [h.make_tensor_value_info("x", f, ["B", 8, 3, 16, 32]), h.make_tensor_value_info("known", f, ["B", 8]),',
+      '          h.make_tensor_value_info("t", f, ["B"]), h.make_tensor_value_info("fps", f, ["B"]),',
+      '          h.make_tensor_value_info("tokens", T.INT64, ["B", 24]), h.make_tensor_value_info("extra", f, ["B"])]',
+      'graph = h.make_graph([h.make_node("Identity", ["x"], ["v"])], "extra", inputs, [h.make_tensor_value_info("v", f, ["B", 8, 3, 16, 32])])',
+      'onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 13)], ir_version=7), sys.argv[1])',
+    ].join('\n');
+    const graphPath = path.join(root, 'extra.onnx');
+    execFileSync('/usr/bin/python3', ['-c', script, graphPath]);
+    await replaceFile(dir, 'uvit.onnx', await fs.readFile(graphPath));
+    await expect(loadPackage(dir)).resolves.toBeDefined();
+    await expect(createVideoPipeline(dir, { device: 'cpu', threads: 1, logger })).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/file uvit\.onnx needs inputs model\.json does not describe: extra/) });
   });
 
   test('a model.json that breaks the schema names the field', async () => {

@@ -143,7 +143,7 @@ function sessionOptions(provider: string, threads: number): ort.InferenceSession
   };
 }
 
-/** The graph must take and give exactly what model.json says: names, element types, and every fixed dimension. */
+/** The graph must take and give exactly what model.json says: names (no more inputs), element types, fixed dimensions. */
 function checkSessionMatches(session: ort.InferenceSession, pkg: ModelPackage): void {
   const { manifest } = pkg;
   const check = (role: 'input' | 'output', key: string, spec: ModelManifest['inputs']['x'], metadata: readonly ort.InferenceSession.ValueMetadata[]) => {
@@ -156,6 +156,9 @@ function checkSessionMatches(session: ort.InferenceSession, pkg: ModelPackage): 
     if (!fits) throw new LongshotError('model_invalid', `${where}: ${role} "${spec.name}" has shape ${JSON.stringify(shape)}, model.json ${role}s.${key} says ${JSON.stringify(spec.shape)}`);
   };
   for (const [key, spec] of Object.entries(manifest.inputs)) check('input', key, spec, session.inputMetadata);
+  const fed = new Set(Object.values(manifest.inputs).map((spec) => spec.name));
+  const unfed = session.inputNames.filter((name) => !fed.has(name));
+  if (unfed.length) throw new LongshotError('model_invalid', `model package ${pkg.dir}: file ${GRAPH_FILE} needs inputs model.json does not describe: ${unfed.join(', ')}`);
   check('output', 'prediction', manifest.outputs.prediction, session.outputMetadata);
 }
 
