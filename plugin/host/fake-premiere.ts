@@ -126,7 +126,10 @@ export class FakeAudioTrackItem implements HostTrackItem {
 
 export class FakeVideoTrack implements HostVideoTrack {
   items: FakeTrackItem[] = [];
+  /** Premiere refuses transactions that edit this track. */
   locked = false;
+  /** Premiere accepts edits to this track but does not carry them out (how a locked track may behave). */
+  ignoresEdits = false;
   constructor(readonly index: number) {}
   get name(): string {
     return `Video ${this.index + 1}`;
@@ -274,7 +277,9 @@ export class FakeProject implements HostProject {
     callback(compound);
     if (compound.actions.some((a) => a.sequence && a.trackIndex !== null && a.sequence.tracks[a.trackIndex]?.locked)) return false;
     const before = this.snapshot();
-    for (const action of compound.actions) action.apply();
+    for (const action of compound.actions) {
+      if (!(action.sequence && action.trackIndex !== null && action.sequence.tracks[action.trackIndex]?.ignoresEdits)) action.apply();
+    }
     this.undoStack.push({ label: undoString ?? '', before });
     return true;
   }

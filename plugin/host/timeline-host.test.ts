@@ -181,4 +181,16 @@ describe('fill gap', () => {
     const placed = await host.place(plan, makeClip('g.mp4', 10, '25'));
     expect(placed.trackIndex).toBe(1);
   });
+
+  it('moves on when Premiere accepts the edit on a track but the clip does not land there', async () => {
+    const { sequence, host, footage } = setup('25');
+    const a = footage('a.mp4', 100);
+    sequence.addClip(0, a, 0, 20);
+    sequence.addClip(0, a, 30, 20);
+    sequence.playheadTicks = 25 * sequence.ticksPerFrame;
+    sequence.tracks[0]!.ignoresEdits = true;
+    const placed = await host.place(await host.planFill(), makeClip('g2.mp4', 10, '25'));
+    expect(placed.trackIndex).toBe(1);
+    expect(sequence.layout()).toEqual([[0, 0, 20, 'a.mp4'], [0, 30, 50, 'a.mp4'], [1, 20, 30, 'g2.mp4']]);
+  });
 });

@@ -80,8 +80,12 @@ export function createTimelineHost(ppro: PremiereApi): TimelineHost {
           refusal = err;
           continue;
         }
+        // The API cannot tell whether a track is locked; an edit Premiere accepted but did not carry out counts as
+        // refused too.
         if (!(await clipLandedAt(ppro, sequence, item, trackIndex, span.startTicks))) {
-          throw new LongshotError('internal', `Premiere accepted the edit but the clip is not at its place on ${trackName(trackIndex)}: undo it (Ctrl+Z)`);
+          tried.push(trackIndex);
+          refusal = new LongshotError('conflict', `the clip did not land on ${trackName(trackIndex)}`);
+          continue;
         }
         return { sequenceName: anchor.sequenceName, trackIndex, ...span, startSeconds: ticksToSeconds(span.startTicks), itemName: item.name };
       }
