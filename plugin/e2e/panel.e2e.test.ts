@@ -1,4 +1,3 @@
-/** @jest-environment ./daemon/engine/testdata/ort-jest-environment.js */
 /**
  * The panel in headless Chromium against a real daemon (tiny model): pair with a typed code, type a prompt, watch
  * previews arrive, and see the clip land on the fake timeline. UXP has no CORS, so the test lets the page read the

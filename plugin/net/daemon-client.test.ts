@@ -1,4 +1,3 @@
-/** @jest-environment ./daemon/engine/testdata/ort-jest-environment.js */
 /** The DaemonClient against a real daemon (tiny model, real WebSocket, real clips). */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';

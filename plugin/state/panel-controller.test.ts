@@ -1,4 +1,3 @@
-/** @jest-environment ./daemon/engine/testdata/ort-jest-environment.js */
 /**
  * The three jobs end to end below the UI: a real daemon (tiny model), the real DaemonClient over a real WebSocket,
  * the host adapter on the fake Premiere, clips written to a real folder and measured from their MP4 headers.
