@@ -61,6 +61,8 @@ def dpmpp_2m(x, steps, mu, s, spacing="logsnr"):
             break
         h = lam(ts[i + 1]) - lam(ts[i])
         blend = d if prev_d is None else (1 + 1 / (2 * prev_h / h)) * d - 1 / (2 * prev_h / h) * prev_d
+        if i == steps - 1:
+            return blend  # the clean part of the sample the last step lands on
         x = sigma(ts[i + 1]) / sigma(ts[i]) * x - alpha(ts[i + 1]) * math.expm1(-h) * blend
         prev_d, prev_h = d, h
     return x
