@@ -123,6 +123,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     let done = 0;
     const x0 = new Float32Array(windowSize); // [F, C, H, W]
     let reportPending: (() => void) | null = null;
+    let noise: Float32Array | null = null;
 
     // 5. Denoising loop, window by window.
     for (const [w, window] of plan.entries()) {
@@ -132,7 +133,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
       batch.known.set(mask, 0);
       batch.known.set(mask, F);
       // Known frames enter clean, as in training (x_t = x0 where known = 1).
-      let sample = fillGaussian(new Float32Array(windowSize), random);
+      let sample = noise ?? fillGaussian(new Float32Array(windowSize), random);
+      noise = null;
       reimposeKnown(sample);
       sampler.setTimesteps(input.steps);
       const previewSlot = previewSlotOf(window);
@@ -148,6 +150,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
         // The previous step's progress and preview are made while the network runs, off the step's critical path.
         reportPending?.();
         reportPending = null;
+        // The next window's noise, drawn in window order (so seeds still give the same frames) while this one runs.
+        if (noise === null && w + 1 < plan.length) noise = fillGaussian(new Float32Array(windowSize), random);
         const prediction = await running;
         // 5c. Network output → x0, with guidance; known frames are the clean references.
         guidedX0(prediction, sample, this.predictionCoefficients(t), input.guidance, m.value_range, x0);
