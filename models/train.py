@@ -92,12 +92,13 @@ def loss_fn(model: UViT, cfg: TrainConfig, batch, generator: torch.Generator) ->
     eps = torch.randn(x0.shape, generator=generator, device=x0.device)
     k = known.view(b, -1, 1, 1, 1)
     x_t = (alpha * x0 + sigma * eps) * (1 - k) + x0 * k
-    v_target = alpha * eps - sigma * x0
-    v = model(x_t, known, t, fps, tokens)
+    x0_pred = model.denoise(x_t, known, t, fps, tokens)
     snr = (alpha / sigma.clamp(min=1e-4)) ** 2
-    time_weight = torch.clamp(snr, max=cfg.min_snr_gamma) / (snr + 1)        # min-SNR-γ for v-prediction
+    # The v-loss in x0 terms weighs the x0 error by snr + 1; min-SNR-γ caps it, so nearly clean samples do not
+    # dominate, and the noisiest ones (where the prompt decides the layout) keep weight 1.
+    time_weight = torch.clamp(snr, max=cfg.min_snr_gamma) + 1
     pixel_weight = 1 + cfg.object_weight * objects                            # objects matter more than background
-    per_pixel = (v - v_target) ** 2 * pixel_weight * time_weight * (1 - k)    # loss only on unknown frames
+    per_pixel = (x0_pred - x0) ** 2 * pixel_weight * time_weight * (1 - k)    # loss only on unknown frames
     return per_pixel.sum() / ((1 - k).expand_as(per_pixel).sum() + 1e-8)
 
 

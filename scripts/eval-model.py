@@ -1,0 +1,181 @@
+"""Evaluates a ShapesWorld U-ViT checkpoint on held-out prompts: samples B-roll clips the way the engine does
+(windows of F frames, the last K frames carried as known references into the next window, DPM-Solver++(2M) on a
+log-SNR-uniform grid, classifier-free guidance as a batch of 2), writes them as `longshot generate` does by default
+(H.264, scaled up to 256 px tall), and judges each decoded clip with models/shapesworld/judge.py.
+
+  /usr/bin/python3 scripts/eval-model.py --checkpoint models/shapesworld-uvit/checkpoints/last.pt \
+      --prompts 200 --seconds 2 --fps 24 --out /tmp/eval [--steps 12 --guidance 3 --threads 1]
+
+Prints one JSON summary (overall and per prompt family) and writes it, with every clip's verdict, to OUT/results.json.
+Sampling is batched over prompts in PyTorch, so hundreds of clips fit in minutes on one CPU core.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models.diffusion import T_MAX, alpha_sigma, tokenize  # noqa: E402
+from models.shapesworld.grammar import family, parse, sample_split  # noqa: E402
+from models.shapesworld.judge import judge_clip  # noqa: E402
+from models.shapesworld.media import write_clip  # noqa: E402
+from models.uvit import UViT, UViTConfig  # noqa: E402
+
+LOGSNR_T_END = 1e-3   # where the engine's log-SNR grid ends (daemon/engine/schedule.ts)
+OUTPUT_HEIGHT = 256   # `longshot generate` scales its default output to at least this height
+
+
+def half_lambda(t: torch.Tensor) -> torch.Tensor:
+    alpha, sigma = alpha_sigma(t)
+    return torch.log(alpha) - torch.log(sigma)
+
+
+def t_from_lambda(lam: torch.Tensor) -> torch.Tensor:
+    """Inverse of half_lambda for the cosine schedule."""
+    from models.diffusion import COSINE_S as s
+    alpha = 1 / torch.sqrt(1 + torch.exp(-2 * lam))
+    f0 = math.cos(math.pi / 2 * s / (1 + s))
+    return (2 / math.pi) * torch.acos(alpha * f0) * (1 + s) - s
+
+
+def sampling_grid(steps: int) -> torch.Tensor:
+    """steps + 1 times from T_MAX down, uniform in log-SNR, ending at LOGSNR_T_END (as the engine's grid)."""
+    start, end = half_lambda(torch.tensor(T_MAX, dtype=torch.float64)), half_lambda(torch.tensor(LOGSNR_T_END, dtype=torch.float64))
+    grid = t_from_lambda(start + (end - start) * torch.arange(steps + 1, dtype=torch.float64) / steps)
+    grid[0] = T_MAX
+    return grid
+
+
+@torch.no_grad()
+def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor,
+                  steps: int, guidance: float, generator: torch.Generator) -> torch.Tensor:
+    """One window [B, F, C, H, W]: DPM-Solver++(2M) in data prediction; known frames stay clean references."""
+    b = x_known.shape[0]
+    k = known.view(b, -1, 1, 1, 1)
+    x = torch.randn(x_known.shape, generator=generator)
+    uncond = torch.zeros_like(tokens)
+    grid = sampling_grid(steps)
+    previous_x0, previous_h = None, 0.0
+    for i in range(steps):
+        t, t_next = float(grid[i]), float(grid[i + 1])
+        alpha, sigma = (float(v) for v in alpha_sigma(torch.tensor(t, dtype=torch.float64)))
+        alpha_next, sigma_next = (float(v) for v in alpha_sigma(torch.tensor(t_next, dtype=torch.float64)))
+        x_in = x * (1 - k) + x_known * k
+        v = model(torch.cat([x_in, x_in]), torch.cat([known, known]), torch.full((2 * b,), t), torch.cat([fps, fps]),
+                  torch.cat([tokens, uncond]))
+        v = v[b:] + guidance * (v[:b] - v[b:])
+        x0 = alpha * x_in - sigma * v
+        h = math.log(alpha_next / sigma_next) - math.log(alpha / sigma)
+        on_d = -alpha_next * math.expm1(-h)
+        if previous_x0 is None:
+            d = x0
+        else:
+            half = h / (2 * previous_h)
+            d = (1 + half) * x0 - half * previous_x0
+        x = (sigma_next / sigma) * x_in + on_d * d
+        previous_x0, previous_h = x0, h
+    return x * (1 - k) + x_known * k
+
+
+@torch.no_grad()
+def sample_clips(model: UViT, prompts: list[str], frame_count: int, fps: float, steps: int, guidance: float, seed: int) -> torch.Tensor:
+    """B-roll clips [B, N, C, H, W] in [-1, 1]: forward windows, each headed by the last K frames made so far."""
+    cfg = model.cfg
+    F, K = cfg.frames, cfg.context_frames
+    b = len(prompts)
+    generator = torch.Generator().manual_seed(seed)
+    tokens = tokenize(prompts, cfg.text_len)
+    fps_t = torch.full((b,), float(fps))
+    clip = torch.zeros(b, 0, cfg.channels, cfg.height, cfg.width)
+    while clip.shape[1] < frame_count:
+        head = clip[:, -K:] if clip.shape[1] else clip
+        window = torch.zeros(b, F, cfg.channels, cfg.height, cfg.width)
+        window[:, : head.shape[1]] = head
+        known = torch.zeros(b, F)
+        known[:, : head.shape[1]] = 1
+        out = sample_window(model, window, known, fps_t, tokens, steps, guidance, generator)
+        clip = torch.cat([clip, out[:, head.shape[1]:]], dim=1)
+    return clip[:, :frame_count]
+
+
+def load(checkpoint: str) -> UViT:
+    state = torch.load(checkpoint, map_location="cpu")
+    cfg = UViTConfig(**{**state["model_config"], "patch": tuple(state["model_config"]["patch"])})
+    model = UViT(cfg)
+    model.load_state_dict(state["ema"])
+    return model.eval()
+
+
+def held_out_prompts(count: int, seed: int) -> list[str]:
+    """Distinct prompts from the evaluation split (never seen in training)."""
+    rng, prompts = random.Random(seed), []
+    while len(prompts) < count:
+        p = sample_split(rng, held_out=True)
+        if p not in prompts:
+            prompts.append(p)
+    return prompts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--out", required=True, help="folder for the clips and results.json")
+    ap.add_argument("--prompts", type=int, default=200)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--fps", type=float, default=24.0)
+    ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--batch", type=int, default=25, help="prompts sampled together")
+    ap.add_argument("--seed", type=int, default=2026, help="prompt and noise seed")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    model = load(a.checkpoint)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    prompts = held_out_prompts(a.prompts, a.seed)
+    frame_count = round(a.seconds * a.fps)
+    started = time.time()
+    verdicts = []
+    for first in range(0, len(prompts), a.batch):
+        batch = prompts[first: first + a.batch]
+        clips = sample_clips(model, batch, frame_count, a.fps, a.steps, a.guidance, a.seed + first)
+        rgb = ((clips + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 1, 3, 4, 2).numpy()
+        for i, prompt in enumerate(batch):
+            path = out / f"clip-{first + i:04d}.mp4"
+            write_clip(rgb[i], a.fps, str(path), scale_to_height=OUTPUT_HEIGHT)
+            result = judge_clip(str(path), prompt)
+            verdicts.append({"prompt": prompt, "clip": path.name, "family": family(parse(prompt)), "pass": result["pass"],
+                             "checks": result["checks"], "objects": result["objects"]})
+        print(json.dumps({"event": "progress", "clips": len(verdicts), "minutes": round((time.time() - started) / 60, 2)}), flush=True)
+
+    checks = list(verdicts[0]["checks"])
+    by_family: dict[str, list[dict]] = defaultdict(list)
+    for v in verdicts:
+        by_family[v["family"]].append(v)
+
+    def rates(vs: list[dict]) -> dict:
+        return {"clips": len(vs), "pass": sum(v["pass"] for v in vs) / len(vs),
+                **{c: sum(v["checks"][c] for v in vs) / len(vs) for c in checks},
+                "objects_found": sum(o["found_share"] >= 0.9 for v in vs for o in v["objects"]) / max(1, sum(len(v["objects"]) for v in vs))}
+
+    summary = {"checkpoint": a.checkpoint, "prompts": len(prompts), "seconds": a.seconds, "fps": a.fps, "steps": a.steps,
+               "guidance": a.guidance, "seed": a.seed, "minutes": round((time.time() - started) / 60, 2),
+               "overall": rates(verdicts), "families": {f: rates(vs) for f, vs in sorted(by_family.items())}}
+    (out / "results.json").write_text(json.dumps({"summary": summary, "clips": verdicts}, indent=1, default=float))
+    print(json.dumps(summary, default=float))
+
+
+if __name__ == "__main__":
+    main()
