@@ -4,17 +4,9 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES, LongshotError } from './errors';
+import { MAX_PROMPT_CHARS, MAX_SECONDS } from './protocol-constants';
 
-/** The protocol version this build speaks; a peer with another major version is refused at `hello`. */
-export const PROTOCOL_VERSION = '1.0';
-/** The WebSocket subprotocol the daemon answers with. */
-export const WS_SUBPROTOCOL = 'longshot.v1';
-/** Prefix of the WebSocket subprotocol that carries the pairing token (UXP cannot set headers). */
-export const WS_TOKEN_PREFIX = 'token.';
-/** The longest generated clip one job may make, in seconds. */
-export const MAX_SECONDS = 60;
-/** The longest prompt accepted, in characters. */
-export const MAX_PROMPT_CHARS = 2000;
+export * from './protocol-constants';
 
 const finite = (what: string) => z.number({ error: `${what} must be a number` }).refine(Number.isFinite, `${what} must be a finite number`);
 

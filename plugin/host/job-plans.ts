@@ -3,7 +3,8 @@
  * references, and where the clip will go. Plans are plain JSON so the panel can keep them across reloads.
  */
 import { LongshotError } from '../../shared/errors';
-import { MAX_SECONDS, type Mode, type Reference } from '../../shared/protocol';
+import type { Mode, Reference } from '../../shared/protocol';
+import { MAX_SECONDS } from '../../shared/protocol-constants';
 import type { ClipSource, Timeline } from './sequence';
 import {
   floorToFrame,

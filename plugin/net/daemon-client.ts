@@ -4,16 +4,8 @@
  * throw at the panel: they become a ConnectionState with a message saying what to do.
  */
 import { LongshotError, type ErrorBody } from '../../shared/errors';
-import {
-  PROTOCOL_VERSION,
-  WS_SUBPROTOCOL,
-  WS_TOKEN_PREFIX,
-  type DaemonInfo,
-  type GenerateRequestInput,
-  type Job,
-  type PairReply,
-  type ServerMessage,
-} from '../../shared/protocol';
+import type { DaemonInfo, GenerateRequestInput, Job, PairReply, ServerMessage } from '../../shared/protocol';
+import { PROTOCOL_VERSION, WS_SUBPROTOCOL, WS_TOKEN_PREFIX } from '../../shared/protocol-constants';
 import { ClipAssembler, type ClipFile } from './clip-assembler';
 
 /** Where the connection stands. */

@@ -1,0 +1,15 @@
+/**
+ * The protocol's constants, free of runtime dependencies, so the panel's bundle can use them without zod
+ * (protocol.ts re-exports them with the validators).
+ */
+
+/** The protocol version this build speaks; a peer with another major version is refused at `hello`. */
+export const PROTOCOL_VERSION = '1.0';
+/** The WebSocket subprotocol the daemon answers with. */
+export const WS_SUBPROTOCOL = 'longshot.v1';
+/** Prefix of the WebSocket subprotocol that carries the pairing token (UXP cannot set headers). */
+export const WS_TOKEN_PREFIX = 'token.';
+/** The longest generated clip one job may make, in seconds. */
+export const MAX_SECONDS = 60;
+/** The longest prompt accepted, in characters. */
+export const MAX_PROMPT_CHARS = 2000;
