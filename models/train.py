@@ -162,9 +162,11 @@ def main() -> None:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            # EMA decay warms up, so a short run's average is not mostly the random initialisation.
+            decay = min(cfg.ema, (1 + step) / (10 + step))
             with torch.no_grad():
                 for pe, pm in zip(ema.parameters(), model.parameters()):
-                    pe.mul_(cfg.ema).add_(pm.detach(), alpha=1 - cfg.ema)
+                    pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
             step += 1
             value = loss.item()
             running = value if running is None else 0.98 * running + 0.02 * value

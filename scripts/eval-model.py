@@ -108,11 +108,11 @@ def sample_clips(model: UViT, prompts: list[str], frame_count: int, fps: float, 
     return clip[:, :frame_count]
 
 
-def load(checkpoint: str) -> UViT:
+def load(checkpoint: str, weights: str) -> UViT:
     state = torch.load(checkpoint, map_location="cpu")
     cfg = UViTConfig(**{**state["model_config"], "patch": tuple(state["model_config"]["patch"])})
     model = UViT(cfg)
-    model.load_state_dict(state["ema"])
+    model.load_state_dict(state["ema" if weights == "ema" else "model"])
     return model.eval()
 
 
@@ -138,10 +138,11 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=25, help="prompts sampled together")
     ap.add_argument("--seed", type=int, default=2026, help="prompt and noise seed")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--weights", choices=["ema", "raw"], default="ema", help="as scripts/export-model.py")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
-    model = load(a.checkpoint)
+    model = load(a.checkpoint, a.weights)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     prompts = held_out_prompts(a.prompts, a.seed)
@@ -170,7 +171,7 @@ def main() -> None:
                 **{c: sum(v["checks"][c] for v in vs) / len(vs) for c in checks},
                 "objects_found": sum(o["found_share"] >= 0.9 for v in vs for o in v["objects"]) / max(1, sum(len(v["objects"]) for v in vs))}
 
-    summary = {"checkpoint": a.checkpoint, "prompts": len(prompts), "seconds": a.seconds, "fps": a.fps, "steps": a.steps,
+    summary = {"checkpoint": a.checkpoint, "weights": a.weights, "prompts": len(prompts), "seconds": a.seconds, "fps": a.fps, "steps": a.steps,
                "guidance": a.guidance, "seed": a.seed, "minutes": round((time.time() - started) / 60, 2),
                "overall": rates(verdicts), "families": {f: rates(vs) for f, vs in sorted(by_family.items())}}
     (out / "results.json").write_text(json.dumps({"summary": summary, "clips": verdicts}, indent=1, default=float))

@@ -49,7 +49,9 @@ def example_inputs(cfg: UViTConfig, batch: int, seed: int):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", help="a train.py checkpoint (its EMA weights are exported)")
+    ap.add_argument("--checkpoint", help="a train.py checkpoint")
+    ap.add_argument("--weights", choices=["ema", "raw"], default="ema",
+                    help="the checkpoint's EMA average (default) or its raw weights (for runs too short for the EMA)")
     ap.add_argument("--random-init", metavar="CONFIG", help="export an untrained model of a train.py config instead")
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", required=True)
@@ -63,8 +65,8 @@ def main() -> None:
         state = torch.load(a.checkpoint, map_location="cpu")
         cfg = UViTConfig(**{**state["model_config"], "patch": tuple(state["model_config"]["patch"])})
         model = UViT(cfg)
-        model.load_state_dict(state["ema"])
-        trained = {"config": state["config"], "steps": state["step"], "seed": state["seed"]}
+        model.load_state_dict(state["ema" if a.weights == "ema" else "model"])
+        trained = {"config": state["config"], "steps": state["step"], "seed": state["seed"], "weights": a.weights}
     elif a.random_init:
         cfg = replace(CONFIGS[a.random_init].model, vocab=len(VOCABULARY))
         model = UViT(cfg)

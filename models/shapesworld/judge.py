@@ -52,7 +52,7 @@ def largest_regions(mask: torch.Tensor) -> torch.Tensor:
 
 
 def colour_mask(frames: torch.Tensor, rgb: tuple[int, int, int]) -> torch.Tensor:
-    return ((frames - torch.tensor(rgb, dtype=torch.float32)) ** 2).sum(-1).sqrt() <= COLOUR_TOLERANCE
+    return ((frames - torch.tensor(rgb, dtype=torch.float32)) ** 2).sum(-1) <= COLOUR_TOLERANCE ** 2
 
 
 def track(frames: torch.Tensor, rgb, min_area: float) -> dict:
