@@ -2,11 +2,12 @@
 
   /usr/bin/python3 -m models.train --config cpu-tiny --steps 30 --out /tmp/tiny      # CI: seconds
   /usr/bin/python3 -m models.train --config bundled-cpu --max-minutes 60 --out models/shapesworld-uvit/checkpoints
-  python3 -m models.train --config gpu --max-minutes 9 --out ckpt --resume               # device H100, repeat
+  python3 -m models.train --config gpu --max-minutes 8 --checkpoint-minutes 2 --out ckpt --resume   # H100; repeat 3×
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import csv
 import json
@@ -38,19 +39,22 @@ class TrainConfig:
     max_t0: float = 4.0       # windows start anywhere in the first seconds of a clip
 
 
+# The bundled architecture, chosen by measurement: a 2 s clip at 24 fps (4 windows × 12 DPM-Solver++ steps, CFG as
+# batch 2) takes 7.4 s in onnxruntime-node on 2 loaded CPU threads (`longshot bench`), under the 10 s budget.
+BUNDLED = UViTConfig(frames=16, height=64, width=112, patch=(2, 16, 16), width_dim=128, depth=7, heads=4, text_len=24,
+                     context_frames=4)
+
 CONFIGS = {
     # A few seconds on CPU: proves the loop learns and the export loads (CI).
     "cpu-tiny": TrainConfig(UViTConfig(frames=8, height=16, width=32, patch=(2, 8, 8), width_dim=32, depth=3, heads=2,
                                        text_len=24, context_frames=2), batch=8, lr=2e-3, warmup=5, object_weight=10.0,
                             min_snr_gamma=5.0, prompt_dropout=0.1, ema=0.9),
-    # What two CPU cores can train in an hour or so.
-    "bundled-cpu": TrainConfig(UViTConfig(frames=16, height=64, width=112, patch=(2, 16, 16), width_dim=128, depth=7, heads=4,
-                                          text_len=24, context_frames=4), batch=12, lr=1e-3, warmup=200, object_weight=20.0,
-                               min_snr_gamma=5.0, prompt_dropout=0.1, ema=0.999),
-    # For an H100 session (≤ 25 min in 9-minute calls with --resume); see the model card for the budget.
-    "gpu": TrainConfig(UViTConfig(frames=16, height=64, width=112, patch=(2, 8, 8), width_dim=256, depth=13, heads=4,
-                                  text_len=24, context_frames=4), batch=128, lr=6e-4, warmup=500, object_weight=20.0,
-                       min_snr_gamma=5.0, prompt_dropout=0.1, ema=0.9995),
+    # What one CPU core can train in under an hour.
+    "bundled-cpu": TrainConfig(BUNDLED, batch=12, lr=1e-3, warmup=200, object_weight=20.0, min_snr_gamma=5.0,
+                               prompt_dropout=0.1, ema=0.999),
+    # The same network on an H100 (≤ 25 min as 9-minute calls with --resume): its result ships in the same budget.
+    "gpu": TrainConfig(BUNDLED, batch=128, lr=1e-3, warmup=300, object_weight=20.0, min_snr_gamma=5.0,
+                       prompt_dropout=0.1, ema=0.999),
 }
 
 
@@ -157,7 +161,8 @@ def main() -> None:
             lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
             for group in opt.param_groups:
                 group["lr"] = lr
-            loss = loss_fn(model, cfg, make_batch(cfg, rng, device), generator)
+            with torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext():
+                loss = loss_fn(model, cfg, make_batch(cfg, rng, device), generator)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
