@@ -9,7 +9,7 @@ from .judge import judge_frames
 from .world import render_prompt
 
 
-def clip(prompt: str, seconds=3.0, fps=24.0, seed=1, height=256, width=456, t0=0.0) -> np.ndarray:
+def clip(prompt: str, seconds=3.0, fps=24.0, seed=1, height=128, width=228, t0=0.0) -> np.ndarray:
     return render_prompt(prompt, seconds, fps, height, width, seed, t0).permute(0, 2, 3, 1).numpy()
 
 
