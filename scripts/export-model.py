@@ -118,7 +118,9 @@ def main() -> None:
         "tokenizer": {"type": "word", "file": "vocab.json", "max_length": cfg.text_len},
         "text_encoder": None,
         "weights_dtype": "float32",
-        "files": {name: {"sha256": sha256(out / name), "bytes": (out / name).stat().st_size} for name in ("uvit.onnx", "vocab.json")},
+        # Every file of the folder but model.json (a model card README.md written before the export included).
+        "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size}
+                  for p in sorted(out.iterdir()) if p.is_file() and p.name != "model.json"},
     }
     (out / "model.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps({"event": "exported", "out": str(out), "onnx_bytes": onnx_path.stat().st_size}))
