@@ -103,7 +103,8 @@ const commands: Record<string, Command> = {
       format: (text('format') ?? formatFromPath(output)) as GenerateRequestInput['format'],
       model: text('model'),
     }));
-    const logger = createLogger(values.json ? 'silent' : 'warn');
+    // The CLI tells people in plain lines; engine log lines would only repeat them as JSON.
+    const logger = createLogger(values.json ? 'silent' : 'error');
     const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
     const { models } = await modelRegistryOf(config);
     const name = request.model ?? config.defaultModel;
@@ -111,6 +112,8 @@ const commands: Record<string, Command> = {
     if (!entry) throw new LongshotError('model_not_found', `--model: no valid package named "${name}" in ${config.modelsDir}`, { field: 'model' });
     const pipeline = await createVideoPipeline(entry.dir, { device: config.device, threads: config.threads, logger });
     const seeded = withSeed(request);
+    const ignored = pipeline.unknownWords(seeded.prompt);
+    if (ignored.length && !values.json) process.stderr.write(`warning: ${pipeline.modelName} does not know ${ignored.map((w) => `"${w}"`).join(', ')}; those words were ignored\n`);
     const bar = !values.json && process.stderr.isTTY ? new ProgressBar(process.stderr, `${pipeline.modelName} on ${pipeline.provider}`) : null;
     const started = Date.now();
     try {

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
 import type { ModelSummary } from '../../shared/protocol';
-import { listPackages } from '../engine/model-package';
+import { FileHashCache, listPackages } from '../engine/model-package';
 import type { VideoPipeline } from '../engine/types';
 
-/** Creates a ready pipeline for a package folder (the engine's `createVideoPipeline`, bound to device and threads). */
-export type PipelineLoader = (packageDir: string) => Promise<VideoPipeline>;
+/** Creates a ready pipeline for a package folder (the engine's `createVideoPipeline`, bound to device and threads),
+ * reusing the registry's file hashes. */
+export type PipelineLoader = (packageDir: string, hashes: FileHashCache) => Promise<VideoPipeline>;
 
 /**
  * The model packages of a models folder, and the one loaded pipeline. One model is kept in memory at a time:
@@ -13,6 +14,9 @@ export type PipelineLoader = (packageDir: string) => Promise<VideoPipeline>;
  */
 export class ModelRegistry {
   private current: { name: string; pipeline: Promise<VideoPipeline> } | null = null;
+  // Listing packages verifies every file's sha256; the cache re-hashes only files whose size or mtime changed,
+  // so multi-GB packages are read once, not on every job.
+  private readonly hashes = new FileHashCache();
   /** The pipeline that finished loading last, for `/health`; null until one has. */
   ready: VideoPipeline | null = null;
 
@@ -25,7 +29,7 @@ export class ModelRegistry {
 
   /** Valid packages of the models folder; broken ones are logged, not listed. */
   async list(): Promise<ModelSummary[]> {
-    const { packages, errors } = await listPackages(this.modelsDir);
+    const { packages, errors } = await listPackages(this.modelsDir, this.hashes);
     for (const e of errors) this.logger.warn({ dir: e.dir, error: e.message }, 'model package skipped');
     return packages.map((p) => ({
       name: p.manifest.name,
@@ -49,7 +53,7 @@ export class ModelRegistry {
       throw new LongshotError('model_not_found', `model: no valid package named "${name}" in ${this.modelsDir}; available: ${known.map((m) => m.name).join(', ') || 'none'}`, { field: 'request.model' });
     }
     const started = Date.now();
-    const pipeline = this.load(entry.path);
+    const pipeline = this.load(entry.path, this.hashes);
     this.current = { name, pipeline };
     if (previous) void previous.pipeline.then((p) => p.close()).catch(() => undefined);
     try {

@@ -69,7 +69,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   const models = new ModelRegistry(
     config.modelsDir,
     config.defaultModel,
-    (dir) => createVideoPipeline(dir, { device: config.device, threads: config.threads, logger }),
+    (dir, hashes) => createVideoPipeline(dir, { device: config.device, threads: config.threads, logger, hashes }),
     logger,
   );
 
