@@ -1,6 +1,6 @@
 /**
- * The panel in headless Chromium against a real daemon (tiny model): pair with a typed code, type a prompt, watch
- * previews arrive, and see the clip land on the fake timeline. UXP has no CORS, so the test lets the page read the
+ * The panel in headless Chromium against a real daemon running the bundled model: pair with a typed code, type a
+ * prompt, watch previews arrive, and see the clip land on the fake timeline. UXP has no CORS, so the test lets the page read the
  * daemon's HTTP answers (route interception adds the headers a browser insists on); the WebSocket goes straight
  * to the daemon, which admits the harness page's origin. A screenshot goes to test-output/.
  */
