@@ -1,4 +1,4 @@
-"""CI's training check: the tiny configuration learns on CPU and its export runs in onnxruntime-node."""
+"""CI's training check: the tiny configuration learns on CPU (two workers, as the bundled model trains) and its export runs in onnxruntime-node."""
 import csv
 import json
 import subprocess
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 class TrainExportTest(unittest.TestCase):
     def test_tiny_training_lowers_the_loss_and_exports(self):
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([sys.executable, "-m", "models.train", "--config", "cpu-tiny", "--steps", "300", "--out", tmp, "--threads", "1"],
+            subprocess.run([sys.executable, "-m", "models.train", "--config", "cpu-tiny", "--steps", "300", "--out", tmp, "--threads", "1", "--workers", "2"],
                            cwd=ROOT, check=True, capture_output=True)
             with open(Path(tmp) / "loss.csv") as f:
                 losses = [float(row[2]) for row in csv.reader(f)]

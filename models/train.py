@@ -1,7 +1,7 @@
 """Trains the ShapesWorld U-ViT. Data is rendered on the fly (never from files), so every batch is new.
 
   /usr/bin/python3 -m models.train --config cpu-tiny --steps 30 --out /tmp/tiny      # CI: seconds
-  /usr/bin/python3 -m models.train --config bundled-cpu --max-minutes 60 --out models/shapesworld-uvit/checkpoints
+  /usr/bin/python3 -m models.train --config bundled-cpu --workers 2 --threads 1 --max-minutes 60 --out models/shapesworld-uvit/checkpoints
   python3 -m models.train --config gpu --max-minutes 8 --checkpoint-minutes 2 --out ckpt --resume   # H100; repeat 3×
 """
 from __future__ import annotations
@@ -12,12 +12,14 @@ import copy
 import csv
 import json
 import math
+import os
 import random
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 
 from .diffusion import T_MAX, alpha_sigma, tokenize
 from .shapesworld.grammar import VOCABULARY, sample_split
@@ -121,21 +123,34 @@ def main() -> None:
     ap.add_argument("--max-minutes", type=float, default=10 ** 9)
     ap.add_argument("--checkpoint-minutes", type=float, default=3.0)
     ap.add_argument("--seed", type=int, default=1234, help="data and initialisation seed")
-    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads per worker (0: torch's default)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="CPU training processes sharing each batch (gradients averaged), one thread each")
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--batch", type=int, default=0, help="override the config's batch size")
+    ap.add_argument("--batch", type=int, default=0, help="override the config's batch size (all workers together)")
     a = ap.parse_args()
+    if a.workers > 1:
+        # One BLAS thread per worker: OpenBLAS otherwise starts a thread per core in each process, and they contend.
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        port = 29500 + random.Random().randint(0, 2000)
+        torch.multiprocessing.spawn(train, args=(a, a.workers, port), nprocs=a.workers)
+    else:
+        train(0, a, 1, 0)
 
+
+def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
+    if workers > 1:
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=workers)
     if a.threads:
         torch.set_num_threads(a.threads)
     cfg = CONFIGS[a.config]
-    if a.batch:
-        cfg = replace(cfg, batch=a.batch)
+    cfg = replace(cfg, batch=(a.batch or cfg.batch) // workers)
+    lead = rank == 0
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "last.pt"
-    torch.manual_seed(a.seed)
+    torch.manual_seed(a.seed)  # the same initial weights in every worker
     model = UViT(replace(cfg.model, vocab=len(VOCABULARY))).to(device)
     ema = copy.deepcopy(model).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01, betas=(0.9, 0.99))
@@ -146,18 +161,23 @@ def main() -> None:
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         step, log = state["step"], state["log"]
-        print(json.dumps({"event": "resumed", "step": step}), flush=True)
-    # The data stream is seeded per resume point, so a resumed run sees new clips, reproducibly.
-    rng = random.Random(a.seed * 1_000_003 + step)
-    generator = torch.Generator(device=device).manual_seed(a.seed + step)
+        if lead:
+            print(json.dumps({"event": "resumed", "step": step}), flush=True)
+    # The data stream is seeded per resume point and worker, so a resumed run sees new clips, reproducibly.
+    stream_seed = (a.seed * 1_000_003 + step) * 64 + rank
+    rng = random.Random(stream_seed)
+    generator = torch.Generator(device=device).manual_seed(stream_seed)
+    params = list(model.parameters())
     started = time.time()
     last_ckpt = started
     running = None
-    params = sum(p.numel() for p in model.parameters())
-    print(json.dumps({"event": "start", "config": a.config, "params": params, "tokens": model.cfg.patch_tokens, "device": str(device)}), flush=True)
-    with open(out / "loss.csv", "a", newline="") as csv_file:
-        writer = csv.writer(csv_file)
-        while step < a.steps and (time.time() - started) / 60 < a.max_minutes:
+    if lead:
+        print(json.dumps({"event": "start", "config": a.config, "params": sum(p.numel() for p in params), "tokens": model.cfg.patch_tokens,
+                          "device": str(device), "workers": workers, "batch": cfg.batch * workers}), flush=True)
+    with open(out / "loss.csv", "a", newline="") if lead else contextlib.nullcontext() as csv_file:
+        writer = csv.writer(csv_file) if lead else None
+        while True:
+            want_stop = step >= a.steps or (time.time() - started) / 60 >= a.max_minutes
             lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -165,16 +185,30 @@ def main() -> None:
                 loss = loss_fn(model, cfg, make_batch(cfg, rng, device), generator)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            value = loss.item()
+            if workers > 1:
+                # One all-reduce a step: every gradient, the loss and the stop vote (any worker's clock stops all).
+                flat = torch.cat([p.grad.flatten() for p in params] + [torch.tensor([value, float(want_stop)])])
+                dist.all_reduce(flat)
+                flat /= workers
+                offset = 0
+                for p in params:
+                    p.grad.copy_(flat[offset: offset + p.numel()].view_as(p))
+                    offset += p.numel()
+                value, want_stop = float(flat[-2]), bool(flat[-1] > 0)
+            if want_stop:
+                break
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             # EMA decay warms up, so a short run's average is not mostly the random initialisation.
             decay = min(cfg.ema, (1 + step) / (10 + step))
             with torch.no_grad():
-                for pe, pm in zip(ema.parameters(), model.parameters()):
+                for pe, pm in zip(ema.parameters(), params):
                     pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
             step += 1
-            value = loss.item()
             running = value if running is None else 0.98 * running + 0.02 * value
+            if not lead:
+                continue
             if step % 10 == 0 or step == 1:
                 writer.writerow([step, round(time.time() - started, 1), f"{value:.5f}", f"{running:.5f}"])
                 csv_file.flush()
@@ -185,8 +219,11 @@ def main() -> None:
             if time.time() - last_ckpt > a.checkpoint_minutes * 60:
                 save(ckpt_path, model, ema, opt, step, a.config, a.seed, log)
                 last_ckpt = time.time()
-    save(ckpt_path, model, ema, opt, step, a.config, a.seed, log)
-    print(json.dumps({"event": "done", "step": step, "smoothed": running, "checkpoint": str(ckpt_path)}), flush=True)
+    if lead:
+        save(ckpt_path, model, ema, opt, step, a.config, a.seed, log)
+        print(json.dumps({"event": "done", "step": step, "smoothed": running, "checkpoint": str(ckpt_path)}), flush=True)
+    if workers > 1:
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
