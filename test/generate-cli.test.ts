@@ -69,6 +69,12 @@ describe('longshot generate (real CLI, real model, real ffmpeg)', () => {
     }
   });
 
+  test('--help after a command prints the usage, exit code 0', async () => {
+    const { stdout } = await run(process.execPath, [CLI, 'generate', '--help']);
+    expect(stdout).toMatch(/^Usage: longshot <command>/);
+    expect(stdout).toMatch(/--extend FILE@T/);
+  });
+
   test('bad input: a clear error naming the flag, exit code 2, nothing written', async () => {
     const out = path.join(dir, 'bad.mp4');
     const cases: [string[], RegExp][] = [

@@ -252,7 +252,9 @@ async function modelRegistryOf(config: Config) {
 /** Runs the command line; exits 2 on usage errors, 1 on failures, with one clear line on stderr. */
 export async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  const wantsHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
+  const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest; // after `--`, "--help" is a prompt
+  if (!name || name === 'help' || wantsHelp(name) || options.some(wantsHelp)) {
     process.stdout.write(USAGE + '\n');
     return;
   }
