@@ -33,6 +33,9 @@ class UViTConfig:
     # (measured: a v-predicting 2×16×16 model left its samples noisy), while clean ShapesWorld frames are low-rank,
     # the argument of "Back to Basics: Let Denoising Generative Models Denoise" (Li & He, 2025).
     predict: str = "x0"
+    # Hidden width of the patch decoder: 0 is U-ViT's Linear; > 0 an MLP (Linear, GELU, Linear) per patch token, a
+    # small renderer that can place a shape's edge anywhere in its patch instead of mixing 1,536 values linearly.
+    decoder_hidden: int = 0
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -133,12 +136,16 @@ class UViT(nn.Module):
         self.mid_block = Block(d, cfg.heads, cfg.mlp_ratio)
         self.out_blocks = nn.ModuleList([Block(d, cfg.heads, cfg.mlp_ratio, skip=True) for _ in range(half)])
         self.norm = nn.LayerNorm(d)
-        self.decoder_pred = nn.Linear(d, cfg.channels * pt * ph * pw)
+        patch_out = cfg.channels * pt * ph * pw
+        if cfg.decoder_hidden:
+            self.decoder_pred = nn.Sequential(nn.Linear(d, cfg.decoder_hidden), nn.GELU(), nn.Linear(cfg.decoder_hidden, patch_out))
+        else:
+            self.decoder_pred = nn.Sequential(nn.Linear(d, patch_out))
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.text_pos, std=0.02)
         # Zero-initialised output (as DiT): the untrained network predicts 0 everywhere, with no patch-edge stripes.
-        nn.init.zeros_(self.decoder_pred.weight)
-        nn.init.zeros_(self.decoder_pred.bias)
+        nn.init.zeros_(self.decoder_pred[-1].weight)
+        nn.init.zeros_(self.decoder_pred[-1].bias)
 
     def set_exporting(self, exporting: bool) -> None:
         for m in self.modules():
@@ -175,13 +182,27 @@ class UViT(nn.Module):
 
     def denoise(self, x: torch.Tensor, known: torch.Tensor, t: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """The clean frames x0 the network sees in x_t (exact for predict="x0", no division by sigma)."""
-        out = self.network(x, known, t, fps, tokens)
+        return self.denoise_with_features(x, known, t, fps, tokens)[0]
+
+    def denoise_with_features(self, x: torch.Tensor, known: torch.Tensor, t: torch.Tensor, fps: torch.Tensor,
+                              tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x0 as `denoise`, and the patch tokens [B, N, D] the patch decoder read (for training-time probes)."""
+        features = self.features(x, known, t, fps, tokens)
+        out = self.decode(features)
         if self.cfg.predict == "x0":
-            return out
+            return out, features
         alpha, sigma = (s.view(-1, 1, 1, 1, 1) for s in alpha_sigma(t))
-        return alpha * x - sigma * out
+        return alpha * x - sigma * out, features
 
     def network(self, x: torch.Tensor, known: torch.Tensor, t: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.features(x, known, t, fps, tokens))
+
+    def decode(self, features: torch.Tensor) -> torch.Tensor:
+        """Patch tokens [B, N, D] → frames [B, F, C, H, W] (what the network predicts: x0 or v)."""
+        return self.unpatchify(self.decoder_pred(features))
+
+    def features(self, x: torch.Tensor, known: torch.Tensor, t: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """The out-blocks' patch tokens after the final norm, [B, N, D]."""
         cfg = self.cfg
         b, f, c, h, w = x.shape
         mask = known.view(b, f, 1, 1, 1).expand(b, f, 1, h, w)
@@ -197,5 +218,4 @@ class UViT(nn.Module):
         x = self.mid_block(x)
         for block in self.out_blocks:
             x = block(x, skips.pop())
-        x = self.decoder_pred(self.norm(x))[:, 2 + cfg.text_len:]                                # B N (pt ph pw C)
-        return self.unpatchify(x)
+        return self.norm(x[:, 2 + cfg.text_len:])                                                # B N D

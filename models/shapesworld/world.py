@@ -36,6 +36,7 @@ class Scene:
     aspect: float
     present: torch.Tensor    # [B, 2] bool
     colour: torch.Tensor     # [B, 2, 3] 0..255
+    colour_id: torch.Tensor  # [B, 2] index into COLOURS
     shape: torch.Tensor      # [B, 2] index into SHAPES
     motion: torch.Tensor     # [B, 2] index into MOTIONS
     size0: torch.Tensor      # [B, 2] bounding-box height at t = 0
@@ -71,6 +72,7 @@ def sample_scene(prompts: list[str], rng: random.Random, aspect: float) -> Scene
     b = len(prompts)
     present = torch.zeros(b, 2, dtype=torch.bool)
     colour = torch.zeros(b, 2, 3)
+    colour_id = torch.zeros(b, 2, dtype=torch.long)
     shape = torch.zeros(b, 2, dtype=torch.long)
     motion = torch.zeros(b, 2, dtype=torch.long)
     size0 = torch.full((b, 2), SIZES["small"])
@@ -83,13 +85,14 @@ def sample_scene(prompts: list[str], rng: random.Random, aspect: float) -> Scene
         for j, obj in enumerate(parsed.objects[:2]):
             present[i, j] = True
             colour[i, j] = torch.tensor(COLOURS[obj.colour], dtype=torch.float32)
+            colour_id[i, j] = list(COLOURS).index(obj.colour)
             shape[i, j] = SHAPES.index(obj.shape)
             motion[i, j] = MOTIONS.index(obj.motion)
             size0[i, j] = SIZES[obj.size]
             p, v = _start_state(rng, obj.shape, SIZES[obj.size], obj.motion, aspect)
             pos0[i, j] = torch.tensor(p)
             vel0[i, j] = torch.tensor(v)
-    return Scene(aspect, present, colour, shape, motion, size0, pos0, vel0, background)
+    return Scene(aspect, present, colour, colour_id, shape, motion, size0, pos0, vel0, background)
 
 
 def _reflect(p0: torch.Tensor, v: torch.Tensor, t: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
@@ -141,7 +144,8 @@ def object_states(scene: Scene, times: torch.Tensor) -> tuple[torch.Tensor, torc
 
 
 def render(scene: Scene, times: torch.Tensor, height: int, width: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-    """Frames [B, F, 3, H, W] in 0..255 (float) and object masks [B, F, 1, H, W] in 0..1 at `times` [B, F].
+    """Frames [B, F, 3, H, W] in 0..255 (float) and each object's visible coverage [B, F, 2, H, W] in 0..1 at
+    `times` [B, F] (the second object hides the first where they overlap; an absent object covers nothing).
 
     Shapes are drawn with anti-aliased edges from a signed distance (coverage = 0.5 − d / pixel), flat fills,
     the second object over the first.
@@ -155,7 +159,7 @@ def render(scene: Scene, times: torch.Tensor, height: int, width: int, device: t
     py = ys.view(1, 1, height, 1)
     px = xs.view(1, 1, 1, width)
     frames = scene.background.to(device).view(b, 1, 3, 1, 1).expand(b, f, 3, height, width).clone()
-    masks = torch.zeros(b, f, 1, height, width, device=device)
+    visible = []
     for j in range(2):
         dx = px - centres[:, j, :, 0].view(b, f, 1, 1)      # [B, F, H, W]
         dy = py - centres[:, j, :, 1].view(b, f, 1, 1)
@@ -169,8 +173,8 @@ def render(scene: Scene, times: torch.Tensor, height: int, width: int, device: t
         coverage = (0.5 - distance * height).clamp(0, 1) * scene.present[:, j].to(device).view(b, 1, 1, 1)
         alpha = coverage.unsqueeze(2)                        # [B, F, 1, H, W]
         frames = frames * (1 - alpha) + scene.colour[:, j].to(device).view(b, 1, 3, 1, 1) * alpha
-        masks = torch.maximum(masks, alpha)
-    return frames, masks
+        visible = [v * (1 - alpha) for v in visible] + [alpha]
+    return frames, torch.cat(visible, dim=2)
 
 
 def render_prompt(prompt: str, seconds: float, fps: float, height: int, width: int, seed: int, t0: float = 0.0) -> torch.Tensor:
