@@ -120,6 +120,16 @@ def sample_split(rng: random.Random, held_out: bool) -> str:
             return text
 
 
+def held_out_prompts(count: int, seed: int) -> list[str]:
+    """Distinct prompts of the evaluation split (never seen in training), the same list for the same seed."""
+    rng, prompts = random.Random(seed), []
+    while len(prompts) < count:
+        p = sample_split(rng, held_out=True)
+        if p not in prompts:
+            prompts.append(p)
+    return prompts
+
+
 def family(prompt: Prompt) -> str:
     """The prompt family used in the model card's adherence table: the motion of the first object, and the count."""
     return f"{len(prompt.objects)} obj / {prompt.objects[0].motion}" if prompt.objects else "empty"

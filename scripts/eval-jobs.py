@@ -1,0 +1,117 @@
+"""Evaluates a model package on the extend and fill-gap jobs through the product itself: `longshot generate`
+(onnxruntime-node, ffmpeg) continues or joins ShapesWorld footage rendered for held-out prompts, and every result is
+judged by the spec (models/shapesworld/judge.py). B-roll is scripts/eval-model.py's job.
+
+  /usr/bin/python3 scripts/eval-jobs.py --models-dir models --model shapesworld-uvit --prompts 40 --out /tmp/jobs
+
+Per prompt one scene is rendered at 24 fps as an editor's footage would be (H.264, the CLI's output size), then:
+- extend: the CLI continues the footage's first second by 2 s (`--extend A@t`);
+- fill: the CLI fills the 1 s gap between the footage's first second and the footage from 2 s on (`--fill A@t,B@0`).
+Each output is judged on its own (checks 1-4: the generated frames must show the prompt), and footage + output +
+footage is judged with the seams marked (check 5). Prints one JSON summary and writes it, with every verdict, to
+OUT/results.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models.shapesworld.grammar import family, held_out_prompts, parse  # noqa: E402
+from models.shapesworld.judge import judge_frames  # noqa: E402
+from models.shapesworld.media import read_clip, write_clip  # noqa: E402
+from models.shapesworld.world import render_prompt  # noqa: E402
+
+FPS = 24.0
+REFERENCE_SECONDS = 1.0   # footage before the seam (and after the gap)
+EXTEND_SECONDS = 2.0
+GAP_SECONDS = 1.0
+
+
+def footage(prompt: str, seconds: float, t0: float, seed: int, width: int, height: int, path: Path) -> np.ndarray:
+    """Renders and writes a stretch of one scene; returns the frames as decoded from the written file."""
+    frames = render_prompt(prompt, seconds, FPS, height, width, seed, t0)
+    write_clip(frames.permute(0, 2, 3, 1).numpy(), FPS, str(path))
+    return read_clip(str(path))[0]
+
+
+def generate(args: list[str], models_dir: str, model: str, threads: int) -> None:
+    cmd = ["node", str(ROOT / "bin" / "longshot.cjs"), "generate", *args, "--models-dir", models_dir, "--default-model", model,
+           "--threads", str(threads)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}\n{result.stderr[-2000:]}")
+
+
+def verdict(result: dict) -> dict:
+    return {"pass": result["pass"], "checks": result["checks"], "seams": result["seams"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models-dir", default=str(ROOT / "models"))
+    ap.add_argument("--model", default="shapesworld-uvit")
+    ap.add_argument("--prompts", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=2027, help="prompt and scene seed")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+
+    manifest = json.loads((Path(a.models_dir) / a.model / "model.json").read_text())
+    native_w, native_h = manifest["native"]["width"], manifest["native"]["height"]
+    scale = -(-256 // native_h)  # the CLI's default output: scaled up to at least 256 px tall
+    width, height = native_w * scale, native_h * scale
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ref_frames = round(REFERENCE_SECONDS * FPS)
+    last_ref_time = (ref_frames - 1) / FPS
+    started = time.time()
+    clips = []
+    for n, prompt in enumerate(held_out_prompts(a.prompts, a.seed)):
+        seed = a.seed + n
+        before_path, after_path = out / f"{n:03d}-before.mp4", out / f"{n:03d}-after.mp4"
+        before = footage(prompt, REFERENCE_SECONDS, 0.0, seed, width, height, before_path)
+        after = footage(prompt, REFERENCE_SECONDS, REFERENCE_SECONDS + GAP_SECONDS, seed, width, height, after_path)
+        row = {"prompt": prompt, "family": family(parse(prompt))}
+        # Extend: footage, then the CLI's continuation.
+        extended = out / f"{n:03d}-extend.mp4"
+        generate([prompt, "--extend", f"{before_path}@{last_ref_time}", "--seconds", str(EXTEND_SECONDS), "--fps", str(FPS), "--seed", str(seed),
+                  "-o", str(extended)], a.models_dir, a.model, a.threads)
+        made = read_clip(str(extended))[0]
+        row["extend"] = {"output": verdict(judge_frames(made, FPS, prompt)),
+                         "joined": verdict(judge_frames(np.concatenate([before, made]), FPS, prompt, [REFERENCE_SECONDS]))}
+        # Fill: footage, the CLI's gap, footage.
+        filled = out / f"{n:03d}-fill.mp4"
+        generate([prompt, "--fill", f"{before_path}@{last_ref_time},{after_path}@0", "--seconds", str(GAP_SECONDS), "--fps", str(FPS),
+                  "--seed", str(seed), "-o", str(filled)], a.models_dir, a.model, a.threads)
+        made = read_clip(str(filled))[0]
+        row["fill"] = {"output": verdict(judge_frames(made, FPS, prompt)),
+                       "joined": verdict(judge_frames(np.concatenate([before, made, after]), FPS, prompt,
+                                                      [REFERENCE_SECONDS, REFERENCE_SECONDS + GAP_SECONDS]))}
+        clips.append(row)
+        print(json.dumps({"event": "progress", "clips": len(clips), "minutes": round((time.time() - started) / 60, 2)}), flush=True)
+
+    def rates(job: str) -> dict:
+        rows = [c[job] for c in clips]
+        output_checks = list(rows[0]["output"]["checks"])
+        return {"output_pass": sum(r["output"]["pass"] for r in rows) / len(rows),
+                **{f"output_{c}": sum(r["output"]["checks"][c] for r in rows) / len(rows) for c in output_checks},
+                "seams": sum(r["joined"]["checks"]["seams"] for r in rows) / len(rows),
+                "joined_pass": sum(r["joined"]["pass"] for r in rows) / len(rows)}
+
+    summary = {"models_dir": a.models_dir, "model": a.model, "version": manifest["version"], "prompts": len(clips), "fps": FPS,
+               "minutes": round((time.time() - started) / 60, 2), "extend": rates("extend"), "fill": rates("fill")}
+    (out / "results.json").write_text(json.dumps({"summary": summary, "clips": clips}, indent=1, default=float))
+    print(json.dumps(summary, default=float))
+
+
+if __name__ == "__main__":
+    main()
