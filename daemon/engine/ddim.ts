@@ -33,8 +33,7 @@ export class DdimSampler implements Sampler {
     // x_next = alpha_next·x0 + sigma_next·(x − alpha·x0)/sigma, folded into two coefficients.
     const onSample = sigmaNext / sigma;
     const onX0 = alphaNext - onSample * alpha;
-    const next = new Float32Array(sample.length);
-    for (let k = 0; k < next.length; k++) next[k] = onSample * sample[k]! + onX0 * modelOutput[k]!;
-    return next;
+    for (let k = 0; k < sample.length; k++) sample[k] = onSample * sample[k]! + onX0 * modelOutput[k]!;
+    return sample;
   }
 }

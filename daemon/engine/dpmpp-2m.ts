@@ -44,7 +44,7 @@ export class DpmSolverPlusPlus2MSampler implements Sampler {
     const sigma = sigmaAt(schedule, t);
     const alphaNext = alphaAt(schedule, tNext);
     const sigmaNext = sigmaAt(schedule, tNext);
-    const next = new Float32Array(sample.length);
+    const next = sample; // written in place (see Sampler)
     if (sigmaNext === 0) {
       for (let k = 0; k < next.length; k++) next[k] = alphaNext * modelOutput[k]!;
       this.hasPrevious = false;
@@ -61,7 +61,8 @@ export class DpmSolverPlusPlus2MSampler implements Sampler {
     if (i + 1 === this.times.length) {
       // The last step lands where sigma is under 1 LSB; x_next = alpha_next·D + sigma_next·epŝ(D), so its clean
       // part is D: return that rather than leave a faint grain of noise on every frame.
-      for (let k = 0; k < next.length; k++) next[k] = onX0 * modelOutput[k]! + (previous === null ? 0 : onPrevious * previous[k]!);
+      if (previous === null) next.set(modelOutput.subarray(0, next.length));
+      else for (let k = 0; k < next.length; k++) next[k] = onX0 * modelOutput[k]! + onPrevious * previous[k]!;
       return next;
     }
     // x_next = (sigma_next/sigma)·x − alpha_next·(e^{−h} − 1)·D.
