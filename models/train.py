@@ -212,6 +212,9 @@ def main() -> None:
     ap.add_argument("--init", metavar="CHECKPOINT",
                     help="start from this checkpoint's weights (a new optimiser, step 0); its temporal patch may be a divisor of the config's")
     ap.add_argument("--batch", type=int, default=0, help="override the config's batch size (all workers together)")
+    ap.add_argument("--lr", type=float, default=0.0, help="override the config's learning rate")
+    ap.add_argument("--cosine", action="store_true",
+                    help="decay the learning rate to 0 along a cosine over the run (--steps or --max-minutes, whichever ends it first)")
     a = ap.parse_args()
     if a.workers > 1:
         # One BLAS thread per worker: OpenBLAS otherwise starts a thread per core in each process, and they contend.
@@ -228,7 +231,7 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     cfg = CONFIGS[a.config]
-    cfg = replace(cfg, batch=(a.batch or cfg.batch) // workers)
+    cfg = replace(cfg, batch=(a.batch or cfg.batch) // workers, lr=a.lr or cfg.lr)
     lead = rank == 0
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(a.out)
@@ -260,6 +263,7 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     rng = random.Random(stream_seed)
     generator = torch.Generator(device=device).manual_seed(stream_seed)
     started = time.time()
+    first_step = step
     last_ckpt = started
     running = running_probe = None
     if lead:
@@ -270,6 +274,9 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
         while True:
             want_stop = step >= a.steps or (time.time() - started) / 60 >= a.max_minutes
             lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
+            if a.cosine:
+                done = max((step - first_step) / max(1, a.steps - first_step), (time.time() - started) / 60 / a.max_minutes)
+                lr *= 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
             for group in opt.param_groups:
                 group["lr"] = lr
             with torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext():
