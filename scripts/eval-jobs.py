@@ -1,10 +1,13 @@
-"""Evaluates a model package on the extend and fill-gap jobs through the product itself: `longshot generate`
-(onnxruntime-node, ffmpeg) continues or joins ShapesWorld footage rendered for held-out prompts, and every result is
-judged by the spec (models/shapesworld/judge.py). B-roll is scripts/eval-model.py's job.
+"""Evaluates a model package on the three jobs through the product itself: `longshot generate` (onnxruntime-node,
+ffmpeg) makes B-roll from held-out prompts and continues or joins ShapesWorld footage rendered for them, and every
+result is judged by the spec (models/shapesworld/judge.py). It needs only the package, so any two packages (an old
+one whose checkpoint is gone included) compare on equal terms; scripts/eval-model.py is the faster, checkpoint-only
+B-roll evaluation.
 
   /usr/bin/python3 scripts/eval-jobs.py --models-dir models --model shapesworld-uvit --prompts 40 --out /tmp/jobs
 
-Per prompt one scene is rendered at 24 fps as an editor's footage would be (H.264, the CLI's output size), then:
+Per prompt the CLI makes 2 s of B-roll (judged on its own), and one scene is rendered at 24 fps as an editor's footage
+would be (H.264, the CLI's output size), then:
 - extend: the CLI continues the footage's first second by 2 s (`--extend A@t`);
 - fill: the CLI fills the 1 s gap between the footage's first second and the footage from 2 s on (`--fill A@t,B@0`).
 Each output is judged on its own (checks 1-4: the generated frames must show the prompt), and footage + output +
@@ -52,7 +55,10 @@ def generate(args: list[str], models_dir: str, model: str, threads: int) -> None
 
 
 def verdict(result: dict) -> dict:
-    return {"pass": result["pass"], "checks": result["checks"], "seams": result["seams"]}
+    # Background steadiness and stray colour tell a model that draws nothing from one that paints everywhere when
+    # both fail the judge.
+    return {"pass": result["pass"], "checks": result["checks"], "seams": result["seams"],
+            "background_variation": result["background_variation"], "stray_share": result["stray_share"]}
 
 
 def main() -> None:
@@ -81,6 +87,10 @@ def main() -> None:
         before = footage(prompt, REFERENCE_SECONDS, 0.0, seed, width, height, before_path)
         after = footage(prompt, REFERENCE_SECONDS, REFERENCE_SECONDS + GAP_SECONDS, seed, width, height, after_path)
         row = {"prompt": prompt, "family": family(parse(prompt))}
+        broll = out / f"{n:03d}-broll.mp4"
+        generate([prompt, "--seconds", str(EXTEND_SECONDS), "--fps", str(FPS), "--seed", str(seed), "-o", str(broll)],
+                 a.models_dir, a.model, a.threads)
+        row["broll"] = {"output": verdict(judge_frames(read_clip(str(broll))[0], FPS, prompt))}
         # Extend: footage, then the CLI's continuation.
         extended = out / f"{n:03d}-extend.mp4"
         generate([prompt, "--extend", f"{before_path}@{last_ref_time}", "--seconds", str(EXTEND_SECONDS), "--fps", str(FPS), "--seed", str(seed),
@@ -102,13 +112,17 @@ def main() -> None:
     def rates(job: str) -> dict:
         rows = [c[job] for c in clips]
         output_checks = list(rows[0]["output"]["checks"])
-        return {"output_pass": sum(r["output"]["pass"] for r in rows) / len(rows),
-                **{f"output_{c}": sum(r["output"]["checks"][c] for r in rows) / len(rows) for c in output_checks},
-                "seams": sum(r["joined"]["checks"]["seams"] for r in rows) / len(rows),
-                "joined_pass": sum(r["joined"]["pass"] for r in rows) / len(rows)}
+        figures = {"output_pass": sum(r["output"]["pass"] for r in rows) / len(rows),
+                   **{f"output_{c}": sum(r["output"]["checks"][c] for r in rows) / len(rows) for c in output_checks},
+                   "output_background_variation": float(np.mean([r["output"]["background_variation"] for r in rows])),
+                   "output_stray_share": float(np.mean([r["output"]["stray_share"] for r in rows]))}
+        if "joined" in rows[0]:
+            figures["seams"] = sum(r["joined"]["checks"]["seams"] for r in rows) / len(rows)
+            figures["joined_pass"] = sum(r["joined"]["pass"] for r in rows) / len(rows)
+        return figures
 
     summary = {"models_dir": a.models_dir, "model": a.model, "version": manifest["version"], "prompts": len(clips), "fps": FPS,
-               "minutes": round((time.time() - started) / 60, 2), "extend": rates("extend"), "fill": rates("fill")}
+               "minutes": round((time.time() - started) / 60, 2), "broll": rates("broll"), "extend": rates("extend"), "fill": rates("fill")}
     (out / "results.json").write_text(json.dumps({"summary": summary, "clips": clips}, indent=1, default=float))
     print(json.dumps(summary, default=float))
 
