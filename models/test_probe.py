@@ -46,6 +46,11 @@ class WidenTemporalPatchTest(unittest.TestCase):
         with torch.no_grad():
             torch.testing.assert_close(wide.denoise(*args), narrow.denoise(*args), atol=1e-5, rtol=1e-4)
 
+    def test_a_patch_that_is_not_a_multiple_is_refused_with_the_flag_named(self):
+        cfg = replace(CONFIGS["cpu-tiny"].model, vocab=len(VOCABULARY), patch=(4, 8, 8))
+        with self.assertRaisesRegex(ValueError, r"^--init: temporal patch 3 does not divide 4$"):
+            widen_temporal_patch({}, 3, UViT(cfg))
+
 
 if __name__ == "__main__":
     unittest.main()

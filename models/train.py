@@ -97,11 +97,11 @@ class ObjectProbe(nn.Module):
         # Objects cover few patches: positives weigh 10×, so "nothing anywhere" is not the easy answer.
         colour = nn.functional.binary_cross_entropy_with_logits(colour_logits, colour_target, reduction="none",
                                                                 pos_weight=torch.full((len(COLOURS),), 10.0, device=features.device))
-        colour = (colour.mean(-1) * token_weight).sum() / (token_weight.sum() + 1e-8)
+        total = (colour.mean(-1) * token_weight).sum() / (token_weight.sum() + 1e-8)
         shape_target = torch.where(token_weight > 0, shape_target, torch.full_like(shape_target, -100))
         if (shape_target >= 0).any():
-            colour = colour + nn.functional.cross_entropy(shape_logits.flatten(0, 1), shape_target.flatten(), ignore_index=-100)
-        return colour
+            total = total + nn.functional.cross_entropy(shape_logits.flatten(0, 1), shape_target.flatten(), ignore_index=-100)
+        return total
 
 
 def probe_targets(coverage: torch.Tensor, scene: Scene, known: torch.Tensor, patch: tuple) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
