@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.diffusion import COSINE_S, T_MAX, tokenize  # noqa: E402
+from models.train_autoencoder import load_autoencoder  # noqa: E402
+from models.train_latent import file_sha256, load_latent_uvit  # noqa: E402
 from models.shapesworld.grammar import VOCABULARY  # noqa: E402
 from models.train import CONFIGS  # noqa: E402
 from models.uvit import UViT, UViTConfig  # noqa: E402
@@ -34,6 +36,26 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def verify(package: Path, graph: str, inputs: dict[str, torch.Tensor], output: str, expected: torch.Tensor) -> None:
+    """Runs `graph` in onnxruntime-node on the same inputs PyTorch saw; prints the largest difference, exits on a mismatch."""
+    with tempfile.TemporaryDirectory() as tmp:
+        feeds = []
+        for name, tensor in inputs.items():
+            (Path(tmp) / f"{name}.bin").write_bytes(tensor.contiguous().numpy().tobytes())
+            feeds.append({"name": name, "dtype": "int64" if tensor.dtype == torch.long else "float32", "dims": list(tensor.shape)})
+        (Path(tmp) / "expected.bin").write_bytes(expected.contiguous().numpy().tobytes())
+        (Path(tmp) / "feeds.json").write_text(json.dumps({"graph": graph, "inputs": feeds, "output": output}))
+        result = subprocess.run(["node", str(ROOT / "scripts" / "verify-export.cjs"), str(package), tmp], capture_output=True, text=True)
+        print(result.stdout.strip() or result.stderr.strip())
+        if result.returncode != 0:
+            sys.exit(result.returncode)
+
+
+def file_entries(out: Path) -> dict:
+    """Every file of the folder but model.json (a model card README.md written before the export included)."""
+    return {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in sorted(out.iterdir()) if p.is_file() and p.name != "model.json"}
 
 
 def example_inputs(cfg: UViTConfig, batch: int, seed: int):
@@ -59,8 +81,14 @@ def main() -> None:
     ap.add_argument("--description", default="U-ViT video diffusion model trained on ShapesWorld v1")
     ap.add_argument("--steps", type=int, default=12, help="default sampler steps written to model.json")
     ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--autoencoder", help="the frame autoencoder checkpoint of a latent U-ViT checkpoint (models/train_autoencoder.py)")
     a = ap.parse_args()
 
+    if a.checkpoint and "latent_shift" in torch.load(a.checkpoint, map_location="cpu"):
+        if not a.autoencoder:
+            ap.error("--checkpoint is a latent U-ViT: give its --autoencoder too")
+        export_latent(a)
+        return
     if a.checkpoint:
         state = torch.load(a.checkpoint, map_location="cpu")
         cfg = UViTConfig(**{**state["model_config"], "patch": tuple(state["model_config"]["patch"])})
@@ -118,26 +146,115 @@ def main() -> None:
         "tokenizer": {"type": "word", "file": "vocab.json", "max_length": cfg.text_len},
         "text_encoder": None,
         "weights_dtype": "float32",
-        # Every file of the folder but model.json (a model card README.md written before the export included).
-        "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size}
-                  for p in sorted(out.iterdir()) if p.is_file() and p.name != "model.json"},
+        "files": file_entries(out),
     }
     (out / "model.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps({"event": "exported", "out": str(out), "onnx_bytes": onnx_path.stat().st_size}))
 
     # 4. Same inputs through PyTorch and onnxruntime-node.
     model.set_exporting(False)
-    with tempfile.TemporaryDirectory() as tmp:
-        inputs = example_inputs(cfg, 2, 1)
+    inputs = example_inputs(cfg, 2, 1)
+    with torch.no_grad():
+        expected = model(*inputs)
+    verify(out, "uvit.onnx", dict(zip(INPUTS, inputs)), "v", expected)
+
+
+def common_manifest(a, architecture: dict, trained: dict, frames: int, context: int, text_len: int, x_shape: list) -> dict:
+    """The fields every package has (models/PACKAGE.md); the caller adds its space's own."""
+    return {
+        "name": a.name, "version": a.version, "description": a.description, "architecture": architecture, "training": trained,
+        "channels": 3, "frames_per_window": frames, "context_frames": context, "fps_range": [6, 60], "value_range": [-1, 1],
+        "schedule": {"type": "cosine", "s": COSINE_S, "t_min": 0.0, "t_max": T_MAX}, "prediction": "v",
+        "defaults": {"steps": a.steps, "guidance": a.guidance, "sampler": "dpmpp-2m"},
+        "inputs": {
+            "x": {"name": "x", "dtype": "float32", "shape": x_shape},
+            "known": {"name": "known", "dtype": "float32", "shape": ["B", frames]},
+            "t": {"name": "t", "dtype": "float32", "shape": ["B"]},
+            "fps": {"name": "fps", "dtype": "float32", "shape": ["B"]},
+            "text": {"name": "tokens", "dtype": "int64", "shape": ["B", text_len]},
+        },
+        "outputs": {"prediction": {"name": "v", "dtype": "float32", "shape": x_shape}},
+        "tokenizer": {"type": "word", "file": "vocab.json", "max_length": text_len},
+        "text_encoder": None,
+        "weights_dtype": "float32",
+    }
+
+
+class _Graph(torch.nn.Module):
+    """One method of a module as the forward of an exportable module."""
+
+    def __init__(self, module: torch.nn.Module, method: str):
+        super().__init__()
+        self.module, self.method = module, method
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(self.module, self.method)(x)
+
+
+def export_latent(a) -> None:
+    """A `space: "latent"` package: encoder.onnx (frames → codes), decoder.onnx (codes → frames), uvit.onnx over the
+    normalised codes ((code − shift) · scale), the vocabulary and model.json; each graph verified in onnxruntime-node."""
+    model, state = load_latent_uvit(a.checkpoint, a.weights if a.weights == "ema" else "model")
+    ae = load_autoencoder(a.autoencoder)
+    if file_sha256(a.autoencoder) != state["ae_sha256"]:
+        sys.exit(f"--autoencoder {a.autoencoder} is not the autoencoder the U-ViT was trained on (its latents' sha256 differs)")
+    cfg, m = model.cfg, ae.cfg
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    g = torch.Generator().manual_seed(1)
+    frames = torch.rand(3, 3, m.height, m.width, generator=g) * 2 - 1
+    with torch.no_grad():
+        codes = ae.encode(frames)
+    graphs = {"encoder.onnx": (_Graph(ae, "encode"), frames, "frames", "latent"), "decoder.onnx": (_Graph(ae, "decode"), codes, "latent", "frames")}
+    for file, (graph, example, name_in, name_out) in graphs.items():
         with torch.no_grad():
-            expected = model(*inputs)
-        for name, tensor in zip(INPUTS, inputs):
-            (Path(tmp) / f"{name}.bin").write_bytes(tensor.numpy().tobytes())
-        (Path(tmp) / "expected.bin").write_bytes(expected.numpy().tobytes())
-        result = subprocess.run(["node", str(ROOT / "scripts" / "verify-export.cjs"), str(out), tmp], capture_output=True, text=True)
-        print(result.stdout.strip() or result.stderr.strip())
-        if result.returncode != 0:
-            sys.exit(result.returncode)
+            torch.onnx.export(graph, (example,), str(out / file), input_names=[name_in], output_names=[name_out],
+                              dynamic_axes={name_in: {0: "N"}, name_out: {0: "N"}}, opset_version=17, do_constant_folding=True)
+    inputs = example_inputs_latent(cfg, 2, 0)
+    with torch.no_grad():
+        torch.onnx.export(model, inputs, str(out / "uvit.onnx"), input_names=INPUTS, output_names=["v"],
+                          dynamic_axes={name: {0: "B"} for name in INPUTS + ["v"]}, opset_version=17, do_constant_folding=True)
+    (out / "vocab.json").write_text(json.dumps({"type": "word", "lowercase": True, "max_length": cfg.text_len, "tokens": VOCABULARY}, indent=1))
+    ae_state = torch.load(a.autoencoder, map_location="cpu")
+    trained = {"config": state["config"], "steps": state["step"], "seed": state["seed"], "weights": a.weights,
+               "autoencoder": {"config": ae_state["config"], "steps": ae_state["step"], "seed": ae_state["seed"]}}
+    params = sum(p.numel() for p in model.parameters())
+    architecture = {"type": "latent-uvit-video", "width": cfg.width_dim, "depth": cfg.depth, "heads": cfg.heads,
+                    "frames_per_token": cfg.frames_per_token, "params": params, "autoencoder_params": sum(p.numel() for p in ae.parameters()),
+                    "tokens": 2 + cfg.text_len + cfg.video_tokens}
+    frame_shape = ["N", 3, m.height, m.width]
+    manifest = {"format": "longshot-model/2", **common_manifest(a, architecture, trained, cfg.frames, cfg.context_frames, cfg.text_len,
+                                                                 ["B", cfg.frames, cfg.latent])}
+    manifest["space"] = "latent"
+    manifest["native"] = {"width": m.width, "height": m.height}
+    manifest["latent"] = {
+        "shape": [cfg.latent],
+        "shift": [round(float(v), 7) for v in state["latent_shift"]],
+        "scale": [round(float(v), 7) for v in state["latent_scale"]],
+        "encoder": {"file": "encoder.onnx", "input": {"name": "frames", "dtype": "float32", "shape": frame_shape},
+                    "output": {"name": "latent", "dtype": "float32", "shape": ["N", cfg.latent]}},
+        "decoder": {"file": "decoder.onnx", "input": {"name": "latent", "dtype": "float32", "shape": ["N", cfg.latent]},
+                    "output": {"name": "frames", "dtype": "float32", "shape": frame_shape}},
+    }
+    manifest["files"] = file_entries(out)
+    (out / "model.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(json.dumps({"event": "exported", "out": str(out), "bytes": {f: (out / f).stat().st_size for f in ("uvit.onnx", "encoder.onnx", "decoder.onnx")}}))
+    with torch.no_grad():
+        verify(out, "encoder.onnx", {"frames": frames}, "latent", codes)
+        verify(out, "decoder.onnx", {"latent": codes}, "frames", ae.decode(codes))
+        inputs = example_inputs_latent(cfg, 2, 1)
+        verify(out, "uvit.onnx", dict(zip(INPUTS, inputs)), "v", model(*inputs))
+
+
+def example_inputs_latent(cfg, batch: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, cfg.frames, cfg.latent, generator=g)
+    known = torch.zeros(batch, cfg.frames)
+    known[:, : cfg.context_frames] = 1
+    t = torch.rand(batch, generator=g) * T_MAX
+    fps = torch.tensor([24.0, 29.97][:batch] + [25.0] * max(0, batch - 2))
+    tokens = tokenize(["a red circle bounces and a large blue square moves left on a gray background", ""][:batch] + [""] * max(0, batch - 2), cfg.text_len)
+    return x, known, t, fps, tokens
 
 
 if __name__ == "__main__":

@@ -1,0 +1,133 @@
+"""U-ViT over frame latents (one file, the paper's terms): the diffusion time, the frame rate, the prompt's words and
+one video token per `frames_per_token` frames (their latent codes and known-frame flags) are all tokens of one
+transformer, through in-blocks, a mid-block and out-blocks joined by long skips. The frame autoencoder
+(models/autoencoder.py) turns frames into the codes and back; this network only decides which objects, where,
+and how they move.
+
+Padding words are masked out of attention, so a prompt means the same whether it is padded to the package's
+text length (the engine) or to the longest prompt of a batch (training).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .diffusion import alpha_sigma
+from .uvit import timestep_embedding
+
+
+@dataclass
+class LatentUViTConfig:
+    frames: int = 16           # F, frames per window
+    latent: int = 32           # floats of one frame's latent code
+    frames_per_token: int = 1  # k frames' codes make one video token
+    width_dim: int = 192       # D
+    depth: int = 7             # in-blocks + mid-block + out-blocks (odd)
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    vocab: int = 31
+    text_len: int = 24
+    context_frames: int = 4
+
+    @property
+    def video_tokens(self) -> int:
+        return self.frames // self.frames_per_token
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class MaskedAttention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """x [B, L, D]; bias [B, 1, 1, L] added to the attention logits (−1e4 on padding keys)."""
+        b, l, d = x.shape
+        # B L (3 H Dh) -> 3 B H L Dh
+        q, k, v = self.qkv(x).reshape(b, l, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // self.heads) + bias, dim=-1)  # B H L L
+        return self.proj((weights @ v).transpose(1, 2).reshape(b, l, d))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block; with `skip`, first joins a long skip (concat, Linear) as U-ViT's out-blocks do."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, skip: bool = False):
+        super().__init__()
+        self.skip_linear = nn.Linear(2 * dim, dim) if skip else None
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = MaskedAttention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
+        if self.skip_linear is not None:
+            x = self.skip_linear(torch.cat([x, skip], dim=-1))
+        x = x + self.attn(self.norm1(x), bias)
+        return x + self.mlp(self.norm2(x))
+
+
+class LatentUViT(nn.Module):
+    """x [B, F, Z] (noisy latents; known frames clean), known [B, F], t [B] in [0, 1], fps [B], tokens [B, L]
+    → v-prediction [B, F, Z] (the package's output; the network itself predicts x0)."""
+
+    def __init__(self, cfg: LatentUViTConfig):
+        super().__init__()
+        self.cfg = cfg
+        d, k = cfg.width_dim, cfg.frames_per_token
+        self.video_embed = nn.Linear(k * (cfg.latent + 1), d)  # + the known-frame flag of each frame
+        self.pos_embed = nn.Parameter(torch.zeros(1, cfg.video_tokens, d))
+        self.time_embed = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
+        self.fps_embed = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
+        self.word_embed = nn.Embedding(cfg.vocab, d)
+        self.text_pos = nn.Parameter(torch.zeros(1, cfg.text_len, d))
+        half = cfg.depth // 2
+        self.in_blocks = nn.ModuleList([Block(d, cfg.heads, cfg.mlp_ratio) for _ in range(half)])
+        self.mid_block = Block(d, cfg.heads, cfg.mlp_ratio)
+        self.out_blocks = nn.ModuleList([Block(d, cfg.heads, cfg.mlp_ratio, skip=True) for _ in range(half)])
+        self.norm = nn.LayerNorm(d)
+        self.decoder_pred = nn.Linear(d, k * cfg.latent)
+        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        nn.init.trunc_normal_(self.text_pos, std=0.02)
+        nn.init.zeros_(self.decoder_pred.weight)  # the untrained network predicts x0 = 0 (as DiT's zero-init)
+        nn.init.zeros_(self.decoder_pred.bias)
+
+    def forward(self, x: torch.Tensor, known: torch.Tensor, t: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """The package's output: v = alpha·eps − sigma·x0, from the network's x0 (models/PACKAGE.md)."""
+        x0 = self.denoise(x, known, t, fps, tokens)
+        alpha, sigma = (s.view(-1, 1, 1) for s in alpha_sigma(t))
+        # x0 = alpha·x_t − sigma·v, solved for v; the engine never evaluates t = 0 (sigma = 0).
+        return (alpha * x - x0) / sigma.clamp(min=1e-4)
+
+    def denoise(self, x: torch.Tensor, known: torch.Tensor, t: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """The clean latents x0 [B, F, Z] the network sees in x_t."""
+        cfg = self.cfg
+        b, f, z = x.shape
+        k = cfg.frames_per_token
+        # B (N k) (Z + 1) -> B N (k (Z + 1))
+        video = torch.cat([x, known.unsqueeze(-1)], dim=-1).reshape(b, f // k, k * (z + 1))
+        video = self.video_embed(video) + self.pos_embed                                          # B N D
+        time_token = self.time_embed(timestep_embedding(t * 1000, cfg.width_dim)).unsqueeze(1)   # B 1 D
+        fps_token = self.fps_embed(timestep_embedding(fps * 10, cfg.width_dim)).unsqueeze(1)     # B 1 D
+        length = tokens.shape[1]
+        words = self.word_embed(tokens) + self.text_pos[:, :length]                               # B L D
+        h = torch.cat([time_token, fps_token, words, video], dim=1)                              # B (2+L+N) D
+        padding = torch.cat([torch.zeros(b, 2, device=x.device), (tokens == 0).float(), torch.zeros(b, f // k, device=x.device)], 1)
+        bias = (padding * -1e4).view(b, 1, 1, -1)
+        skips = []
+        for block in self.in_blocks:
+            h = block(h, bias)
+            skips.append(h)
+        h = self.mid_block(h, bias)
+        for block in self.out_blocks:
+            h = block(h, bias, skips.pop())
+        out = self.decoder_pred(self.norm(h[:, 2 + length:]))                                    # B N (k Z)
+        return out.reshape(b, f, z)

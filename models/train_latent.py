@@ -1,0 +1,283 @@
+"""Trains the latent U-ViT of the ShapesWorld package on frame latents precomputed once per autoencoder.
+
+  /usr/bin/python3 -m models.train_latent --config latent-tiny --ae /tmp/ae/last.pt --data /tmp/lat.pt --clips 16 --steps 20 --out /tmp/lu
+  /usr/bin/python3 -m models.train_latent --config latent-bundled --ae runs/ae/last.pt --data runs/latents.pt --clips 12000 \
+      --workers 2 --max-minutes 90 --out runs/uvit [--resume | --init models/shapesworld-latent/checkpoints/uvit.pt]
+
+The data file holds clips of ShapesWorld rendered from training prompts (random frame rates, B-roll clips from the
+spec's start state t = 0, continuations from later times) and encoded by the autoencoder, with the per-channel
+shift and scale that make the latents unit-variance; it is built on first use and rebuilt when the autoencoder
+changes (its checkpoint's hash is recorded). Windows are random crops of the clips.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import csv
+import hashlib
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+from . import cpu_workers
+from .diffusion import T_MAX, alpha_sigma, tokenize
+from .latent_uvit import LatentUViT, LatentUViTConfig
+from .shapesworld.grammar import VOCABULARY, parse, sample_split
+from .shapesworld.world import render, sample_scene
+from .train_autoencoder import load_autoencoder
+
+CLIP_FRAMES = 32                      # frames a precomputed clip holds; windows are crops of it
+TIMELINE_RATES = (23.976, 24.0, 25.0, 29.97, 30.0)
+MASK_MODES = ("none", "first", "last", "both")
+
+
+@dataclass
+class LatentTrainConfig:
+    model: LatentUViTConfig
+    batch: int
+    lr: float
+    warmup: int
+    prompt_dropout: float = 0.1   # share of unconditional samples, for classifier-free guidance
+    ema: float = 0.999
+    terminal_share: float = 0.1   # share of samples at t_max from pure noise (see models/train.py's loss_fn)
+    mask_weights: tuple = (0.35, 0.3, 0.15, 0.2)  # none / first k / last k / both
+    one_object_start: float = 0.8  # curriculum: share of one-object clips at step 0, easing to the data's own
+    curriculum_steps: int = 3000
+
+
+CONFIGS = {
+    "latent-tiny": LatentTrainConfig(LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, context_frames=2),
+                                     batch=8, lr=2e-3, warmup=5, curriculum_steps=10),
+    # Width 160: 0.87 s (w160, depth 9) and 1.14 s (w192, depth 7) a worker's 32-window step against 0.51 s at w128
+    # while another job ran; steps and width both matter, and the calibration's w192 learned crisp objects.
+    "latent-bundled": LatentTrainConfig(LatentUViTConfig(width_dim=160, depth=7, heads=4), batch=64, lr=1e-3, warmup=200),
+}
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _encode_shard(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
+    """Renders and encodes clips rank, rank + workers, … of the data set into a shard file."""
+    torch.set_num_threads(1)
+    ae = load_autoencoder(a.ae)
+    m = ae.cfg
+    rng = random.Random(a.seed * 7919 + rank)
+    count = len(range(rank, a.clips, workers))
+    prompts, fps_list, t0_list, codes = [], [], [], []
+    for start in range(0, count, 32):
+        n = min(32, count - start)
+        batch_prompts = [sample_split(rng, held_out=False) for _ in range(n)]
+        scene = sample_scene(batch_prompts, rng, m.width / m.height)
+        fps = torch.tensor([rng.choice(TIMELINE_RATES) if rng.random() < 0.5 else math.exp(rng.uniform(math.log(6), math.log(60)))
+                            for _ in range(n)])
+        # 40 % B-roll starts (t = 0, the spec's start state), the rest continuations anywhere in a 16 s clip.
+        t0 = torch.tensor([0.0 if rng.random() < 0.4 else rng.uniform(0, 16) for _ in range(n)])
+        times = t0.unsqueeze(1) + torch.arange(CLIP_FRAMES).unsqueeze(0) / fps.unsqueeze(1)
+        frames, _ = render(scene, times, m.height, m.width)
+        with torch.no_grad():
+            z = ae.encode((frames / 127.5 - 1).flatten(0, 1)).view(n, CLIP_FRAMES, -1)
+        prompts += batch_prompts
+        fps_list.append(fps)
+        t0_list.append(t0)
+        codes.append(z)
+    torch.save({"prompts": prompts, "fps": torch.cat(fps_list), "t0": torch.cat(t0_list), "codes": torch.cat(codes)},
+               Path(a.data).with_suffix(f".shard{rank}"))
+
+
+def build_dataset(a: argparse.Namespace) -> None:
+    started = time.time()
+    cpu_workers.run_workers(_encode_shard, a, a.workers)
+    shards = [Path(a.data).with_suffix(f".shard{r}") for r in range(max(1, a.workers))]
+    parts = [torch.load(s) for s in shards]
+    codes = torch.cat([p["codes"] for p in parts])
+    flat = codes.flatten(0, 1)
+    shift, scale = flat.mean(0), 1 / flat.std(0).clamp(min=1e-6)
+    data = {"prompts": sum((p["prompts"] for p in parts), []), "fps": torch.cat([p["fps"] for p in parts]),
+            "t0": torch.cat([p["t0"] for p in parts]), "latents": (codes - shift) * scale, "shift": shift, "scale": scale,
+            "ae_sha256": file_sha256(a.ae), "clip_frames": CLIP_FRAMES}
+    torch.save(data, a.data)
+    for s in shards:
+        s.unlink()
+    print(json.dumps({"event": "data", "clips": len(data["prompts"]), "minutes": round((time.time() - started) / 60, 2), "file": a.data}), flush=True)
+
+
+class LatentWindows:
+    """Training windows drawn from the precomputed clips: crops, known masks, the one-object curriculum."""
+
+    def __init__(self, data: dict, cfg: LatentTrainConfig, rng: random.Random):
+        self.latents, self.fps, self.cfg, self.rng = data["latents"], data["fps"], cfg, rng
+        self.prompts = data["prompts"]
+        one = [len(parse(p).objects) == 1 for p in self.prompts]
+        start = [float(t) == 0.0 for t in data["t0"]]
+        self.pools = {(o, s): [i for i in range(len(one)) if one[i] == o and (start[i] or not s)] for o in (True, False) for s in (True, False)}
+
+    def batch(self, size: int, step: int):
+        cfg, rng, m = self.cfg, self.rng, self.cfg.model
+        f = m.frames
+        ease = min(1.0, step / max(1, cfg.curriculum_steps))
+        p_one = cfg.one_object_start + (0.5 - cfg.one_object_start) * ease
+        x0 = torch.zeros(size, f, m.latent)
+        known = torch.zeros(size, f)
+        fps = torch.zeros(size)
+        prompts = []
+        for b in range(size):
+            mode = rng.choices(MASK_MODES, weights=cfg.mask_weights)[0]
+            pool = self.pools[(rng.random() < p_one, mode == "none")]
+            clip = rng.choice(pool)
+            # B-roll windows start at the spec's start state; known-frame windows anywhere in the clip.
+            offset = 0 if mode == "none" else rng.randint(0, self.latents.shape[1] - f)
+            x0[b] = self.latents[clip, offset: offset + f]
+            fps[b] = self.fps[clip]
+            if mode in ("first", "both"):
+                known[b, : rng.randint(1, m.context_frames)] = 1
+            if mode in ("last", "both"):
+                known[b, f - rng.randint(1, m.context_frames):] = 1
+            prompts.append(self.prompts[clip] if rng.random() >= cfg.prompt_dropout else "")
+        tokens = tokenize(prompts, m.text_len)
+        length = max(1, int((tokens != 0).sum(1).max()))  # padded per batch: padding is masked in attention
+        return x0, known, fps, tokens[:, :length]
+
+
+def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.Generator) -> torch.Tensor:
+    """x0 loss on the unknown frames. Predicting x0, not v: a token cannot carry the full-rank noise that v is at
+    low noise levels (the calibration's v-predicting latent U-ViT stalled at loss 0.72)."""
+    x0, known, fps, tokens = batch
+    b = x0.shape[0]
+    t = torch.rand(b, generator=generator) * T_MAX
+    terminal = torch.rand(b, generator=generator) < cfg.terminal_share
+    t = torch.where(terminal, torch.full_like(t, T_MAX), t)
+    alpha, sigma = (v.view(b, 1, 1) for v in alpha_sigma(t))
+    alpha = torch.where(terminal.view(b, 1, 1), torch.zeros_like(alpha), alpha)
+    sigma = torch.where(terminal.view(b, 1, 1), torch.ones_like(sigma), sigma)
+    eps = torch.randn(x0.shape, generator=generator)
+    k = known.unsqueeze(-1)
+    x_t = (alpha * x0 + sigma * eps) * (1 - k) + x0 * k
+    error = (model.denoise(x_t, known, t, fps, tokens) - x0) ** 2 * (1 - k)
+    return error.sum() / ((1 - k).expand_as(error).sum() + 1e-8)
+
+
+def save(path: Path, model, ema, opt, step: int, a, log: list, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step, "config": a.config,
+                "model_config": model.cfg.to_json(), "seed": a.seed, "log": log, "latent_shift": data["shift"],
+                "latent_scale": data["scale"], "ae_sha256": data["ae_sha256"]}, tmp)
+    tmp.replace(path)
+
+
+def load_latent_uvit(path: str | Path, weights: str = "ema") -> tuple[LatentUViT, dict]:
+    state = torch.load(path, map_location="cpu")
+    model = LatentUViT(LatentUViTConfig(**state["model_config"]))
+    model.load_state_dict(state[weights])
+    return model.eval(), state
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", choices=sorted(CONFIGS), required=True)
+    ap.add_argument("--ae", required=True, help="the frame autoencoder checkpoint (models/train_autoencoder.py)")
+    ap.add_argument("--data", required=True, help="the precomputed latents file (built when missing or stale)")
+    ap.add_argument("--clips", type=int, default=12000, help="clips of the data set when it is built")
+    ap.add_argument("--out", required=True, help="checkpoint folder (last.pt, loss.csv)")
+    ap.add_argument("--steps", type=int, default=10 ** 9)
+    ap.add_argument("--max-minutes", type=float, default=10 ** 9, help="of training (building the data set not counted)")
+    ap.add_argument("--checkpoint-minutes", type=float, default=3.0)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (new optimiser, step 0)")
+    ap.add_argument("--lr", type=float, default=0.0, help="override the config's learning rate")
+    ap.add_argument("--cosine", action="store_true", help="decay the learning rate along a cosine over the run")
+    a = ap.parse_args()
+    data_path = Path(a.data)
+    if not data_path.exists() or torch.load(data_path)["ae_sha256"] != file_sha256(a.ae):
+        build_dataset(a)
+    cpu_workers.run_workers(train, a, a.workers)
+
+
+def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
+    cpu_workers.join(rank, workers, port)
+    if workers > 1:
+        torch.set_num_threads(1)
+    cfg = CONFIGS[a.config]
+    cfg = replace(cfg, batch=cfg.batch // workers, lr=a.lr or cfg.lr)
+    data = torch.load(a.data)
+    if data["latents"].shape[-1] != cfg.model.latent:
+        raise SystemExit(f"--data: latents have {data['latents'].shape[-1]} floats a frame, config {a.config} expects {cfg.model.latent}")
+    lead = rank == 0
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "last.pt"
+    torch.manual_seed(a.seed)
+    model = LatentUViT(replace(cfg.model, vocab=len(VOCABULARY)))
+    if a.init:
+        model.load_state_dict(torch.load(a.init, map_location="cpu")["ema"])
+    ema = copy.deepcopy(model).eval()
+    params = list(model.parameters())
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    step, log = 0, []
+    if a.resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location="cpu")
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        step, log = state["step"], state["log"]
+    stream_seed = (a.seed * 1_000_003 + step) * 64 + rank
+    windows = LatentWindows(data, cfg, random.Random(stream_seed))
+    generator = torch.Generator().manual_seed(stream_seed)
+    started = last_ckpt = time.time()
+    first_step, running = step, None
+    if lead:
+        print(json.dumps({"event": "start", "config": a.config, "params": sum(p.numel() for p in params), "clips": len(data["prompts"]),
+                          "step": step, "workers": workers, "batch": cfg.batch * workers}), flush=True)
+    with open(out / "loss.csv", "a", newline="") if lead else contextlib.nullcontext() as csv_file:
+        writer = csv.writer(csv_file) if lead else None
+        while True:
+            want_stop = step >= a.steps or (time.time() - started) / 60 >= a.max_minutes
+            lr = cfg.lr * min(1.0, (step - first_step + 1) / cfg.warmup)
+            if a.cosine:
+                done = max((step - first_step) / max(1, a.steps - first_step), (time.time() - started) / 60 / a.max_minutes)
+                lr *= 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
+            for group in opt.param_groups:
+                group["lr"] = lr
+            loss = loss_fn(model, cfg, windows.batch(cfg.batch, step), generator)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            value, want_stop = cpu_workers.average(params, [loss.item(), float(want_stop)], workers)
+            if want_stop > 0:
+                break
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            decay = min(cfg.ema, (1 + step - first_step) / (10 + step - first_step))
+            with torch.no_grad():
+                for pe, pm in zip(ema.parameters(), model.parameters()):
+                    pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+            step += 1
+            running = value if running is None else 0.98 * running + 0.02 * value
+            if not lead:
+                continue
+            if step % 10 == 0 or step == 1:
+                writer.writerow([step, round(time.time() - started, 1), f"{value:.5f}", f"{running:.5f}"])
+                csv_file.flush()
+                log.append((step, running))
+            if step % 50 == 0 or step == 1:
+                print(json.dumps({"event": "step", "step": step, "loss": round(value, 5), "smoothed": round(running, 5),
+                                  "minutes": round((time.time() - started) / 60, 2)}), flush=True)
+            if time.time() - last_ckpt > a.checkpoint_minutes * 60:
+                save(ckpt_path, model, ema, opt, step, a, log, data)
+                last_ckpt = time.time()
+    if lead:
+        save(ckpt_path, model, ema, opt, step, a, log, data)
+        print(json.dumps({"event": "done", "step": step, "smoothed": running, "checkpoint": str(ckpt_path)}), flush=True)
+    cpu_workers.leave(workers)
+
+
+if __name__ == "__main__":
+    main()
