@@ -31,6 +31,7 @@ function targets(file: string, imports: string[]): string[] {
 // STYLE.md's folder map: what each folder must not import.
 const FORBIDDEN: [string, RegExp, string][] = [
   ['shared', /^(node:|daemon\/|plugin\/|express|ws$|onnxruntime|better-sqlite3)/, 'shared/ holds wire types only'],
+  ['daemon/server', /^(onnxruntime-node|better-sqlite3|daemon\/(engine|generation|media|start-daemon))/, 'server/ is only the HTTP/WebSocket edge; the composition root is daemon/start-daemon.ts'],
   ['daemon/jobs', /^(express|ws$|onnxruntime-node|daemon\/server)/, 'jobs/ must not import express, ws or onnxruntime'],
   ['daemon/engine', /^(better-sqlite3|express|ws$|daemon\/(server|jobs|media))/, 'engine/ must not touch SQLite, HTTP or ffmpeg'],
   ['daemon/media', /^(shared\/protocol|daemon\/(server|jobs|engine)|onnxruntime-node)/, 'media/ must not know protocol or job types'],

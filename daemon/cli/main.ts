@@ -10,7 +10,7 @@ import { withSeed } from '../generation/request';
 import { createLogger } from '../log';
 import { resolveFfmpeg } from '../media/ffmpeg-path';
 import { Pairing } from '../server/pairing';
-import { machineId, startDaemon } from '../server/start-daemon';
+import { machineId, startDaemon } from '../start-daemon';
 import { numberFlag, parseCommandArgs, parseMediaAt, parseSize, settingFlags } from './args';
 import { ProgressBar } from './progress-bar';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { loadConfig, PROJECT_ROOT, type Config } from '../../daemon/config';
 import { silentLogger } from '../../daemon/log';
-import { startDaemon, type RunningDaemon, type StartOptions } from '../../daemon/server/start-daemon';
+import { startDaemon, type RunningDaemon, type StartOptions } from '../../daemon/start-daemon';
 import { WS_SUBPROTOCOL, WS_TOKEN_PREFIX, type ServerMessage } from '../../shared/protocol';
 
 /** The tiny random-weight model package tests run (fast on CPU, same contract as the bundled one). */
