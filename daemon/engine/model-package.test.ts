@@ -8,6 +8,7 @@ import { FileHashCache, listPackages, loadPackage } from './model-package';
 import { createVideoPipeline } from './pipeline';
 
 const TINY = path.join(__dirname, '../../models/testdata/tiny-uvit');
+const TINY_LATENT = path.join(__dirname, '../../models/testdata/tiny-latent');
 const logger = pino({ level: 'silent' });
 let root: string;
 
@@ -18,10 +19,10 @@ afterEach(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
 
-/** A copy of the tiny package under `root/name`, with model.json edited by `edit`. */
-async function copyPackage(name: string, edit: (manifest: any) => void = () => undefined): Promise<string> {
+/** A copy of a tiny package (the pixel one unless `from` says) under `root/name`, with model.json edited by `edit`. */
+async function copyPackage(name: string, edit: (manifest: any) => void = () => undefined, from = TINY): Promise<string> {
   const dir = path.join(root, name);
-  await fs.cp(TINY, dir, { recursive: true });
+  await fs.cp(from, dir, { recursive: true });
   const manifest = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
   edit(manifest);
   await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(manifest, null, 1));
@@ -127,7 +128,7 @@ describe('bad packages are refused with model_invalid, naming the folder and the
   });
 
   test('a model.json that breaks the schema names the field', async () => {
-    const dir = await copyPackage('schema', (m) => (m.format = 'longshot-model/2'));
+    const dir = await copyPackage('schema', (m) => (m.format = 'longshot-model/3'));
     await expect(loadPackage(dir)).rejects.toMatchObject({ message: expect.stringMatching(/model\.json field "format"/) });
     await fs.writeFile(path.join(dir, 'model.json'), '{ nope');
     await expect(loadPackage(dir)).rejects.toMatchObject({ message: expect.stringMatching(/model\.json is missing or not JSON/) });
@@ -136,6 +137,82 @@ describe('bad packages are refused with model_invalid, naming the folder and the
   test('a file listed outside the package folder', async () => {
     const dir = await copyPackage('escape', (m) => (m.files['../escape.bin'] = { sha256: 'a'.repeat(64), bytes: 1 }));
     await expect(loadPackage(dir)).rejects.toMatchObject({ message: expect.stringMatching(/file \.\.\/escape\.bin lies outside the package/) });
+  });
+});
+
+describe('latent packages (format /2): the frame autoencoder must chain frames → codes → frames', () => {
+  const copyLatent = (name: string, edit: (manifest: any) => void = () => undefined) => copyPackage(name, edit, TINY_LATENT);
+
+  test('the tiny latent package loads, its encoder and decoder hashed like every file', async () => {
+    const pkg = await loadPackage(TINY_LATENT);
+    expect(pkg.manifest).toMatchObject({ format: 'longshot-model/2', space: 'latent', latent: { shape: [8], encoder: { file: 'encoder.onnx' }, decoder: { file: 'decoder.onnx' } } });
+    expect(Object.keys(pkg.manifest.files).sort()).toEqual(['decoder.onnx', 'encoder.onnx', 'uvit.onnx', 'vocab.json']);
+  });
+
+  test('format /2 may be pixel; a pixel package may not carry a latent block, nor /1 a latent space', async () => {
+    await expect(loadPackage(await copyPackage('pixel-2', (m) => (m.format = 'longshot-model/2')))).resolves.toBeDefined();
+    const stray = await copyLatent('stray-latent', (m) => (m.space = 'pixel'));
+    await expect(loadPackage(stray)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/"latent" is given but space is "pixel"/) });
+    const old = await copyLatent('format-1', (m) => (m.format = 'longshot-model/1'));
+    await expect(loadPackage(old)).rejects.toMatchObject({ message: expect.stringMatching(/format "longshot-model\/1" has no latent space; latent packages are "longshot-model\/2"/) });
+  });
+
+  test('a missing latent block or a missing decoder', async () => {
+    const none = await copyLatent('no-latent', (m) => delete m.latent);
+    await expect(loadPackage(none)).rejects.toMatchObject({ message: expect.stringMatching(new RegExp(`${none}: model.json "latent" is missing: space "latent" needs its frame autoencoder`)) });
+    const noDecoder = await copyLatent('no-decoder', (m) => delete m.latent.decoder);
+    await expect(loadPackage(noDecoder)).rejects.toMatchObject({ message: expect.stringMatching(/model\.json field "latent\.decoder": .*expected object/) });
+    const unlisted = await copyLatent('unlisted-decoder', (m) => delete m.files['decoder.onnx']);
+    await expect(loadPackage(unlisted)).rejects.toMatchObject({ message: expect.stringMatching(/"files" does not list decoder\.onnx/) });
+    const gone = await copyLatent('gone-decoder');
+    await fs.rm(path.join(gone, 'decoder.onnx'));
+    await expect(loadPackage(gone)).rejects.toMatchObject({ message: expect.stringMatching(/file decoder\.onnx is missing/) });
+  });
+
+  test('shapes that do not chain name the field, what it is and what the rest of model.json says', async () => {
+    const cases: [string, (m: any) => void, RegExp][] = [
+      ['x-pixel', (m) => (m.inputs.x.shape = ['B', 8, 3, 32, 48]), /inputs\.x\.shape is \["B",8,3,32,48\], but model\.json says \["B",8,8\] \(from frames_per_window and latent\.shape\)/],
+      ['prediction', (m) => (m.outputs.prediction.shape = ['B', 8, 4]), /outputs\.prediction\.shape is \["B",8,4\], but model\.json says \["B",8,8\]/],
+      ['encoder-in', (m) => (m.latent.encoder.input.shape = ['N', 3, 32, 64]), /latent\.encoder\.input\.shape is \["N",3,32,64\], but model\.json says \["N",3,32,48\] \(from channels and native size\)/],
+      ['encoder-out', (m) => (m.latent.encoder.output.shape = ['N', 16]), /latent\.encoder\.output\.shape is \["N",16\], but model\.json says \["N",8\] \(from latent\.shape\)/],
+      ['decoder-in', (m) => (m.latent.decoder.input.shape = ['N', 4, 2]), /latent\.decoder\.input\.shape is \["N",4,2\], but model\.json says \["N",8\] \(from latent\.shape: the encoder output must chain into it\)/],
+      ['decoder-out', (m) => (m.latent.decoder.output.shape = ['N', 3, 48, 32]), /latent\.decoder\.output\.shape is \["N",3,48,32\], but model\.json says \["N",3,32,48\]/],
+      ['batch-dim', (m) => (m.latent.decoder.output.shape = ['B', 3, 32, 48]), /model\.json field "latent\.decoder\.output\.shape\.0"/],
+    ];
+    for (const [name, edit, message] of cases) await expect(loadPackage(await copyLatent(name, edit))).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(message) });
+  });
+
+  test('shift and scale: one value a latent channel; scale finite and not 0; codec tensors float32', async () => {
+    const shift = await copyLatent('shift', (m) => m.latent.shift.pop());
+    await expect(loadPackage(shift)).rejects.toMatchObject({ message: expect.stringMatching(/latent\.shift has 7 values, but latent\.shape \[8\] has 8 channels \(one value each\)/) });
+    const scale = await copyLatent('scale', (m) => m.latent.scale.push(1));
+    await expect(loadPackage(scale)).rejects.toMatchObject({ message: expect.stringMatching(/latent\.scale has 9 values/) });
+    const zero = await copyLatent('zero-scale', (m) => (m.latent.scale[3] = 0));
+    await expect(loadPackage(zero)).rejects.toMatchObject({ message: expect.stringMatching(/field "latent\.scale\.3": must be finite and not 0/) });
+    const dtype = await copyLatent('dtype', (m) => (m.latent.encoder.output.dtype = 'int64'));
+    await expect(loadPackage(dtype)).rejects.toMatchObject({ message: expect.stringMatching(/field "latent\.encoder\.output\.dtype"/) });
+  });
+
+  test('a latent of shape [C, h, w] is accepted when every shape follows it', async () => {
+    const grid = await copyLatent('grid', (m) => {
+      m.latent.shape = [2, 2, 2];
+      m.latent.shift = [0, 0];
+      m.latent.scale = [1, 1];
+      m.inputs.x.shape = m.outputs.prediction.shape = ['B', 8, 2, 2, 2];
+      m.latent.encoder.output.shape = m.latent.decoder.input.shape = ['N', 2, 2, 2];
+    });
+    await expect(loadPackage(grid)).resolves.toMatchObject({ manifest: { latent: { shape: [2, 2, 2] } } });
+  });
+
+  test('an encoder or decoder that is not ONNX, cannot be loaded, or has other tensor names', async () => {
+    const html = await copyLatent('html-decoder');
+    await replaceFile(html, 'decoder.onnx', Buffer.from('<html>not a model</html>'));
+    await expect(loadPackage(html)).rejects.toMatchObject({ message: expect.stringMatching(/file decoder\.onnx is not an ONNX model/) });
+    const broken = await copyLatent('broken-encoder');
+    await replaceFile(broken, 'encoder.onnx', Buffer.concat([Buffer.from([0x08, 0x07]), Buffer.alloc(64, 0xff)]));
+    await expect(createVideoPipeline(broken, { device: 'cpu', threads: 1, logger })).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/file encoder\.onnx cannot be loaded by onnxruntime/) });
+    const renamed = await copyLatent('renamed', (m) => (m.latent.decoder.input.name = 'code'));
+    await expect(createVideoPipeline(renamed, { device: 'cpu', threads: 1, logger })).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/file decoder\.onnx has no input "code" \(model\.json latent\.decoder\.input\); its inputs are latent/) });
   });
 });
 

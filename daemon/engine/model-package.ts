@@ -8,10 +8,24 @@ import { SamplerNameSchema } from '../../shared/protocol';
 
 const dim = z.union([z.literal('B'), z.number().int().positive()]);
 const tensorSpec = z.object({ name: z.string().min(1), dtype: z.enum(['float32', 'int64']), shape: z.array(dim) });
+/** A codec graph's tensor: N frames at once. */
+const frameTensorSpec = z.object({ name: z.string().min(1), dtype: z.literal('float32'), shape: z.array(z.union([z.literal('N'), z.number().int().positive()])) });
+const codecGraph = z.object({ file: z.string().min(1), input: frameTensorSpec, output: frameTensorSpec });
+
+/** The frame autoencoder of a latent package (format /2): what one frame's code is and the graphs that make and undo it. */
+const LatentSchema = z.object({
+  /** One frame's latent: [C] or [C, h, w]. */
+  shape: z.array(z.number().int().positive()).min(1),
+  /** Per latent channel (the first dim of shape): model latent = (encoder output − shift) · scale. */
+  shift: z.array(z.number()),
+  scale: z.array(z.number().refine((v) => v !== 0 && Number.isFinite(v), 'must be finite and not 0 (the decoder input divides by it)')),
+  encoder: codecGraph,
+  decoder: codecGraph,
+});
 
 /** model.json, as models/PACKAGE.md defines it. */
 export const ModelManifestSchema = z.object({
-  format: z.literal('longshot-model/1'),
+  format: z.enum(['longshot-model/1', 'longshot-model/2']),
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'name: lower-case letters, digits, dot, dash, underscore'),
   version: z.string().min(1),
   description: z.string().optional(),
@@ -31,6 +45,8 @@ export const ModelManifestSchema = z.object({
   tokenizer: z.object({ type: z.literal('word'), file: z.string(), max_length: z.number().int().positive() }),
   text_encoder: z.object({ file: z.string(), input: z.string(), output: z.string() }).nullable(),
   weights_dtype: z.enum(['float32', 'float16']),
+  /** Required when space is "latent" (format /2 only), absent for pixel packages. */
+  latent: LatentSchema.optional(),
   files: z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) })),
 });
 /** A parsed model.json. */
@@ -73,8 +89,9 @@ export class FileHashCache {
 }
 
 /**
- * Loads and validates a package folder: model.json against the schema, shapes consistent with the native size,
- * every listed file present with its size and sha256 (streamed, so multi-GB packages work), the graph a protobuf.
+ * Loads and validates a package folder: model.json against the schema, shapes consistent with the native size
+ * (and, for latent packages, chaining frames → encoder → U-ViT → decoder → frames), every listed file present with
+ * its size and sha256 (streamed, so multi-GB packages work), every graph a protobuf.
  */
 export async function loadPackage(dir: string, hashes: FileHashCache = new FileHashCache()): Promise<ModelPackage> {
   let raw: unknown;
@@ -89,24 +106,38 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
     throw invalid(dir, `model.json field "${issue.path.join('.')}": ${issue.message}`);
   }
   const manifest = parsed.data;
+  const latent = checkSpace(dir, manifest);
   // Every tensor's shape follows from the rest of model.json; the engine relies on it.
   const F = manifest.frames_per_window;
-  const frameShape = ['B', F, manifest.channels, manifest.native.height, manifest.native.width];
-  const expectedShapes: [string, { shape: unknown[] }, unknown[] | null][] = [
-    ['inputs.x', manifest.inputs.x, manifest.space === 'pixel' ? frameShape : null],
-    ['outputs.prediction', manifest.outputs.prediction, manifest.space === 'pixel' ? frameShape : null],
-    ['inputs.known', manifest.inputs.known, ['B', F]],
-    ['inputs.t', manifest.inputs.t, ['B']],
-    ['inputs.fps', manifest.inputs.fps, ['B']],
-    ['inputs.text', manifest.inputs.text, manifest.text_encoder ? null : ['B', manifest.tokenizer.max_length]],
+  const nativeFrame = [manifest.channels, manifest.native.height, manifest.native.width];
+  const sampledFrame = latent ? latent.shape : nativeFrame; // one frame as the U-ViT sees it
+  const windowBecause = latent ? 'frames_per_window and latent.shape' : 'native size and frames_per_window';
+  type ShapeCheck = [key: string, spec: { shape: unknown[] }, expected: unknown[] | null, because: string];
+  const codecShapes: ShapeCheck[] = latent
+    ? [
+        ['latent.encoder.input', latent.encoder.input, ['N', ...nativeFrame], 'channels and native size'],
+        ['latent.encoder.output', latent.encoder.output, ['N', ...latent.shape], 'latent.shape'],
+        ['latent.decoder.input', latent.decoder.input, ['N', ...latent.shape], 'latent.shape: the encoder output must chain into it'],
+        ['latent.decoder.output', latent.decoder.output, ['N', ...nativeFrame], 'channels and native size'],
+      ]
+    : [];
+  const expectedShapes: ShapeCheck[] = [
+    ['inputs.x', manifest.inputs.x, ['B', F, ...sampledFrame], windowBecause],
+    ['outputs.prediction', manifest.outputs.prediction, ['B', F, ...sampledFrame], windowBecause],
+    ['inputs.known', manifest.inputs.known, ['B', F], 'frames_per_window'],
+    ['inputs.t', manifest.inputs.t, ['B'], 'one time a batch row'],
+    ['inputs.fps', manifest.inputs.fps, ['B'], 'one rate a batch row'],
+    ['inputs.text', manifest.inputs.text, manifest.text_encoder ? null : ['B', manifest.tokenizer.max_length], 'tokenizer.max_length'],
+    ...codecShapes,
   ];
-  for (const [key, spec, expected] of expectedShapes) {
+  for (const [key, spec, expected, because] of expectedShapes) {
     if (expected && JSON.stringify(spec.shape) !== JSON.stringify(expected)) {
-      throw invalid(dir, `model.json ${key}.shape is ${JSON.stringify(spec.shape)}, but the rest of model.json (native size, frames_per_window, tokenizer.max_length) says ${JSON.stringify(expected)}`);
+      throw invalid(dir, `model.json ${key}.shape is ${JSON.stringify(spec.shape)}, but model.json says ${JSON.stringify(expected)} (from ${because})`);
     }
   }
   if (manifest.context_frames >= F) throw invalid(dir, `model.json context_frames (${manifest.context_frames}) must be less than frames_per_window (${F})`);
-  const needed = [GRAPH_FILE, manifest.tokenizer.file, ...(manifest.text_encoder ? [manifest.text_encoder.file] : [])];
+  const codecFiles = latent ? [latent.encoder.file, latent.decoder.file] : [];
+  const needed = [GRAPH_FILE, manifest.tokenizer.file, ...(manifest.text_encoder ? [manifest.text_encoder.file] : []), ...codecFiles];
   for (const file of needed) if (!manifest.files[file]) throw invalid(dir, `model.json "files" does not list ${file}`);
   for (const [file, expected] of Object.entries(manifest.files)) {
     const full = path.join(dir, file);
@@ -116,16 +147,39 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
     if (stat.size !== expected.bytes) throw invalid(dir, `file ${file} has ${stat.size} bytes, model.json says ${expected.bytes} (truncated or replaced?)`);
     if ((await hashes.sha256(full, stat)) !== expected.sha256) throw invalid(dir, `file ${file} does not match its sha256 in model.json (corrupted or replaced)`);
   }
+  for (const file of [GRAPH_FILE, ...codecFiles]) await checkOnnxHead(dir, file);
+  return { dir, manifest };
+}
+
+/**
+ * The space and the latent block agree: latent packages (format /2 only) carry a frame autoencoder whose
+ * shift and scale have one value a latent channel; pixel packages carry none. Returns the latent block, if any.
+ */
+function checkSpace(dir: string, manifest: ModelManifest): ModelManifest['latent'] {
+  const { latent } = manifest;
+  if (manifest.space === 'pixel') {
+    if (latent) throw invalid(dir, 'model.json "latent" is given but space is "pixel"; remove it, or set space "latent"');
+    return undefined;
+  }
+  if (manifest.format === 'longshot-model/1') throw invalid(dir, 'model.json format "longshot-model/1" has no latent space; latent packages are "longshot-model/2"');
+  if (!latent) throw invalid(dir, 'model.json "latent" is missing: space "latent" needs its frame autoencoder (shape, shift, scale, encoder, decoder; see models/PACKAGE.md)');
+  const channels = latent.shape[0]!;
+  for (const key of ['shift', 'scale'] as const) {
+    if (latent[key].length !== channels) throw invalid(dir, `model.json latent.${key} has ${latent[key].length} values, but latent.shape ${JSON.stringify(latent.shape)} has ${channels} channels (one value each)`);
+  }
+  return latent;
+}
+
+async function checkOnnxHead(dir: string, file: string): Promise<void> {
   const head = Buffer.alloc(16);
-  const handle = await fs.open(path.join(dir, GRAPH_FILE), 'r');
+  const handle = await fs.open(path.join(dir, file), 'r');
   try {
     await handle.read(head, 0, 16, 0);
   } finally {
     await handle.close();
   }
   // An ONNX ModelProto starts with field 1 (ir_version, varint): tag byte 0x08.
-  if (head[0] !== 0x08) throw invalid(dir, `file ${GRAPH_FILE} is not an ONNX model (it does not start like a protobuf ModelProto)`);
-  return { dir, manifest };
+  if (head[0] !== 0x08) throw invalid(dir, `file ${file} is not an ONNX model (it does not start like a protobuf ModelProto)`);
 }
 
 /** The valid packages of a models folder (each subfolder with a model.json); broken ones are reported, not fatal. */

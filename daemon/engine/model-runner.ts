@@ -19,7 +19,7 @@ export interface ModelRunnerOptions {
 
 /** The input buffers of one batch of 2 (conditional, unconditional); written in place before each run. */
 export interface ModelBatch {
-  /** [2, F, C, H, W] */
+  /** [2, F, ...one frame]: [2, F, C, H, W] in pixel space, [2, F, ...latent.shape] in latent space */
   x: Float32Array;
   /** [2, F] */
   known: Float32Array;
@@ -40,7 +40,7 @@ const PROBE_TOLERANCE = 0.02;
  */
 export class ModelRunner {
   readonly batch: ModelBatch;
-  /** [2, F, C, H, W]: the network's prediction of the last {@link run}, rewritten in place by each run. */
+  /** [2, F, ...one frame]: the network's prediction of the last {@link run}, rewritten in place by each run. */
   readonly prediction: Float32Array;
   private readonly feeds: Record<string, ort.Tensor>;
   private readonly fetches: Record<string, ort.Tensor>;
@@ -74,9 +74,7 @@ export class ModelRunner {
   /** Creates the session on the chosen (or first working) provider, checks its inputs against model.json, warms it up. */
   static async create(pkg: ModelPackage, options: ModelRunnerOptions): Promise<ModelRunner> {
     const { manifest } = pkg;
-    const modelPath = path.join(pkg.dir, GRAPH_FILE);
     if (manifest.text_encoder) throw new LongshotError('model_invalid', `model package ${pkg.dir}: model.json text_encoder: separate text-encoder graphs are not supported by this engine yet; export token inputs (text_encoder: null)`);
-    if (manifest.space !== 'pixel') throw new LongshotError('model_invalid', `model package ${pkg.dir}: model.json space "${manifest.space}": only pixel-space packages are supported by this engine yet`);
     const known = providerOrder();
     const device = options.device.toLowerCase();
     if (device !== 'auto' && !known.includes(device)) {
@@ -87,12 +85,8 @@ export class ModelRunner {
     for (const provider of candidates) {
       let session: ort.InferenceSession | null = null;
       try {
-        session = await ort.InferenceSession.create(modelPath, sessionOptions(provider, options.threads)).catch((err: Error) => {
-          // The CPU provider runs every valid graph: failing there means the file, not the machine.
-          if (provider !== 'cpu') throw err;
-          throw new LongshotError('model_invalid', `model package ${pkg.dir}: file ${GRAPH_FILE} cannot be loaded by onnxruntime (${err.message.split('\n')[0]})`, { cause: err });
-        });
-        checkSessionMatches(session, pkg);
+        session = await createSession(pkg, GRAPH_FILE, provider, options.threads);
+        checkGraphTensors(session, pkg, GRAPH_FILE, prefixed('inputs', manifest.inputs), prefixed('outputs', manifest.outputs));
         await probe(session, provider, pkg, options.threads);
         const runner = new ModelRunner(session, provider, manifest);
         await runner.run(); // warm-up at batch 2, the shape every step uses
@@ -129,9 +123,21 @@ export class ModelRunner {
   }
 }
 
+/** One window's sizes: x is [B, F, ...one frame] (a pixel frame [C, H, W] or a latent), `length` its floats a row. */
 function geometry(manifest: ModelManifest): { frames: number; text: number; length: number } {
-  const [, frames, channels, height, width] = manifest.inputs.x.shape as number[];
-  return { frames: frames!, text: manifest.inputs.text.shape[1] as number, length: frames! * channels! * height! * width! };
+  const [, frames, ...frame] = manifest.inputs.x.shape as number[];
+  return { frames: frames!, text: manifest.inputs.text.shape[1] as number, length: frame.reduce((n, d) => n * d, frames!) };
+}
+
+/**
+ * An ORT session for one graph of a package on one provider, with the engine's thread settings. The CPU provider
+ * runs every valid graph, so failing there means the file, not the machine: a model_invalid error naming it.
+ */
+export async function createSession(pkg: ModelPackage, file: string, provider: string, threads: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(path.join(pkg.dir, file), sessionOptions(provider, threads)).catch((err: Error) => {
+    if (provider !== 'cpu') throw err;
+    throw new LongshotError('model_invalid', `model package ${pkg.dir}: file ${file} cannot be loaded by onnxruntime (${err.message.split('\n')[0]})`, { cause: err });
+  });
 }
 
 function sessionOptions(provider: string, threads: number): ort.InferenceSession.SessionOptions {
@@ -146,23 +152,34 @@ function sessionOptions(provider: string, threads: number): ort.InferenceSession
   };
 }
 
-/** The graph must take and give exactly what model.json says: names (no more inputs), element types, fixed dimensions. */
-function checkSessionMatches(session: ort.InferenceSession, pkg: ModelPackage): void {
-  const { manifest } = pkg;
-  const check = (role: 'input' | 'output', key: string, spec: ModelManifest['inputs']['x'], metadata: readonly ort.InferenceSession.ValueMetadata[]) => {
+/** A graph's tensor as model.json describes it; string dimensions ('B', 'N') are dynamic. */
+export interface GraphTensorSpec {
+  name: string;
+  dtype: string;
+  shape: readonly (string | number)[];
+}
+
+/** Specs keyed by their model.json path (`inputs.x`, `latent.decoder.output`, …), as the messages name them. */
+export function prefixed(prefix: string, specs: Record<string, GraphTensorSpec>): Record<string, GraphTensorSpec> {
+  return Object.fromEntries(Object.entries(specs).map(([key, spec]) => [`${prefix}.${key}`, spec]));
+}
+
+/** A graph must take and give exactly what model.json says: names (no more inputs), element types, fixed dimensions. */
+export function checkGraphTensors(session: ort.InferenceSession, pkg: ModelPackage, file: string, inputs: Record<string, GraphTensorSpec>, outputs: Record<string, GraphTensorSpec>): void {
+  const where = `model package ${pkg.dir}: file ${file}`;
+  const check = (role: 'input' | 'output', key: string, spec: GraphTensorSpec, metadata: readonly ort.InferenceSession.ValueMetadata[]) => {
     const found = metadata.find((m) => m.name === spec.name);
-    const where = `model package ${pkg.dir}: file ${GRAPH_FILE}`;
-    if (!found) throw new LongshotError('model_invalid', `${where} has no ${role} "${spec.name}" (model.json ${role}s.${key}); its ${role}s are ${metadata.map((m) => m.name).join(', ')}`);
-    if (!found.isTensor || found.type !== spec.dtype) throw new LongshotError('model_invalid', `${where}: ${role} "${spec.name}" is ${found.isTensor ? found.type : 'not a tensor'}, model.json ${role}s.${key} says ${spec.dtype}`);
+    if (!found) throw new LongshotError('model_invalid', `${where} has no ${role} "${spec.name}" (model.json ${key}); its ${role}s are ${metadata.map((m) => m.name).join(', ')}`);
+    if (!found.isTensor || found.type !== spec.dtype) throw new LongshotError('model_invalid', `${where}: ${role} "${spec.name}" is ${found.isTensor ? found.type : 'not a tensor'}, model.json ${key} says ${spec.dtype}`);
     const shape = found.shape;
     const fits = shape.length === spec.shape.length && spec.shape.every((d, i) => (typeof d === 'number' ? shape[i] === d : typeof shape[i] !== 'number' || shape[i] === -1));
-    if (!fits) throw new LongshotError('model_invalid', `${where}: ${role} "${spec.name}" has shape ${JSON.stringify(shape)}, model.json ${role}s.${key} says ${JSON.stringify(spec.shape)}`);
+    if (!fits) throw new LongshotError('model_invalid', `${where}: ${role} "${spec.name}" has shape ${JSON.stringify(shape)}, model.json ${key} says ${JSON.stringify(spec.shape)}`);
   };
-  for (const [key, spec] of Object.entries(manifest.inputs)) check('input', key, spec, session.inputMetadata);
-  const fed = new Set(Object.values(manifest.inputs).map((spec) => spec.name));
+  for (const [key, spec] of Object.entries(inputs)) check('input', key, spec, session.inputMetadata);
+  const fed = new Set(Object.values(inputs).map((spec) => spec.name));
   const unfed = session.inputNames.filter((name) => !fed.has(name));
-  if (unfed.length) throw new LongshotError('model_invalid', `model package ${pkg.dir}: file ${GRAPH_FILE} needs inputs model.json does not describe: ${unfed.join(', ')}`);
-  check('output', 'prediction', manifest.outputs.prediction, session.outputMetadata);
+  if (unfed.length) throw new LongshotError('model_invalid', `${where} needs inputs model.json does not describe: ${unfed.join(', ')}`);
+  for (const [key, spec] of Object.entries(outputs)) check('output', key, spec, session.outputMetadata);
 }
 
 /** A tiny seeded random batch of 1; outputs must be finite with the right length, and (off CPU) match the CPU's. */

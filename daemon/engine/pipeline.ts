@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
 import type { SamplerName } from '../../shared/protocol';
 import { isKnownSlot, planWindows, type WindowPlan, type WindowSlot } from './conditioning';
+import { createFrameCodec, type FrameCodec } from './frame-codec';
 import { loadPackage, type FileHashCache, type ModelManifest } from './model-package';
 import { ModelRunner } from './model-runner';
 import { createRandom, fillGaussian } from './noise';
@@ -20,9 +21,11 @@ export interface VideoPipelineOptions {
   hashes?: FileHashCache;
 }
 
-/** The engine's {@link VideoPipeline}, with its model runner exposed for `longshot bench`'s bare session.run baseline. */
+/** The engine's {@link VideoPipeline}, with its model runner and codec exposed for `longshot bench`. */
 export interface EngineVideoPipeline extends VideoPipeline {
   readonly runner: ModelRunner;
+  /** What the U-ViT samples: frames (pixel packages) or the autoencoder's latents; its timing is bench's codec share. */
+  readonly codec: FrameCodec;
   /** Frames the network sees at once (the package's `frames_per_window`). */
   readonly framesPerWindow: number;
   /** Words of a prompt the model does not know (they are ignored), so callers can warn before generating. */
@@ -32,15 +35,19 @@ export interface EngineVideoPipeline extends VideoPipeline {
 /** Quality of the per-step preview JPEG: small and quick, it is a glimpse of the estimate, not an output. */
 const PREVIEW_QUALITY = 70;
 
-/** Loads and validates a package, creates its ORT session once (probed and warmed up) and returns the pipeline. */
+/** Loads and validates a package, creates its ORT sessions once (the U-ViT probed and warmed up) and returns the pipeline. */
 export async function createVideoPipeline(packageDir: string, options: VideoPipelineOptions): Promise<EngineVideoPipeline> {
   const pkg = await loadPackage(packageDir, options.hashes);
   const tokenizer = await WordTokenizer.load(pkg.dir, pkg.manifest.tokenizer.file, pkg.manifest.tokenizer.max_length);
   const runner = await ModelRunner.create(pkg, options);
-  return new UViTVideoPipeline(pkg.manifest, runner, tokenizer, options.logger);
+  const codec = await createFrameCodec(pkg, runner.provider, options.threads, options.logger).catch(async (err: unknown) => {
+    await runner.close();
+    throw err;
+  });
+  return new UViTVideoPipeline(pkg.manifest, runner, codec, tokenizer, options.logger);
 }
 
-/** U-ViT video generation, window by window: the model runner, a sampler and the window plan put together. */
+/** U-ViT video generation, window by window: the model runner, the frame codec, a sampler and the window plan put together. */
 class UViTVideoPipeline implements EngineVideoPipeline {
   readonly modelName: string;
   readonly modelVersion: string;
@@ -57,6 +64,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
   constructor(
     private readonly manifest: ModelManifest,
     readonly runner: ModelRunner,
+    readonly codec: FrameCodec,
     private readonly tokenizer: WordTokenizer,
     private readonly logger: Logger,
   ) {
@@ -85,8 +93,10 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     const m = this.manifest;
     const F = m.frames_per_window;
     const pixels = this.nativeWidth * this.nativeHeight;
-    const frameSize = m.channels * pixels; // one frame [C, H, W]
-    const windowSize = F * frameSize; // one window [F, C, H, W]
+    const frameSize = this.codec.frameSize; // one sampled frame: [C, H, W] (pixel) or latent.shape (latent)
+    const windowSize = F * frameSize; // one window [F, ...frame]
+    // Latents are unbounded: only pixel estimates are clipped to the value range.
+    const clipRange = m.space === 'pixel' ? m.value_range : null;
     const { batch } = this.runner;
 
     // 1. Check inputs.
@@ -103,12 +113,13 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     batch.tokens.set(ids, 0);
     batch.fps.fill(input.fps);
 
-    // 3. Windows, and the clean frames they can see: references in model values [C, H, W].
+    // 3. Windows, and the clean frames they can see: references in model values [C, H, W], encoded once into
+    // the sampled space.
     const plan = planWindows({ frameCount: input.frameCount, framesPerWindow: F, contextFrames: this.contextFrames, beforeCount: input.before.length, afterCount: input.after.length });
-    const before = input.before.map((f) => rgbToModel(f, pixels));
-    const after = input.after.map((f) => rgbToModel(f, pixels));
-    // Generated frames leave as RGB at once; model values are kept only while a later window still needs them
-    // (a 60 s clip at 60 fps would otherwise hold 3600 float frames).
+    const before = await this.codec.encode(input.before.map((f) => rgbToModel(f, pixels)));
+    const after = await this.codec.encode(input.after.map((f) => rgbToModel(f, pixels)));
+    // Generated frames leave as RGB after their window (decoded once); sampled values are kept only while a later
+    // window still needs them (a 60 s clip at 60 fps would otherwise hold 3600 float frames).
     const output: RgbFrame[] = new Array<RgbFrame>(input.frameCount);
     const carried = new Map<number, Float32Array>();
     const lastUse = new Map<number, number>();
@@ -121,8 +132,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     const sampler = createSampler(input.sampler, { schedule: m.schedule });
     const total = plan.length * input.steps;
     let done = 0;
-    const x0 = new Float32Array(windowSize); // [F, C, H, W]
-    let reportPending: (() => void) | null = null;
+    const x0 = new Float32Array(windowSize); // [F, ...frame]
+    let reportPending: (() => Promise<void>) | null = null;
     let noise: Float32Array | null = null;
 
     // 5. Denoising loop, window by window.
@@ -146,15 +157,17 @@ class UViTVideoPipeline implements EngineVideoPipeline {
         batch.x.set(sample, 0);
         batch.x.set(sample, windowSize);
         batch.t.fill(t);
-        const running = this.runner.run(); // [2, F, C, H, W]
-        // The previous step's progress and preview are made while the network runs, off the step's critical path.
-        reportPending?.();
+        const running = this.runner.run(); // [2, F, ...frame]
+        // The previous step's progress and preview are made while the network runs, off the step's critical path;
+        // x0 is not rewritten until both are done.
+        const reporting = reportPending?.();
         reportPending = null;
         // The next window's noise, drawn in window order (so seeds still give the same frames) while this one runs.
         if (noise === null && w + 1 < plan.length) noise = fillGaussian(new Float32Array(windowSize), random);
         const prediction = await running;
+        await reporting;
         // 5c. Network output → x0, with guidance; known frames are the clean references.
-        guidedX0(prediction, sample, this.predictionCoefficients(t), input.guidance, m.value_range, x0);
+        guidedX0(prediction, sample, this.predictionCoefficients(t), input.guidance, clipRange, x0);
         reimposeKnown(x0);
         // 5d. Sampler step, then the known frames back in place.
         sample = sampler.step(x0, t, sample);
@@ -165,29 +178,30 @@ class UViTVideoPipeline implements EngineVideoPipeline {
         if (options.onProgress) {
           const onProgress = options.onProgress;
           const step = done;
-          reportPending = () => {
+          reportPending = async () => {
+            // One frame through the decoder (latent packages) a step: the preview slot of the current estimate.
+            const [previewFrame] = await this.codec.decode([x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize)]);
             const elapsedSeconds = (performance.now() - started) / 1000;
-            const previewJpeg = this.previews.encode(x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize), this.nativeWidth, this.nativeHeight);
+            const previewJpeg = this.previews.encode(previewFrame!, this.nativeWidth, this.nativeHeight);
             onProgress({ step, total, etaSeconds: (elapsedSeconds / step) * (total - step), previewJpeg });
           };
           if (step === 1) {
-            reportPending();
+            await reportPending();
             reportPending = null;
           }
         }
       }
-      // 5f. This window's frames, as RGB at native size; carry the ones later windows see.
-      window.slots.forEach((slot, i) => {
-        if (slot.kind !== 'generate') return;
-        const frame = sample.subarray(i * frameSize, (i + 1) * frameSize);
-        output[slot.frame] = modelToRgb(frame, pixels);
-        if ((lastUse.get(slot.frame) ?? -1) > w) carried.set(slot.frame, frame.slice());
-      });
+      // 5f. This window's frames: carry the ones later windows see (still sampled values), decode all at once
+      // into RGB at native size.
+      const generated = window.slots.flatMap((slot, i) => (slot.kind === 'generate' ? [{ frame: slot.frame, sampled: sample.subarray(i * frameSize, (i + 1) * frameSize) }] : []));
+      for (const { frame, sampled } of generated) if ((lastUse.get(frame) ?? -1) > w) carried.set(frame, sampled.slice());
+      const decoded = await this.codec.decode(generated.map((g) => g.sampled));
+      generated.forEach(({ frame }, i) => (output[frame] = modelToRgb(decoded[i]!, pixels)));
       for (const frame of carried.keys()) if (lastUse.get(frame)! <= w) carried.delete(frame);
     }
 
     // 6. The last progress report.
-    reportPending?.();
+    await reportPending?.();
     return output;
   }
 
@@ -215,25 +229,29 @@ class UViTVideoPipeline implements EngineVideoPipeline {
 
   async close(): Promise<void> {
     await this.queue;
-    await this.runner.close();
+    await Promise.all([this.runner.close(), this.codec.close()]);
   }
 }
 
 /**
- * x0 of the guided prediction into `out`, clipped to the value range (pixel space, as DDPM's clip_sample). Rows 0
- * and 1 of `prediction` are the prompt and the unconditional prompt; pred = uncond + guidance·(cond − uncond).
+ * x0 of the guided prediction into `out`, clipped to `range` when given (pixel space, as DDPM's clip_sample). Rows
+ * 0 and 1 of `prediction` are the prompt and the unconditional prompt; pred = uncond + guidance·(cond − uncond).
  * Both conversions are linear in the prediction, so guiding the prediction is guiding x0. The clip is written
  * without branches, (|v − low| − |v − high| + low + high) / 2: a compare per value mispredicts wherever the
  * estimate sits near the range's ends (measured: 1.7 ms a window step against 0.6 ms).
  */
-function guidedX0(prediction: Float32Array, sample: Float32Array, k: { onSample: number; onPrediction: number }, guidance: number, range: [number, number], out: Float32Array): void {
+function guidedX0(prediction: Float32Array, sample: Float32Array, k: { onSample: number; onPrediction: number }, guidance: number, range: [number, number] | null, out: Float32Array): void {
   const { onSample, onPrediction } = k;
-  const [low, high] = range;
   const n = sample.length;
   const onCond = onPrediction * guidance;
   const onUncond = onPrediction * (1 - guidance);
   const cond = prediction.subarray(0, n);
   const uncond = prediction.subarray(n, 2 * n);
+  if (!range) {
+    for (let i = 0; i < n; i++) out[i] = onSample * sample[i]! + onCond * cond[i]! + onUncond * uncond[i]!;
+    return;
+  }
+  const [low, high] = range;
   for (let i = 0; i < n; i++) {
     const value = onSample * sample[i]! + onCond * cond[i]! + onUncond * uncond[i]!;
     out[i] = (Math.abs(value - low) - Math.abs(value - high) + low + high) * 0.5;

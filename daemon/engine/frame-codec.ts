@@ -1,0 +1,171 @@
+import * as ort from 'onnxruntime-node';
+import type { Logger } from 'pino';
+import { LongshotError } from '../../shared/errors';
+import type { ModelManifest, ModelPackage } from './model-package';
+import { checkGraphTensors, createSession } from './model-runner';
+
+/** Time spent in a codec's graphs (scale and shift included) since it was made, for `longshot bench`. */
+export interface CodecTiming {
+  encodeMs: number;
+  decodeMs: number;
+}
+
+/**
+ * The space the U-ViT samples in, seen from the pipeline: frames of model pixel values [3, H, W] go in through
+ * `encode`, sampled frames come back out through `decode`. Pixel packages sample frames themselves (identity);
+ * latent packages sample their frame autoencoder's normalised codes.
+ */
+export interface FrameCodec {
+  /** Floats of one sampled frame: 3·H·W in pixel space, the product of latent.shape in latent space. */
+  readonly frameSize: number;
+  readonly timing: CodecTiming;
+  /** Frames [3, H, W] → sampled frames, one each. */
+  encode(frames: Float32Array[]): Promise<Float32Array[]>;
+  /** Sampled frames → frames [3, H, W], one each. */
+  decode(sampled: Float32Array[]): Promise<Float32Array[]>;
+  close(): Promise<void>;
+}
+
+/** Pixel packages: the sampled frame is the frame; the same arrays come back, nothing is copied. */
+export class IdentityCodec implements FrameCodec {
+  readonly timing: CodecTiming = { encodeMs: 0, decodeMs: 0 };
+
+  constructor(readonly frameSize: number) {}
+
+  async encode(frames: Float32Array[]): Promise<Float32Array[]> {
+    return frames;
+  }
+
+  async decode(sampled: Float32Array[]): Promise<Float32Array[]> {
+    return sampled;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Pixel floats one codec run may take in (or give out): frames go through in chunks, so a long clip stays bounded. */
+const CHUNK_PIXEL_FLOATS = 8 << 20;
+/** Beyond this many frames a run, batching gains nothing measurable (tiny decoder: 1.5 ms a frame alone, 0.6 ms in 64). */
+const MAX_CHUNK_FRAMES = 16;
+
+type LatentSpec = NonNullable<ModelManifest['latent']>;
+type CodecGraph = LatentSpec['encoder'];
+
+/**
+ * Latent packages: encoder.onnx turns frames into codes, model latent = (code − shift) · scale per latent channel
+ * (the first dim of latent.shape); decoder.onnx turns code = model latent / scale + shift back into frames.
+ */
+export class OnnxFrameCodec implements FrameCodec {
+  readonly timing: CodecTiming = { encodeMs: 0, decodeMs: 0 };
+  readonly frameSize: number;
+  private readonly pixelFrameSize: number;
+  /** Floats of one latent channel: latent.shape without its first dim. */
+  private readonly channelSize: number;
+  private readonly chunkFrames: number;
+
+  private constructor(
+    private readonly encoder: ort.InferenceSession,
+    private readonly decoder: ort.InferenceSession,
+    private readonly latent: LatentSpec,
+    manifest: ModelManifest,
+  ) {
+    this.frameSize = latent.shape.reduce((n, d) => n * d, 1);
+    this.channelSize = this.frameSize / latent.shape[0]!;
+    this.pixelFrameSize = manifest.channels * manifest.native.width * manifest.native.height;
+    this.chunkFrames = Math.max(1, Math.min(MAX_CHUNK_FRAMES, Math.floor(CHUNK_PIXEL_FLOATS / this.pixelFrameSize)));
+  }
+
+  /** Creates the encoder and decoder sessions on the provider the U-ViT runs on, checked against model.json. */
+  static async create(pkg: ModelPackage, provider: string, threads: number, logger: Logger): Promise<OnnxFrameCodec> {
+    const latent = pkg.manifest.latent;
+    if (!latent) throw new LongshotError('model_invalid', `model package ${pkg.dir}: model.json "latent" is missing`);
+    const sessions: ort.InferenceSession[] = [];
+    try {
+      for (const [role, graph] of [['encoder', latent.encoder], ['decoder', latent.decoder]] as const) {
+        const session = await createSession(pkg, graph.file, provider, threads).catch((err: Error) => {
+          if (err instanceof LongshotError) throw err;
+          throw new LongshotError('engine_failed', `device: ${provider} cannot run ${graph.file} of ${pkg.manifest.name} (${err.message.split('\n')[0]}); use --device cpu`, { field: 'device', cause: err });
+        });
+        sessions.push(session);
+        checkGraphTensors(session, pkg, graph.file, { [`latent.${role}.input`]: graph.input }, { [`latent.${role}.output`]: graph.output });
+      }
+    } catch (err) {
+      await Promise.all(sessions.map((s) => s.release().catch(() => undefined)));
+      throw err;
+    }
+    logger.info({ model: pkg.manifest.name, provider, encoder: latent.encoder.file, decoder: latent.decoder.file }, 'frame codec ready');
+    return new OnnxFrameCodec(sessions[0]!, sessions[1]!, latent, pkg.manifest);
+  }
+
+  async encode(frames: Float32Array[]): Promise<Float32Array[]> {
+    const started = performance.now();
+    try {
+      return await this.runInChunks(this.encoder, this.latent.encoder, frames, this.pixelFrameSize, this.frameSize, null, (codes) => this.normalise(codes));
+    } finally {
+      this.timing.encodeMs += performance.now() - started;
+    }
+  }
+
+  async decode(sampled: Float32Array[]): Promise<Float32Array[]> {
+    const started = performance.now();
+    try {
+      return await this.runInChunks(this.decoder, this.latent.decoder, sampled, this.frameSize, this.pixelFrameSize, (codes) => this.denormalise(codes), null);
+    } finally {
+      this.timing.decodeMs += performance.now() - started;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.encoder.release(), this.decoder.release()]);
+  }
+
+  /** Runs a graph over items, chunkFrames at a time: [N, ...in] → [N, ...out]; the results view each chunk's output. */
+  private async runInChunks(
+    session: ort.InferenceSession,
+    graph: CodecGraph,
+    items: Float32Array[],
+    inSize: number,
+    outSize: number,
+    beforeRun: ((input: Float32Array) => void) | null,
+    afterRun: ((output: Float32Array) => void) | null,
+  ): Promise<Float32Array[]> {
+    const results: Float32Array[] = [];
+    for (let start = 0; start < items.length; start += this.chunkFrames) {
+      const chunk = items.slice(start, start + this.chunkFrames);
+      const input = new Float32Array(chunk.length * inSize); // [n, ...in]
+      chunk.forEach((item, i) => input.set(item, i * inSize));
+      beforeRun?.(input);
+      const dims = [chunk.length, ...(graph.input.shape.slice(1) as number[])];
+      const output = (await session.run({ [graph.input.name]: new ort.Tensor('float32', input, dims) }))[graph.output.name]!.data as Float32Array; // [n, ...out]
+      if (output.length !== chunk.length * outSize) throw new LongshotError('engine_failed', `${graph.file} gave ${output.length} values for ${chunk.length} frames, want ${chunk.length * outSize}`);
+      afterRun?.(output);
+      for (let i = 0; i < chunk.length; i++) results.push(output.subarray(i * outSize, (i + 1) * outSize));
+    }
+    return results;
+  }
+
+  /** In place, codes [n, C, ...] → model latents: (code − shift[c]) · scale[c]. */
+  private normalise(codes: Float32Array): void {
+    const { shift, scale } = this.latent;
+    for (let i = 0; i < codes.length; i++) {
+      const c = Math.floor(i / this.channelSize) % shift.length;
+      codes[i] = (codes[i]! - shift[c]!) * scale[c]!;
+    }
+  }
+
+  /** In place, model latents [n, C, ...] → codes: latent / scale[c] + shift[c]. */
+  private denormalise(latents: Float32Array): void {
+    const { shift, scale } = this.latent;
+    for (let i = 0; i < latents.length; i++) {
+      const c = Math.floor(i / this.channelSize) % shift.length;
+      latents[i] = latents[i]! / scale[c]! + shift[c]!;
+    }
+  }
+}
+
+/** The package's codec: identity for pixel packages, encoder and decoder graphs (on `provider`) for latent ones. */
+export async function createFrameCodec(pkg: ModelPackage, provider: string, threads: number, logger: Logger): Promise<FrameCodec> {
+  const { manifest } = pkg;
+  if (manifest.space === 'pixel') return new IdentityCodec(manifest.channels * manifest.native.width * manifest.native.height);
+  return OnnxFrameCodec.create(pkg, provider, threads, logger);
+}
