@@ -26,8 +26,9 @@ class FrameAEConfig:
     grid_channels: int = 8                # the conv grid: G × H/16 × W/16 floats
     code: int = 32                        # D, floats a frame
     code_hidden: int = 512
-    codebook: int = 16                    # K colours the decoder mixes
-    decoder_full_res: int = 32            # channels of the full-resolution conv block before the colour weights
+    codebook: int = 0                     # K > 0: the decoder mixes K learned colours per pixel; 0: it outputs RGB
+    decoder_full_res: int = 32            # channels of the full-resolution conv block before the output
+    level_convs: bool = False             # a 3×3 conv after each down/up-sampling (deeper; measured slower to learn)
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -51,21 +52,24 @@ class FrameAutoencoder(nn.Module):
         g, gh, gw = cfg.grid
         layers, cin = [], 3
         for cout in c:
-            layers += [_conv_act(cin, cout, 2), _conv_act(cout, cout)]
+            layers += [_conv_act(cin, cout, 2), *([_conv_act(cout, cout)] if cfg.level_convs else [])]
             cin = cout
         self.encode_grid = nn.Sequential(*layers, nn.Conv2d(cin, g, 1))
         flat = g * gh * gw
         self.to_code = nn.Sequential(nn.Linear(flat, cfg.code_hidden), nn.SiLU(), nn.Linear(cfg.code_hidden, cfg.code))
         self.from_code = nn.Sequential(nn.Linear(cfg.code, cfg.code_hidden), nn.SiLU(), nn.Linear(cfg.code_hidden, flat))
         up, cin = [nn.Conv2d(g, c[-1], 1), nn.SiLU()], c[-1]
-        for cout in (*reversed(c[:-1]), cfg.decoder_full_res):
-            up += [nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.SiLU(), _conv_act(cout, cout)]
+        for level, cout in enumerate((*reversed(c[:-1]), cfg.decoder_full_res)):
+            last = level == len(c) - 1
+            # The full-resolution block always has its 3×3 conv: edges are drawn at the frame's own pixels.
+            up += [nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.SiLU(), *([_conv_act(cout, cout)] if cfg.level_convs or last else [])]
             cin = cout
-        self.decode_grid = nn.Sequential(*up, nn.Conv2d(cin, cfg.codebook, 1))
-        colours = torch.rand(cfg.codebook, 3) * 2 - 1
-        if palette is not None:  # start from the world's colours; training may move them
-            colours[: len(palette)] = palette
-        self.colours = nn.Parameter(colours)  # K 3, in [-1, 1]
+        self.decode_grid = nn.Sequential(*up, nn.Conv2d(cin, cfg.codebook or 3, 1))
+        if cfg.codebook:
+            colours = torch.rand(cfg.codebook, 3) * 2 - 1
+            if palette is not None:  # start from the world's colours; training may move them
+                colours[: len(palette)] = palette
+            self.colours = nn.Parameter(colours)  # K 3, in [-1, 1]
 
     def grid_of(self, frames: torch.Tensor) -> torch.Tensor:
         """frames [N, 3, H, W] → conv grid [N, G, h, w]."""
@@ -78,8 +82,10 @@ class FrameAutoencoder(nn.Module):
         return self.from_code(code).view(code.shape[0], *self.cfg.grid)        # N G h w
 
     def frames_of_grid(self, grid: torch.Tensor) -> torch.Tensor:
-        weights = torch.softmax(self.decode_grid(grid), dim=1)                 # N K H W
-        return torch.einsum("nkhw,kc->nchw", weights, self.colours)
+        out = self.decode_grid(grid)
+        if not self.cfg.codebook:
+            return out                                                         # N 3 H W
+        return torch.einsum("nkhw,kc->nchw", torch.softmax(out, dim=1), self.colours)
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """frames [N, 3, H, W] in [-1, 1] → codes [N, D] (the package's encoder graph, before scale and shift)."""

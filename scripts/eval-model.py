@@ -17,7 +17,9 @@ import math
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -28,6 +30,8 @@ from models.diffusion import T_MAX, alpha_sigma, tokenize  # noqa: E402
 from models.shapesworld.grammar import family, held_out_prompts, parse  # noqa: E402
 from models.shapesworld.judge import judge_clip  # noqa: E402
 from models.shapesworld.media import write_clip  # noqa: E402
+from models.train_autoencoder import load_autoencoder  # noqa: E402
+from models.train_latent import load_latent_uvit  # noqa: E402
 from models.uvit import UViT, UViTConfig  # noqa: E402
 
 LOGSNR_T_END = 1e-3   # where the engine's log-SNR grid ends (daemon/engine/schedule.ts)
@@ -60,7 +64,7 @@ def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: 
                   steps: int, guidance: float, generator: torch.Generator) -> torch.Tensor:
     """One window [B, F, C, H, W]: DPM-Solver++(2M) in data prediction; known frames stay clean references."""
     b = x_known.shape[0]
-    k = known.view(b, -1, 1, 1, 1)
+    k = known.view(b, known.shape[1], *([1] * (x_known.dim() - 2)))  # B F 1 … (frames or latents)
     x = torch.randn(x_known.shape, generator=generator)
     uncond = torch.zeros_like(tokens)
     grid = sampling_grid(steps)
@@ -87,32 +91,55 @@ def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: 
 
 
 @torch.no_grad()
-def sample_clips(model: UViT, prompts: list[str], frame_count: int, fps: float, steps: int, guidance: float, seed: int) -> torch.Tensor:
-    """B-roll clips [B, N, C, H, W] in [-1, 1]: forward windows, each headed by the last K frames made so far."""
-    cfg = model.cfg
-    F, K = cfg.frames, cfg.context_frames
+def sample_clips(model: "Sampled", prompts: list[str], frame_count: int, fps: float, steps: int, guidance: float, seed: int) -> torch.Tensor:
+    """B-roll clips [B, N, C, H, W] in [-1, 1]: forward windows, each headed by the last K frames made so far (in the
+    model's space: frames, or latents that are decoded once at the end)."""
+    F, K = model.frames, model.context_frames
     b = len(prompts)
     generator = torch.Generator().manual_seed(seed)
-    tokens = tokenize(prompts, cfg.text_len)
+    tokens = tokenize(prompts, model.text_len)
     fps_t = torch.full((b,), float(fps))
-    clip = torch.zeros(b, 0, cfg.channels, cfg.height, cfg.width)
+    clip = torch.zeros(b, 0, *model.frame_shape)
     while clip.shape[1] < frame_count:
         head = clip[:, -K:] if clip.shape[1] else clip
-        window = torch.zeros(b, F, cfg.channels, cfg.height, cfg.width)
+        window = torch.zeros(b, F, *model.frame_shape)
         window[:, : head.shape[1]] = head
         known = torch.zeros(b, F)
         known[:, : head.shape[1]] = 1
-        out = sample_window(model, window, known, fps_t, tokens, steps, guidance, generator)
+        out = sample_window(model.network, window, known, fps_t, tokens, steps, guidance, generator)
         clip = torch.cat([clip, out[:, head.shape[1]:]], dim=1)
-    return clip[:, :frame_count]
+    clip = clip[:, :frame_count]
+    return model.to_frames(clip.flatten(0, 1)).view(b, frame_count, 3, *model.native)
 
 
-def load(checkpoint: str, weights: str) -> UViT:
+@dataclass
+class Sampled:
+    """A checkpoint as the sampler sees it: the network, its window geometry and the space it samples in."""
+    network: torch.nn.Module
+    frames: int
+    context_frames: int
+    text_len: int
+    frame_shape: tuple           # one sampled frame: (C, H, W) pixels or the latent's shape
+    native: tuple                # (H, W) of the frames
+    to_frames: Callable[[torch.Tensor], torch.Tensor]  # sampled frames [N, …] → pixel frames [N, 3, H, W]
+
+
+def load(checkpoint: str, weights: str, autoencoder: str | None = None) -> Sampled:
     state = torch.load(checkpoint, map_location="cpu")
+    if "latent_shift" in state:
+        if not autoencoder:
+            sys.exit("--checkpoint is a latent U-ViT: give its --autoencoder too")
+        model, _ = load_latent_uvit(checkpoint, "ema" if weights == "ema" else "model")
+        ae = load_autoencoder(autoencoder)
+        shift, scale = state["latent_shift"], state["latent_scale"]
+        c = model.cfg
+        return Sampled(model, c.frames, c.context_frames, c.text_len, (c.latent,), (ae.cfg.height, ae.cfg.width),
+                       lambda z: ae.decode(z / scale + shift))
     cfg = UViTConfig(**{**state["model_config"], "patch": tuple(state["model_config"]["patch"])})
     model = UViT(cfg)
     model.load_state_dict(state["ema" if weights == "ema" else "model"])
-    return model.eval()
+    return Sampled(model.eval(), cfg.frames, cfg.context_frames, cfg.text_len, (cfg.channels, cfg.height, cfg.width),
+                   (cfg.height, cfg.width), lambda x: x)
 
 
 def main() -> None:
@@ -128,11 +155,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2026, help="prompt and noise seed")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--weights", choices=["ema", "raw"], default="ema", help="as scripts/export-model.py")
+    ap.add_argument("--autoencoder", help="the frame autoencoder of a latent U-ViT checkpoint")
     ap.add_argument("--per-second", action="store_true", help="also the spec's check 6: every second judged on its own (long clips)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
-    model = load(a.checkpoint, a.weights)
+    model = load(a.checkpoint, a.weights, a.autoencoder)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     prompts = held_out_prompts(a.prompts, a.seed)

@@ -44,6 +44,13 @@ def write_clip(frames: np.ndarray, fps: float, out: str, scale_to_height: int | 
     subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), check=True)
 
 
+def write_png(image: np.ndarray, out: str) -> None:
+    """Writes one uint8 image [H, W, 3] as a PNG file."""
+    h, w, _ = image.shape
+    subprocess.run([ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+                    "-i", "pipe:0", "-frames:v", "1", out], input=np.ascontiguousarray(image).tobytes(), check=True)
+
+
 def read_clip(path: str) -> tuple[np.ndarray, float]:
     """Decodes a clip to uint8 frames [F, H, W, 3] and its frame rate."""
     probe = subprocess.run([ffmpeg_path(), "-hide_banner", "-i", path], capture_output=True, text=True).stderr
