@@ -13,3 +13,12 @@ export const WS_TOKEN_PREFIX = 'token.';
 export const MAX_SECONDS = 60;
 /** The longest prompt accepted, in characters. */
 export const MAX_PROMPT_CHARS = 2000;
+/** The largest seed; seeds are unsigned 32-bit integers. */
+export const MAX_SEED = 2 ** 32 - 1;
+/** The most variations (jobs with seeds s, s+1, …) one "×N" or `--variations N` makes. */
+export const MAX_VARIATIONS = 16;
+
+/** Seeds of N variations from `seed`: seed, seed+1, …, wrapping past {@link MAX_SEED} to 0 (as ComfyUI batches count up). */
+export function variationSeeds(seed: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => (seed + i) % (MAX_SEED + 1));
+}

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LongshotError } from '../../shared/errors';
 import { SETTINGS, flagName } from '../config';
@@ -56,4 +57,30 @@ export function numberFlag(value: string | undefined, flag: string): number | un
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n)) throw new LongshotError('bad_request', `--${flag}: expected a number, got "${value}"`, { field: flag });
   return n;
+}
+
+/** `clip.mp4` → `clip-seed7.mp4`: where one of several variations goes (a PNG folder gets the suffix too). */
+export function variationPath(output: string, seed: number): string {
+  const ext = path.extname(output);
+  return `${output.slice(0, output.length - ext.length)}-seed${seed}${ext}`;
+}
+
+const REQUEST_FLAGS: Record<string, string> = {
+  prompt: 'the prompt', seconds: '--seconds', fps: '--fps', width: '--size', height: '--size', seed: '--seed', steps: '--steps',
+  guidance: '--guidance', sampler: '--sampler', format: '--format', model: '--model',
+};
+
+/**
+ * Renames a request field in an error to the flag the user typed: `request.fps: fps must be at least 6` becomes
+ * `--fps: must be at least 6`; a reference's fields become `referenceFlag` (`--extend`, `--fill`, …).
+ */
+export function flagError(err: unknown, referenceFlag: string): unknown {
+  if (!(err instanceof LongshotError) || !err.field?.startsWith('request.')) return err;
+  const key = err.field.slice('request.'.length).split(/[.[]/)[0]!;
+  const flag = key === 'references' ? referenceFlag : REQUEST_FLAGS[key];
+  if (!flag) return err;
+  let rest = err.message.startsWith(`${err.field}: `) ? err.message.slice(err.field.length + 2) : err.message;
+  if (new RegExp(`^${key} (must|is) `).test(rest)) rest = rest.slice(key.length + 1);
+  rest = rest.replace(/request\.references(\[\d+\]|\.\d+)\.source\.\w+: /, '');
+  return new LongshotError(err.code, `${flag}: ${rest}`, { field: flag.replace(/^--/, ''), cause: err });
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { LongshotError, toErrorBody } from '../../shared/errors';
-import { parseGenerateRequest, type GenerateRequestInput, type Reference } from '../../shared/protocol';
+import { MAX_VARIATIONS, parseGenerateRequest, variationSeeds, type GenerateRequestInput, type Reference } from '../../shared/protocol';
 import { loadConfig, type Config } from '../config';
 import { createVideoPipeline } from '../engine/pipeline';
 import { benchPipeline } from '../engine/bench';
@@ -11,8 +11,8 @@ import { createLogger } from '../log';
 import { resolveFfmpeg } from '../media/ffmpeg-path';
 import { Pairing } from '../server/pairing';
 import { machineId, startDaemon } from '../start-daemon';
-import { numberFlag, parseCommandArgs, parseMediaAt, parseSize, settingFlags } from './args';
-import { ProgressBar } from './progress-bar';
+import { flagError, numberFlag, parseCommandArgs, parseMediaAt, parseSize, settingFlags, variationPath } from './args';
+import { ProgressBar, windowProgress } from './progress-bar';
 
 const USAGE = `Usage: longshot <command> [options]
 
@@ -21,7 +21,7 @@ Commands:
   pair       print the pairing token and a one-time code for the panel (--json)
   generate   make a clip: longshot generate "<prompt>" --seconds S --fps F [--size WxH] [--seed N]
              [--steps N] [--guidance G] [--sampler dpmpp-2m|ddim] [--format mp4|mov|png]
-             [--extend FILE@T | --extend-head FILE@T | --fill A@T1,B@T2] -o out.mp4 [--json]
+             [--extend FILE@T | --extend-head FILE@T | --fill A@T1,B@T2] [--variations N] -o out.mp4 [--json]
   models     list the model packages (--json)
   doctor     check providers, ffmpeg, the data folder and model hashes (--json)
   bench      measure the engine: step time, overhead, 2 s clip time, first preview (--json)
@@ -29,7 +29,50 @@ Commands:
 Settings (flag or environment variable): --port LONGSHOT_PORT, --data-dir LONGSHOT_DATA_DIR,
   --models-dir LONGSHOT_MODELS_DIR, --default-model LONGSHOT_MODEL, --device LONGSHOT_DEVICE,
   --threads LONGSHOT_THREADS, --ffmpeg-path LONGSHOT_FFMPEG, --queue-cap LONGSHOT_QUEUE_CAP,
-  --log-level LONGSHOT_LOG_LEVEL`;
+  --log-level LONGSHOT_LOG_LEVEL
+
+Run 'longshot <command> --help' for one command's options.`;
+
+/** `longshot <command> --help`: what one command takes, with an example. */
+const HELP: Record<string, string> = {
+  serve: `Usage: longshot serve [--port N] [--data-dir DIR] [--models-dir DIR] [--device D] [--threads N]
+
+Runs the daemon on 127.0.0.1 (default port 43117) until Ctrl-C. Logs are JSON lines on stderr.`,
+  pair: `Usage: longshot pair [--json]
+
+Prints a one-time code (5 minutes, 5 tries) to type into the Premiere panel, and the token other clients send
+as "Authorization: Bearer <token>".`,
+  generate: `Usage: longshot generate "<prompt>" -o OUT [options]
+
+Makes one clip on this machine (no daemon needed).
+  -o, --output FILE      where to write it; .mp4 (H.264), .mov (ProRes 422), no extension: a PNG folder
+  --seconds S            length in seconds (default 4)
+  --fps F                frame rate, 6 to 60; 23.976 and 29.97 are written exactly (default 24)
+  --size WxH             frame size, even numbers (default: the model's aspect, at least 256 px tall)
+  --seed N               0 to 4294967295 (default: random; the result line prints it)
+  --variations N         N clips with seeds N, N+1, …: OUT-seed<N>.mp4 each (default 1)
+  --steps N              sampler steps per window (default: the model's)
+  --guidance G           classifier-free guidance, 0 to 30
+  --sampler NAME         dpmpp-2m or ddim
+  --format F             ${['mp4', 'mov', 'png'].join(', ')} (default: from the extension of -o)
+  --model NAME           a package from \`longshot models\`
+  --extend FILE@T        continue FILE after the frame at T seconds
+  --extend-head FILE@T   lead into FILE before the frame at T seconds
+  --fill A@T1,B@T2       fill the gap between A's frame at T1 and B's frame at T2
+  --json                 JSON lines on stdout: progress events, then one "done" line per clip
+
+Example: longshot generate "a red circle bounces" --seconds 2 --fps 23.976 --variations 4 -o circle.mp4`,
+  models: `Usage: longshot models [--models-dir DIR] [--json]
+
+Lists the model packages; * marks the default.`,
+  doctor: `Usage: longshot doctor [--device D] [--json]
+
+Checks ffmpeg, the data folder, the model packages and each execution provider. Exits 1 when a clip cannot be
+made on this machine; providers that are not installed are reported with the way to install them.`,
+  bench: `Usage: longshot bench [--device D] [--threads N] [--json]
+
+Measures the engine: step time, overhead over bare onnxruntime, a 2 s clip, the first preview.`,
+};
 
 type Command = (argv: string[]) => Promise<void>;
 
@@ -84,6 +127,7 @@ const commands: Record<string, Command> = {
       extend: { type: 'string' },
       'extend-head': { type: 'string' },
       fill: { type: 'string' },
+      variations: { type: 'string' },
       output: { type: 'string', short: 'o' },
       json: { type: 'boolean' },
     });
@@ -91,7 +135,19 @@ const commands: Record<string, Command> = {
     if (positionals.length > 1) throw new LongshotError('bad_request', `give the prompt as one quoted argument, got ${positionals.length} words`);
     const output = text('output');
     if (!output) throw new LongshotError('bad_request', '-o: say where to write the clip, for example -o clip.mp4', { field: 'output' });
-    const request = parseGenerateRequest(withCliReferences(text, {
+    const variations = numberFlag(text('variations'), 'variations') ?? 1;
+    if (!Number.isInteger(variations) || variations < 1 || variations > MAX_VARIATIONS) {
+      throw new LongshotError('bad_request', `--variations: expected a whole number from 1 to ${MAX_VARIATIONS}, got "${text('variations')}"`, { field: 'variations' });
+    }
+    const referenceFlag = `--${(['extend', 'extend-head', 'fill'] as const).find((f) => text(f) !== undefined) ?? 'extend'}`;
+    const asFlagError = <T>(fn: () => T): T => {
+      try {
+        return fn();
+      } catch (err) {
+        throw flagError(err, referenceFlag);
+      }
+    };
+    const request = asFlagError(() => parseGenerateRequest(withCliReferences(text, {
       prompt: positionals[0] ?? '',
       seconds: numberFlag(text('seconds'), 'seconds') ?? 4,
       fps: numberFlag(text('fps'), 'fps') ?? 24,
@@ -102,7 +158,8 @@ const commands: Record<string, Command> = {
       sampler: text('sampler') as GenerateRequestInput['sampler'],
       format: (text('format') ?? formatFromPath(output)) as GenerateRequestInput['format'],
       model: text('model'),
-    }));
+    })));
+    await assertReferencesExist(request.references, referenceFlag);
     // The CLI tells people in plain lines; engine log lines would only repeat them as JSON.
     const logger = createLogger(values.json ? 'silent' : 'error');
     const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
@@ -111,25 +168,36 @@ const commands: Record<string, Command> = {
     const entry = models.find((m) => m.manifest.name === name);
     if (!entry) throw new LongshotError('model_not_found', `--model: no valid package named "${name}" in ${config.modelsDir}`, { field: 'model' });
     const pipeline = await createVideoPipeline(entry.dir, { device: config.device, threads: config.threads, logger });
-    const seeded = withSeed(request);
-    const ignored = pipeline.unknownWords(seeded.prompt);
+    const seeds = variationSeeds(withSeed(request).seed, variations);
+    const ignored = pipeline.unknownWords(request.prompt);
     if (ignored.length && !values.json) process.stderr.write(`warning: ${pipeline.modelName} does not know ${ignored.map((w) => `"${w}"`).join(', ')}; those words were ignored\n`);
-    const bar = !values.json && process.stderr.isTTY ? new ProgressBar(process.stderr, `${pipeline.modelName} on ${pipeline.provider}`) : null;
-    const started = Date.now();
+    const stepsPerWindow = request.steps ?? pipeline.defaults.steps;
     try {
-      const clip = await makeClip(seeded, {
-        pipeline,
-        ffmpegPath: ffmpeg.path,
-        outputPath: path.resolve(output),
-        logger,
-        onProgress: (p) => {
-          bar?.update(p.step, p.total, p.etaSeconds);
-          if (values.json) process.stdout.write(JSON.stringify({ event: 'progress', step: p.step, total: p.total, etaSeconds: p.etaSeconds }) + '\n');
-        },
-      });
-      bar?.finish();
-      const summary = { event: 'done', output: clip.output, sha256: clip.sha256, bytes: clip.bytes, frames: clip.frames, seed: seeded.seed, model: pipeline.modelName, provider: pipeline.provider, seconds: (Date.now() - started) / 1000 };
-      process.stdout.write(values.json ? JSON.stringify(summary) + '\n' : `Wrote ${clip.output} (${clip.frames} frames, seed ${seeded.seed}, ${summary.seconds.toFixed(1)} s on ${pipeline.provider})\n`);
+      for (const seed of seeds) {
+        const seeded = { ...request, seed };
+        const label = `${pipeline.modelName} on ${pipeline.provider}${seeds.length > 1 ? `, seed ${seed}` : ''}`;
+        const bar = !values.json && process.stderr.isTTY ? new ProgressBar(process.stderr, label, stepsPerWindow) : null;
+        const started = Date.now();
+        try {
+          const clip = await makeClip(seeded, {
+            pipeline,
+            ffmpegPath: ffmpeg.path,
+            outputPath: path.resolve(seeds.length > 1 ? variationPath(output, seed) : output),
+            logger,
+            onProgress: (p) => {
+              bar?.update(p.step, p.total, p.etaSeconds);
+              if (values.json) process.stdout.write(JSON.stringify({ event: 'progress', seed, step: p.step, total: p.total, ...windowProgressJson(p.step, p.total, stepsPerWindow), etaSeconds: p.etaSeconds }) + '\n');
+            },
+          });
+          bar?.finish();
+          const summary = { event: 'done', output: clip.output, sha256: clip.sha256, bytes: clip.bytes, frames: clip.frames, seed, model: pipeline.modelName, provider: pipeline.provider, seconds: (Date.now() - started) / 1000 };
+          process.stdout.write(values.json ? JSON.stringify(summary) + '\n' : `Wrote ${clip.output} (${clip.frames} frames, seed ${seed}, ${summary.seconds.toFixed(1)} s on ${pipeline.provider})\n`);
+        } finally {
+          bar?.finish();
+        }
+      }
+    } catch (err) {
+      throw flagError(err, referenceFlag);
     } finally {
       await pipeline.close();
     }
@@ -151,21 +219,24 @@ const commands: Record<string, Command> = {
   },
 
   async doctor(argv) {
-    const { values } = parseCommandArgs(argv, { json: { type: 'boolean' } });
+    const { values, text } = parseCommandArgs(argv, { json: { type: 'boolean' }, 'probe-provider': { type: 'string' } });
     const config = loadConfig(settingFlags(values));
-    const checks: { check: string; ok: boolean; detail: string }[] = [];
-    const record = async (check: string, fn: () => Promise<string>) => {
+    const probeDevice = text('probe-provider');
+    if (probeDevice) return probeProvider(config, probeDevice);
+    // A check is `required` when a clip cannot be made without it; providers other than the CPU are extras.
+    const checks: DoctorCheck[] = [];
+    const record = async (check: string, required: boolean, fn: () => Promise<string>) => {
       try {
-        checks.push({ check, ok: true, detail: await fn() });
+        checks.push({ check, ok: true, required, detail: await fn() });
       } catch (err) {
-        checks.push({ check, ok: false, detail: toErrorBody(err).message });
+        checks.push({ check, ok: false, required, detail: err instanceof Error ? err.message : String(err) });
       }
     };
-    await record('ffmpeg', async () => {
+    await record('ffmpeg', true, async () => {
       const f = await resolveFfmpeg(config.ffmpegPath);
       return `${f.path} (${f.version})`;
     });
-    await record('data folder', async () => {
+    await record('data folder', true, async () => {
       const fs = await import('node:fs/promises');
       await fs.mkdir(config.dataDir, { recursive: true });
       const probe = path.join(config.dataDir, `.doctor-${process.pid}`);
@@ -174,22 +245,26 @@ const commands: Record<string, Command> = {
       return `${config.dataDir} is writable`;
     });
     const { models, errors } = await modelRegistryOf(config);
-    await record('model packages', async () => {
+    await record('model packages', true, async () => {
       if (errors.length) throw new Error(errors.map((e) => `${e.dir}: ${e.message}`).join('; '));
       if (!models.length) throw new Error(`no model package in ${config.modelsDir}`);
+      if (!models.some((m) => m.manifest.name === config.defaultModel)) throw new Error(`default model "${config.defaultModel}" is not among them; set --default-model`);
       return models.map((m) => `${m.manifest.name} ${m.manifest.version} (hashes verified)`).join(', ');
     });
-    const entry = models.find((m) => m.manifest.name === config.defaultModel);
-    for (const device of ['cpu', 'webgpu', 'cuda', ...(process.platform === 'win32' ? ['dml'] : []), ...(process.platform === 'darwin' ? ['coreml'] : [])]) {
-      await record(`provider ${device}`, async () => {
-        if (!entry) throw new Error(`default model "${config.defaultModel}" not found`);
-        const pipeline = await createVideoPipeline(entry.dir, { device, threads: config.threads, logger: createLogger('silent') });
-        await pipeline.close();
-        return `runs ${pipeline.modelName} (probe passed)`;
-      });
+    const devices = ['cpu', 'webgpu', 'cuda', ...(process.platform === 'win32' ? ['dml'] : []), ...(process.platform === 'darwin' ? ['coreml'] : [])];
+    const hasModel = models.some((m) => m.manifest.name === config.defaultModel);
+    for (const device of devices) {
+      const required = device === 'cpu' || device === config.device;
+      const result = hasModel ? await probeInChild(settingFlags(values), device) : { ok: false, detail: 'not probed: no model package to run' };
+      checks.push({ check: `provider ${device}`, required, ...result });
     }
-    if (values.json) process.stdout.write(JSON.stringify({ ok: checks.every((c) => c.ok || c.check.startsWith('provider ')), checks }) + '\n');
-    else for (const c of checks) process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}\n`);
+    const ok = checks.every((c) => c.ok || !c.required);
+    if (values.json) process.stdout.write(JSON.stringify({ ok, checks }) + '\n');
+    else {
+      for (const c of checks) process.stdout.write(`${c.ok ? 'ok  ' : c.required ? 'FAIL' : '--  '} ${c.check}: ${c.detail}\n`);
+      process.stdout.write(ok ? 'Longshot can make clips on this machine.\n' : 'Longshot cannot make clips here until the FAIL lines are fixed.\n');
+    }
+    if (!ok) process.exitCode = 1;
   },
 
   async bench(argv) {
@@ -244,6 +319,77 @@ function withCliReferences(text: (flag: string) => string | undefined, request: 
   return request;
 }
 
+/** A missing --extend/--fill file is said before the model loads, not after. */
+async function assertReferencesExist(references: Reference[], flag: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  for (const ref of references) {
+    if (ref.source.kind !== 'media') continue;
+    const stat = await fs.stat(ref.source.path).catch(() => null);
+    if (!stat?.isFile()) throw new LongshotError('media_unreadable', `${flag}: no video or image file at "${ref.source.path}"`, { field: flag.slice(2) });
+  }
+}
+
+/** The JSON progress fields in the user's terms: window w of W, step s of --steps. */
+function windowProgressJson(step: number, total: number, stepsPerWindow: number) {
+  const w = windowProgress(step, total, stepsPerWindow);
+  return { window: w.window, windows: w.windows, windowStep: w.step, stepsPerWindow: w.stepsPerWindow };
+}
+
+interface DoctorCheck {
+  check: string;
+  ok: boolean;
+  required: boolean;
+  detail: string;
+}
+
+/** `doctor --probe-provider D`: loads the default model on one provider and prints one JSON line. */
+async function probeProvider(config: Config, device: string): Promise<void> {
+  const { models } = await modelRegistryOf(config);
+  const entry = models.find((m) => m.manifest.name === config.defaultModel);
+  try {
+    if (!entry) throw new LongshotError('model_not_found', `default model "${config.defaultModel}" not found`);
+    const pipeline = await createVideoPipeline(entry.dir, { device, threads: config.threads, logger: createLogger('silent') });
+    await pipeline.close();
+    process.stdout.write(JSON.stringify({ ok: true, detail: `runs ${pipeline.modelName} (probe passed)` }) + '\n');
+  } catch (err) {
+    process.stdout.write(JSON.stringify({ ok: false, detail: providerAdvice(device, toErrorBody(err).message) }) + '\n');
+  }
+}
+
+/**
+ * Probes a provider in a child process: Vulkan, Dawn and onnxruntime write their warnings straight to the
+ * process's stderr, so only the child's one JSON line reaches the report.
+ */
+async function probeInChild(settings: Record<string, string>, device: string): Promise<{ ok: boolean; detail: string }> {
+  const { execFile } = await import('node:child_process');
+  const args = [process.argv[1]!, 'doctor', '--probe-provider', device, ...Object.entries(settings).flatMap(([k, v]) => [`--${k}`, v])];
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { timeout: 120_000, maxBuffer: 1 << 20 }, (err, stdout) => {
+      const line = stdout.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(line));
+      } catch {
+        resolve({ ok: false, detail: `the ${device} probe crashed (${err?.message.split('\n')[0] ?? 'no output'})` });
+      }
+    });
+  });
+}
+
+/** Says "not installed" and the fix for providers that are simply absent; other failures keep their first line. */
+export function providerAdvice(device: string, message: string): string {
+  if (device === 'cuda' && /Failed to load (shared )?library|libonnxruntime_providers|not (built|supported)/i.test(message)) {
+    return 'not installed: onnxruntime-node was installed without its CUDA provider; with CUDA 12 and cuDNN 9, see README "Install scripts and CUDA" (ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node)';
+  }
+  if (device === 'webgpu' && /adapter/i.test(message)) {
+    return 'no GPU adapter: WebGPU needs a GPU with a Vulkan (Linux), Metal (macOS) or Direct3D 12 (Windows) driver; clips run on the CPU meanwhile';
+  }
+  if (/not (built|supported|available)|unknown (execution )?provider|no execution provider/i.test(message) && !/could run/.test(message)) {
+    return `not installed: this onnxruntime-node build has no ${device} provider`;
+  }
+  const first = message.split('\n')[0]!.replace(/\/onnxruntime_src\/\S+ /g, '');
+  return first.length > 240 ? first.slice(0, 237) + '...' : first;
+}
+
 async function modelRegistryOf(config: Config) {
   const { packages, errors } = await listPackages(config.modelsDir);
   return { models: packages, errors: errors.map((e) => ({ dir: e.dir, message: e.message })) };
@@ -255,7 +401,8 @@ export async function main(argv: string[]): Promise<void> {
   const wantsHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
   const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest; // after `--`, "--help" is a prompt
   if (!name || name === 'help' || wantsHelp(name) || options.some(wantsHelp)) {
-    process.stdout.write(USAGE + '\n');
+    const topic = name === 'help' ? rest[0] : name;
+    process.stdout.write((topic && HELP[topic] ? HELP[topic] : USAGE) + '\n');
     return;
   }
   const command = commands[name];
@@ -267,7 +414,7 @@ export async function main(argv: string[]): Promise<void> {
     await command(rest);
   } catch (err) {
     const body = toErrorBody(err);
-    process.stderr.write(`\nerror: ${body.message}\n`);
+    process.stderr.write(`error: ${body.message}\n`);
     process.exit(body.code === 'bad_request' ? 2 : 1);
   }
 }

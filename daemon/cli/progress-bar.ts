@@ -1,20 +1,47 @@
+/** Where the sampler is, the way a user thinks of it: window w of W, step s of the --steps per window. */
+export interface WindowProgress {
+  window: number;
+  windows: number;
+  step: number;
+  stepsPerWindow: number;
+}
+
+/** Splits the pipeline's running step count (all windows together) into window and step within it. */
+export function windowProgress(step: number, total: number, stepsPerWindow: number): WindowProgress {
+  const per = Math.max(1, stepsPerWindow);
+  const windows = Math.max(1, Math.round(total / per));
+  const window = Math.min(windows, Math.max(1, Math.ceil(step / per)));
+  return { window, windows, step: step - (window - 1) * per, stepsPerWindow: per };
+}
+
 /** A one-line progress bar for terminals: redraws in place on stderr, at most every 100 ms. */
 export class ProgressBar {
   private lastDraw = 0;
+  private drawn = false;
 
-  constructor(private readonly out: NodeJS.WriteStream, private readonly label: string) {}
+  constructor(private readonly out: NodeJS.WriteStream, private readonly label: string, private readonly stepsPerWindow: number) {}
 
   update(step: number, total: number, etaSeconds: number | null): void {
     const now = Date.now();
     if (step < total && now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    const width = 30;
-    const filled = total > 0 ? Math.round((step / total) * width) : 0;
-    const eta = etaSeconds === null ? '' : `  eta ${etaSeconds.toFixed(0)}s`;
-    this.out.write(`\r${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${step}/${total} steps${eta}   `);
+    this.drawn = true;
+    this.out.write(`\r${this.label} ${formatProgress(step, total, this.stepsPerWindow, etaSeconds)}   `);
   }
 
+  /** Ends the bar's line (only if one was drawn), so what follows starts on its own line. */
   finish(): void {
-    this.out.write('\n');
+    if (this.drawn) this.out.write('\n');
+    this.drawn = false;
   }
+}
+
+/** `[####------] window 2/4 · step 5/12  eta 3s`; one window prints no window count. */
+export function formatProgress(step: number, total: number, stepsPerWindow: number, etaSeconds: number | null): string {
+  const width = 30;
+  const filled = total > 0 ? Math.round((step / total) * width) : 0;
+  const w = windowProgress(step, total, stepsPerWindow);
+  const where = w.windows > 1 ? `window ${w.window}/${w.windows} · step ${w.step}/${w.stepsPerWindow}` : `step ${w.step}/${w.stepsPerWindow}`;
+  const eta = etaSeconds === null ? '' : `  eta ${etaSeconds.toFixed(0)}s`;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${where}${eta}`;
 }

@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { formatProgress } from '../daemon/cli/progress-bar';
+import { PROJECT_ROOT } from '../daemon/config';
+import { tempDir, TEST_MODEL, TEST_MODELS_DIR } from './support/daemon-harness';
+
+const execFileAsync = promisify(execFile);
+const CLI = path.join(PROJECT_ROOT, 'bin', 'longshot.cjs');
+const MODEL_FLAGS = ['--models-dir', TEST_MODELS_DIR, '--default-model', TEST_MODEL, '--threads', '1'];
+
+/** Runs the real CLI; resolves with its exit code instead of rejecting. */
+async function longshot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('longshot CLI as a new user meets it', () => {
+  const dir = tempDir();
+
+  test('each command has its own --help', async () => {
+    const generate = await longshot(['generate', '--help']);
+    expect(generate.stdout).toMatch(/^Usage: longshot generate "<prompt>" -o OUT/);
+    expect(generate.stdout).toMatch(/--variations N/);
+    expect(generate.stdout).not.toMatch(/Commands:/);
+    expect((await longshot(['help', 'doctor'])).stdout).toMatch(/^Usage: longshot doctor/);
+    expect((await longshot(['--help'])).stdout).toMatch(/Commands:/);
+  });
+
+  test('errors name the flag typed, on the first line, with exit code 2', async () => {
+    const { code, stderr } = await longshot(['generate', 'a red circle', '--fps', '3', '-o', path.join(dir, 'x.mp4'), ...MODEL_FLAGS]);
+    expect(code).toBe(2);
+    expect(stderr).toBe('error: --fps: must be at least 6\n');
+    const size = await longshot(['generate', 'a red circle', '--size', '101x100', '-o', path.join(dir, 'x.mp4'), ...MODEL_FLAGS]);
+    expect(size.stderr).toBe('error: --size: width and height must be even (H.264 4:2:0)\n');
+  });
+
+  test('a missing --extend file is reported before any model is looked for', async () => {
+    const empty = fs.mkdtempSync(path.join(dir, 'no-models-'));
+    const { code, stderr } = await longshot(['generate', 'more', '--extend', path.join(dir, 'missing.mp4@1'), '-o', path.join(dir, 'y.mp4'), '--models-dir', empty]);
+    expect(code).toBe(1);
+    expect(stderr).toBe(`error: --extend: no video or image file at "${path.join(dir, 'missing.mp4')}"\n`);
+  });
+
+  test('progress reads as windows and --steps, not the product of both', () => {
+    expect(formatProgress(13, 48, 12, null)).toMatch(/ window 2\/4 · step 1\/12$/);
+    expect(formatProgress(48, 48, 12, 0)).toMatch(/ window 4\/4 · step 12\/12  eta 0s$/);
+    expect(formatProgress(5, 12, 12, null)).toMatch(/\] step 5\/12$/);
+  });
+
+  test('--variations 2 makes seeds s and s+1, each its own file, with window progress in JSON', async () => {
+    const out = path.join(dir, 'var.mp4');
+    const { code, stdout } = await longshot(['generate', 'a red circle bounces', '--seconds', '1', '--fps', '12', '--seed', '7', '--steps', '2', '--variations', '2', '--json', '-o', out, ...MODEL_FLAGS]);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.event === 'done').map((l) => [l.seed, path.basename(l.output)])).toEqual([[7, 'var-seed7.mp4'], [8, 'var-seed8.mp4']]);
+    const progress = lines.find((l) => l.event === 'progress');
+    expect(progress).toMatchObject({ seed: 7, window: 1, windowStep: 1, stepsPerWindow: 2 });
+    expect(fs.existsSync(path.join(dir, 'var-seed8.mp4'))).toBe(true);
+  });
+
+  test('doctor exits 1 when no clip can be made, and keeps native warnings out of its report', async () => {
+    const empty = fs.mkdtempSync(path.join(dir, 'no-models-'));
+    const broken = await longshot(['doctor', '--models-dir', empty]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/^FAIL model packages: no model package in/m);
+    const good = await longshot(['doctor', ...MODEL_FLAGS]);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/^ok   provider cpu: runs /m);
+    expect(good.stdout).toMatch(/^--   provider cuda: not installed: .*ONNXRUNTIME_NODE_INSTALL=cuda12/m);
+    expect(good.stdout + good.stderr).not.toMatch(/vkCreateInstance|Dawn|onnxruntime_src|\[E:onnxruntime/);
+  });
+});
