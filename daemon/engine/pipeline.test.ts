@@ -5,7 +5,8 @@ import pino from 'pino';
 import { LongshotError } from '../../shared/errors';
 import { benchPipeline } from './bench';
 import { createVideoPipeline, modelToRgb, rgbToModel, type EngineVideoPipeline } from './pipeline';
-import type { PipelineInput, PipelineProgress } from './types';
+import { pipelineInput } from './testdata/pipeline-fixture';
+import type { PipelineProgress } from './types';
 
 // The models developer's tiny random-weight package: 8 frames a window, 2 context frames, 32x16, 4 steps.
 const TINY = path.join(__dirname, '../../models/testdata/tiny-uvit');
@@ -19,18 +20,7 @@ afterAll(async () => {
   await pipeline.close();
 });
 
-const base = (over: Partial<PipelineInput> = {}): PipelineInput => ({
-  prompt: 'a red circle moves left on a white background',
-  frameCount: 8,
-  fps: 24,
-  seed: 7,
-  steps: 3,
-  guidance: 3,
-  sampler: 'dpmpp-2m',
-  before: [],
-  after: [],
-  ...over,
-});
+const base = pipelineInput;
 const bytes = (frames: Uint8Array[]) => Buffer.concat(frames).toString('base64');
 const solid = (value: number) => new Uint8Array(32 * 16 * 3).fill(value);
 

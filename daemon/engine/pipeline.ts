@@ -113,11 +113,16 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     batch.tokens.set(ids, 0);
     batch.fps.fill(input.fps);
 
-    // 3. Windows, and the clean frames they can see: references in model values [C, H, W], encoded once into
-    // the sampled space.
+    // 3. Windows, and the clean frames they can see: the references the plan uses, in model values [C, H, W],
+    // encoded once into the sampled space.
     const plan = planWindows({ frameCount: input.frameCount, framesPerWindow: F, contextFrames: this.contextFrames, beforeCount: input.before.length, afterCount: input.after.length });
-    const before = await this.codec.encode(input.before.map((f) => rgbToModel(f, pixels)));
-    const after = await this.codec.encode(input.after.map((f) => rgbToModel(f, pixels)));
+    const encodeUsed = async (side: 'before' | 'after'): Promise<Map<number, Float32Array>> => {
+      const used = [...new Set(plan.flatMap((window) => window.slots.flatMap((slot) => (slot.kind === side ? [slot.index] : []))))];
+      const sampled = await this.codec.encode(used.map((index) => rgbToModel(input[side][index]!, pixels)));
+      return new Map(used.map((index, i) => [index, sampled[i]!]));
+    };
+    const before = await encodeUsed('before');
+    const after = await encodeUsed('after');
     // Generated frames leave as RGB after their window (decoded once); sampled values are kept only while a later
     // window still needs them (a 60 s clip at 60 fps would otherwise hold 3600 float frames).
     const output: RgbFrame[] = new Array<RgbFrame>(input.frameCount);
@@ -125,7 +130,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     const lastUse = new Map<number, number>();
     plan.forEach((window, w) => window.slots.forEach((slot) => slot.kind === 'known' && lastUse.set(slot.frame, w)));
     const cleanFrameOf = (slot: WindowSlot): Float32Array | null =>
-      slot.kind === 'before' ? before[slot.index]! : slot.kind === 'after' ? after[slot.index]! : slot.kind === 'known' ? carried.get(slot.frame)! : null;
+      slot.kind === 'before' ? before.get(slot.index)! : slot.kind === 'after' ? after.get(slot.index)! : slot.kind === 'known' ? carried.get(slot.frame)! : null;
 
     // 4. Seeded noise: one stream, drawn window by window in plan order, so a seed always gives the same frames.
     const random = createRandom(input.seed);
