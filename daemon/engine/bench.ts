@@ -12,6 +12,13 @@ export interface BenchFigures {
   overhead_ratio: number;
   /** A 2-second clip at 24 fps at native size with the model's defaults, end to end in the engine. */
   clip_2s_seconds: number;
+  /** Time in the frame encoder during the 2 s clip (its reference frames), and its share of the clip; 0 for pixel packages. */
+  encoder_ms: number;
+  encoder_percent: number;
+  /** Time in the frame decoder during the 2 s clip (its frames and one preview frame a step, which overlaps the
+   * U-ViT's run), and its share of the clip; 0 for pixel packages. */
+  decoder_ms: number;
+  decoder_percent: number;
   /** From the call to the first progress callback that carries a preview. */
   first_preview_ms: number;
   /** Sampler steps of the 2 s clip, over all its windows. */
@@ -26,13 +33,15 @@ export interface BenchOptions {
 }
 
 /**
- * Measures a pipeline. 1. A 2 s B-roll clip at 24 fps with the model's defaults, end to end, and the time to its
- * first preview. 2. Step overhead: rounds that alternate one window through the engine (each step timed between
+ * Measures a pipeline. 1. A 2 s clip at 24 fps with the model's defaults, end to end, and the time to its first
+ * preview and in the frame codec; it extends context_frames grey frames, so a latent package's encoder is timed too
+ * (the window plan, and so the cost, is that of a B-roll clip). 2. Step overhead: rounds that alternate one window through the engine (each step timed between
  * progress callbacks) with as many bare `session.run` calls on the same input tensors, so both see the same
  * machine load; medians, so a stray hiccup does not decide the figure.
  */
 export async function benchPipeline(pipeline: EngineVideoPipeline, options: BenchOptions = {}): Promise<BenchFigures> {
   const { steps, guidance, sampler } = pipeline.defaults;
+  const grey = new Uint8Array(pipeline.nativeWidth * pipeline.nativeHeight * 3).fill(128);
   const input: PipelineInput = {
     prompt: options.prompt ?? 'a red circle moves left on a white background',
     frameCount: 48,
@@ -48,14 +57,17 @@ export async function benchPipeline(pipeline: EngineVideoPipeline, options: Benc
   // 1. The 2 s clip.
   let firstPreviewMs = Number.NaN;
   let totalSteps = 0;
+  const codecBefore = { ...pipeline.codec.timing };
   const started = performance.now();
-  await pipeline.run(input, {
+  await pipeline.run({ ...input, before: Array.from({ length: pipeline.contextFrames }, () => grey) }, {
     onProgress: (progress) => {
       totalSteps = progress.total;
       if (Number.isNaN(firstPreviewMs) && progress.previewJpeg) firstPreviewMs = performance.now() - started;
     },
   });
   const clipSeconds = (performance.now() - started) / 1000;
+  const encoderMs = pipeline.codec.timing.encodeMs - codecBefore.encodeMs;
+  const decoderMs = pipeline.codec.timing.decodeMs - codecBefore.decodeMs;
 
   // 2. Engine steps and bare runs, alternating.
   const engineSteps: number[] = [];
@@ -80,6 +92,10 @@ export async function benchPipeline(pipeline: EngineVideoPipeline, options: Benc
     bare_step_ms: bareMs,
     overhead_ratio: stepMs / bareMs - 1,
     clip_2s_seconds: clipSeconds,
+    encoder_ms: encoderMs,
+    encoder_percent: (encoderMs / (clipSeconds * 1000)) * 100,
+    decoder_ms: decoderMs,
+    decoder_percent: (decoderMs / (clipSeconds * 1000)) * 100,
     first_preview_ms: firstPreviewMs,
     total_steps: totalSteps,
   };

@@ -1,6 +1,7 @@
 import jpeg from 'jpeg-js';
 import path from 'node:path';
 import pino from 'pino';
+import { benchPipeline } from './bench';
 import { createVideoPipeline, type EngineVideoPipeline } from './pipeline';
 import { pipelineInput } from './testdata/pipeline-fixture';
 import type { PipelineInput, PipelineProgress } from './types';
@@ -141,4 +142,16 @@ test('cancel: an abort from a progress report (made while the next step runs) st
   const run = pipeline.run(base({ frameCount: 30, steps: 4 }), { signal: controller.signal, onProgress: (p) => steps.push(p.step) === 3 && controller.abort() });
   await expect(run).rejects.toMatchObject({ code: 'cancelled', message: expect.stringMatching(/cancelled at step 5 of 20/) });
   expect(steps).toEqual([1, 2, 3]);
+});
+
+test('bench: the encoder and decoder shares of the 2 s clip, and the first preview within a step + 100 ms', async () => {
+  const figures = await benchPipeline(pipeline, { rounds: 1 });
+  // 48 frames after 2 reference frames, F = 8, K = 2: 8 windows of the package's 12 steps.
+  expect(figures.total_steps).toBe(96);
+  for (const [ms, percent] of [[figures.encoder_ms, figures.encoder_percent], [figures.decoder_ms, figures.decoder_percent]] as const) {
+    expect(ms).toBeGreaterThan(0);
+    expect(percent).toBeCloseTo((ms / (figures.clip_2s_seconds * 1000)) * 100, 9);
+  }
+  expect(figures.decoder_percent).toBeLessThan(100);
+  expect(figures.first_preview_ms).toBeLessThan(figures.step_ms + 100);
 });

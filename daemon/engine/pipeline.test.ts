@@ -159,6 +159,8 @@ test('bench: figures for the CLI, with engine and bare step times', async () => 
     expect(figures[key]).toBeGreaterThan(0);
   }
   expect(figures.overhead_ratio).toBeCloseTo(figures.step_ms / figures.bare_step_ms - 1, 9);
+  // A pixel package has no frame codec graphs.
+  expect([figures.encoder_ms, figures.encoder_percent, figures.decoder_ms, figures.decoder_percent]).toEqual([0, 0, 0, 0]);
 });
 
 // The bundled model, once the models developer has exported it into the repository.
