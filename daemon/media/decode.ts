@@ -1,12 +1,12 @@
 import { LongshotError } from '../../shared/errors';
-import { isImageSequence, probeMedia } from './probe';
+import { probeMedia, referenceInput, REFERENCE_TIMEOUT_MS, type ReferenceReadOptions } from './probe';
 import { FfmpegError, runFfmpeg } from './run-ffmpeg';
 
 /** Where the wanted frames lie relative to `timeSeconds`. */
 export type FrameSide = 'before' | 'after';
 
 /** Options of {@link readFramesAt}. */
-export interface ReadFramesOptions {
+export interface ReadFramesOptions extends ReferenceReadOptions {
   /** Media time of the frame at the seam: the last frame returned for `before`, the first for `after`. */
   timeSeconds: number;
   count: number;
@@ -15,8 +15,6 @@ export interface ReadFramesOptions {
   height: number;
   /** Request field to name in errors. */
   field: string;
-  /** Frame rate of an image sequence (`/dir/frame_%05d.png`); ignored for other media. */
-  sequenceFps?: number;
 }
 
 // Scale to cover the target and centre-crop, so the model's aspect ratio is kept and nothing is letterboxed.
@@ -38,13 +36,14 @@ function splitFrames(raw: Buffer, width: number, height: number): Uint8Array[] {
  */
 export async function readFramesAt(ffmpegPath: string, mediaPath: string, options: ReadFramesOptions): Promise<Uint8Array[]> {
   const { timeSeconds, count, side, width, height, field } = options;
-  const info = await probeMedia(ffmpegPath, mediaPath, field, options.sequenceFps);
-  const input = isImageSequence(mediaPath) ? ['-framerate', String(options.sequenceFps ?? 25), '-i', mediaPath] : ['-i', mediaPath];
+  const info = await probeMedia(ffmpegPath, mediaPath, field, options);
+  const input = referenceInput(info.file);
+  const run = (args: string[]) => decodeOrExplain(ffmpegPath, args, mediaPath, field, options);
   // -vsync 0 passes frames through as decoded: no frame is duplicated or dropped to fit a rate.
   const output = (filter: string) => ['-map', '0:v:0', '-vsync', '0', '-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
   const cover = coverFilter(width, height);
   if (info.still) {
-    const { stdout } = await decodeOrExplain(ffmpegPath, [...input, '-frames:v', '1', ...output(cover)], mediaPath, field);
+    const { stdout } = await run([...input, '-frames:v', '1', ...output(cover)]);
     return splitFrames(stdout, width, height);
   }
   if (info.durationSeconds !== null && timeSeconds > info.durationSeconds + 1e-3) {
@@ -56,7 +55,7 @@ export async function readFramesAt(ffmpegPath: string, mediaPath: string, option
   const slack = Math.min(1e-3, frameSeconds / 4);
   if (side === 'after') {
     const args = ['-ss', Math.max(0, timeSeconds - slack).toFixed(6), ...input, '-frames:v', String(count), ...output(cover)];
-    return splitFrames((await decodeOrExplain(ffmpegPath, args, mediaPath, field)).stdout, width, height);
+    return splitFrames((await run(args)).stdout, width, height);
   }
   // `before`: seek a little earlier than the first wanted frame, keep frames whose own timestamp (-copyts) is at
   // most T, then the last `count` of them.
@@ -64,30 +63,31 @@ export async function readFramesAt(ffmpegPath: string, mediaPath: string, option
   const upTo = `select='lte(t\\,${(timeSeconds + slack).toFixed(6)})',${cover}`;
   const readSeconds = timeSeconds - start + 2 * frameSeconds;
   const args = ['-ss', start.toFixed(6), '-t', readSeconds.toFixed(6), '-copyts', ...input, ...output(upTo)];
-  const frames = splitFrames((await decodeOrExplain(ffmpegPath, args, mediaPath, field)).stdout, width, height);
+  const frames = splitFrames((await run(args)).stdout, width, height);
   return frames.slice(-count);
 }
 
-/** Decodes base64 PNG or JPEG images to RGB24 frames at width × height; a bad one is named by its index. */
-export async function decodeImages(ffmpegPath: string, base64Images: string[], width: number, height: number, field: string): Promise<Uint8Array[]> {
+/** Decodes PNG or JPEG images (base64 or bytes) to RGB24 frames at width × height; a bad one is named by its index. */
+export async function decodeImages(ffmpegPath: string, images: (string | Buffer)[], width: number, height: number, field: string, options: ReferenceReadOptions = {}): Promise<Uint8Array[]> {
   const frames: Uint8Array[] = [];
-  for (const [index, image] of base64Images.entries()) {
-    const bytes = Buffer.from(image, 'base64');
-    const args = ['-f', 'image2pipe', '-i', 'pipe:0', '-frames:v', '1', '-vf', coverFilter(width, height), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  for (const [index, image] of images.entries()) {
+    const bytes = typeof image === 'string' ? Buffer.from(image, 'base64') : image;
+    const args = ['-format_whitelist', 'image2pipe', '-f', 'image2pipe', '-i', 'pipe:0', '-frames:v', '1', '-vf', coverFilter(width, height), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
     try {
-      const [frame] = splitFrames((await runFfmpeg(ffmpegPath, args, { input: bytes })).stdout, width, height);
+      const [frame] = splitFrames((await runFfmpeg(ffmpegPath, args, { input: bytes, signal: options.signal, timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS })).stdout, width, height);
       if (!frame) throw new FfmpegError(0, 'no frame decoded');
       frames.push(frame);
     } catch (err) {
+      if (err instanceof LongshotError) throw err;
       throw new LongshotError('media_unreadable', `${field}[${index}]: not a readable PNG or JPEG image; send base64 of the file's bytes`, { field: `${field}[${index}]`, cause: err });
     }
   }
   return frames;
 }
 
-async function decodeOrExplain(ffmpegPath: string, args: string[], mediaPath: string, field: string) {
+async function decodeOrExplain(ffmpegPath: string, args: string[], mediaPath: string, field: string, options: ReferenceReadOptions) {
   try {
-    return await runFfmpeg(ffmpegPath, args);
+    return await runFfmpeg(ffmpegPath, args, { signal: options.signal, timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS });
   } catch (err) {
     if (err instanceof FfmpegError) {
       throw new LongshotError('media_unreadable', `${field}: ffmpeg could not decode ${mediaPath} (${err.message}); re-export the clip as H.264 MP4 or ProRes`, { field, cause: err });

@@ -1,10 +1,22 @@
 import { execFile } from 'node:child_process';
 import { LongshotError } from '../../shared/errors';
 
-/** A working ffmpeg binary and its version line. */
+/** A working ffmpeg binary, its version, and that version's major number (null for a git build such as N-47683). */
 export interface Ffmpeg {
   path: string;
   version: string;
+  major: number | null;
+  /** Where it came from: the setting, PATH, or the npm package bundled with Longshot. */
+  source: 'setting' | 'path' | 'bundled';
+}
+
+/** ffmpeg older than this misses years of decoder and demuxer memory-safety fixes; `doctor` warns about it. */
+export const MIN_FFMPEG_MAJOR = 5;
+
+/** The major version of an ffmpeg version string: 5 for "5.1.9-0+deb12u1", null for git builds ("N-47683-g…"). */
+export function ffmpegMajor(version: string): number | null {
+  const match = /^n?(\d+)\./.exec(version);
+  return match ? Number(match[1]) : null;
 }
 
 function versionOf(binary: string): Promise<string> {
@@ -26,23 +38,31 @@ function bundledFfmpeg(): string | null {
 }
 
 /**
- * Finds a working ffmpeg: the explicit path (LONGSHOT_FFMPEG), else the bundled binary, else `ffmpeg` on PATH.
- * An explicit path that does not run is an error, never silently replaced.
+ * Finds a working ffmpeg: the explicit path (--ffmpeg-path / LONGSHOT_FFMPEG); else `ffmpeg` on PATH when it is
+ * version 5 or later; only then the bundled binary (a 2018 build), and an older PATH ffmpeg last. An explicit path
+ * that does not run is an error, never silently replaced.
  */
 export async function resolveFfmpeg(explicit: string | null): Promise<Ffmpeg> {
-  const candidates = explicit ? [explicit] : [bundledFfmpeg(), 'ffmpeg'].filter((c): c is string => c !== null);
   const failures: string[] = [];
-  for (const candidate of candidates) {
+  const tryOne = async (candidate: string, source: Ffmpeg['source']): Promise<Ffmpeg | null> => {
     try {
-      return { path: candidate, version: await versionOf(candidate) };
+      const version = await versionOf(candidate);
+      return { path: candidate, version, major: ffmpegMajor(version), source };
     } catch (err) {
       failures.push(`${candidate}: ${(err as Error).message.split('\n')[0]}`);
+      return null;
     }
+  };
+  if (explicit) {
+    const found = await tryOne(explicit, 'setting');
+    if (found) return found;
+    throw new LongshotError('internal', `LONGSHOT_FFMPEG / --ffmpeg-path "${explicit}" does not run (${failures[0]}); point it at an ffmpeg binary or unset it`);
   }
-  throw new LongshotError(
-    'internal',
-    explicit
-      ? `LONGSHOT_FFMPEG / --ffmpeg-path "${explicit}" does not run (${failures[0]}); point it at an ffmpeg binary or unset it`
-      : `no working ffmpeg (${failures.join('; ')}); run npm install again or set LONGSHOT_FFMPEG`,
-  );
+  const onPath = await tryOne('ffmpeg', 'path');
+  if (onPath && (onPath.major ?? 0) >= MIN_FFMPEG_MAJOR) return onPath;
+  const bundled = bundledFfmpeg();
+  const fromPackage = bundled ? await tryOne(bundled, 'bundled') : null;
+  const found = fromPackage ?? onPath;
+  if (found) return found;
+  throw new LongshotError('internal', `no working ffmpeg (${failures.join('; ')}); install ffmpeg 5 or later (apt install ffmpeg) or set LONGSHOT_FFMPEG`);
 }

@@ -1,5 +1,4 @@
-import { access } from 'node:fs/promises';
-import { LongshotError } from '../../shared/errors';
+import { resolveMediaFile, unusableMedia } from './media-path';
 import { FfmpegError, runFfmpeg } from './run-ffmpeg';
 
 /** What the decoder needs to know of a media file. */
@@ -14,39 +13,45 @@ export interface MediaInfo {
   still: boolean;
 }
 
-/** A printf-style image sequence path such as `/shots/frame_%05d.png`. */
-export function isImageSequence(mediaPath: string): boolean {
-  return /%0?\d*d/.test(mediaPath);
+/** Demuxers a reference may be read with: video containers and single images. Playlists (HLS), concat lists and
+ * everything else that would open further files or URLs are refused by ffmpeg itself. */
+export const REFERENCE_FORMATS = 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mxf,mpegts,image2,png_pipe,jpeg_pipe,webp_pipe,bmp_pipe,tiff_pipe';
+/** How long probing or decoding a reference may take before ffmpeg is killed. */
+export const REFERENCE_TIMEOUT_MS = 60_000;
+
+/** Options of reading a reference: the job's abort signal and a time limit. */
+export interface ReferenceReadOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** ffmpeg input options for a reference file (resolved by {@link resolveMediaFile}): only the formats above. */
+export function referenceInput(file: string): string[] {
+  return ['-format_whitelist', REFERENCE_FORMATS, '-i', `file:${file}`];
 }
 
 /**
- * Probes a media file with `ffmpeg -i` (no ffprobe ships with the bundled ffmpeg). Errors name `field` and say
- * what is wrong with the file.
+ * Probes a media file with `ffmpeg -i` (no ffprobe ships with the bundled ffmpeg). The path must be an absolute
+ * regular file (see media-path.ts); errors name `field` and never tell a missing file from an unreadable one.
+ * Returns the resolved file with what was found.
  */
-export async function probeMedia(ffmpegPath: string, mediaPath: string, field: string, sequenceFps = 25): Promise<MediaInfo> {
-  if (!isImageSequence(mediaPath)) {
-    try {
-      await access(mediaPath);
-    } catch {
-      throw new LongshotError('media_unreadable', `${field}: no file at ${mediaPath}; give the absolute path of a media file on this machine`, { field });
-    }
-  }
-  const input = isImageSequence(mediaPath) ? ['-framerate', String(sequenceFps), '-i', mediaPath] : ['-i', mediaPath];
+export async function probeMedia(ffmpegPath: string, mediaPath: string, field: string, options: ReferenceReadOptions = {}): Promise<MediaInfo & { file: string }> {
+  const file = await resolveMediaFile(mediaPath, field);
   let stderr: string;
   try {
     // Decoding one frame proves the file is readable, not just that its header parses.
-    ({ stderr } = await runFfmpeg(ffmpegPath, [...input, '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-']));
+    ({ stderr } = await runFfmpeg(ffmpegPath, [...referenceInput(file), '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'], { signal: options.signal, timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS }));
   } catch (err) {
-    const why = err instanceof FfmpegError ? /Invalid data|could not find codec|does not contain any stream|matches no streams/i.exec(err.stderr)?.[0] ?? 'ffmpeg cannot decode it' : (err as Error).message;
-    throw new LongshotError('media_unreadable', `${field}: ${mediaPath} is not readable video or image media (${why}); export it as H.264/HEVC MP4, ProRes MOV, PNG or JPEG`, { field, cause: err });
+    if (!(err instanceof FfmpegError)) throw err;
+    throw unusableMedia(field, mediaPath, err);
   }
   const video = /Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: Video: (\w+)[^\n]*?, (\d{2,5})x(\d{2,5})[^\n]*/.exec(stderr);
-  if (!video) throw new LongshotError('media_unreadable', `${field}: ${mediaPath} has no video stream; give a clip or an image`, { field });
+  if (!video) throw unusableMedia(field, mediaPath);
   const line = video[0];
   const fpsMatch = /([\d.]+) fps/.exec(line) ?? /([\d.]+) tbr/.exec(line);
   const duration = /Duration: (\d+):(\d+):([\d.]+)/.exec(stderr);
   const codec = video[1]!;
-  const still = !isImageSequence(mediaPath) && (/Input #0, (png_pipe|jpeg_pipe|image2|webp_pipe|bmp_pipe|tiff_pipe)/.test(stderr) || !duration);
+  const still = (/Input #0, (png_pipe|jpeg_pipe|image2|webp_pipe|bmp_pipe|tiff_pipe)/.test(stderr) || !duration);
   const fps = still ? null : fpsMatch ? exactRate(Number(fpsMatch[1])) : null;
   return {
     durationSeconds: still || !duration ? null : Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]),
@@ -55,6 +60,7 @@ export async function probeMedia(ffmpegPath: string, mediaPath: string, field: s
     fps,
     codec,
     still,
+    file,
   };
 }
 

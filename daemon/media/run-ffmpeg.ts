@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { LongshotError } from '../../shared/errors';
 
 /** ffmpeg exited non-zero: its exit code and the end of what it printed. */
@@ -19,41 +21,147 @@ export interface RunOptions {
   /** Written to ffmpeg's stdin in order, with backpressure; stdin is closed after the last chunk. */
   input?: Iterable<Uint8Array> | Buffer;
   signal?: AbortSignal;
+  /** ffmpeg is killed and the run rejects with `engine_failed` after this long (default {@link FFMPEG_TIMEOUT_MS}). */
+  timeoutMs?: number;
+}
+
+/** The longest any one ffmpeg run may take unless its caller says otherwise. */
+export const FFMPEG_TIMEOUT_MS = 10 * 60_000;
+/** Protocols every ffmpeg input may use: local files and our own pipes, never the network. */
+export const PROTOCOL_WHITELIST = 'file,pipe';
+
+/**
+ * The ffmpeg processes this daemon has running. Each runs in its own process group, so a kill reaches anything it
+ * started; with a pid folder set, each also has a pid file there, so a daemon that was `kill -9`ed can have its
+ * orphans swept at the next start ({@link sweepOrphanFfmpeg}).
+ */
+export class FfmpegChildren {
+  private readonly live = new Set<ChildProcess>();
+
+  constructor(private readonly pidDir: string | null = null) {
+    if (pidDir) fs.mkdirSync(pidDir, { recursive: true, mode: 0o700 });
+  }
+
+  add(child: ChildProcess, binary: string): void {
+    this.live.add(child);
+    if (this.pidDir && child.pid) fs.writeFileSync(path.join(this.pidDir, `${child.pid}.pid`), JSON.stringify({ pid: child.pid, binary }), { mode: 0o600 });
+  }
+
+  remove(child: ChildProcess): void {
+    this.live.delete(child);
+    if (this.pidDir && child.pid) fs.rmSync(path.join(this.pidDir, `${child.pid}.pid`), { force: true });
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** Kills every running ffmpeg (synchronously: safe in an `exit` handler). */
+  killAll(): void {
+    for (const child of this.live) killGroup(child.pid);
+  }
+}
+
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(process.platform === 'win32' ? pid : -pid, 'SIGKILL');
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /**
- * Runs ffmpeg and collects stdout (binary) and stderr (text). Aborting kills ffmpeg and rejects with a
- * `cancelled` LongshotError; a non-zero exit rejects with FfmpegError.
+ * Kills the ffmpeg processes listed in `pidDir` by a daemon that died without cleaning up, and removes their pid
+ * files. A pid is only killed while /proc says it still runs the recorded binary (pids are reused); elsewhere than
+ * Linux the files are only removed. Returns the pids killed.
+ */
+export function sweepOrphanFfmpeg(pidDir: string): number[] {
+  const killed: number[] = [];
+  for (const name of fs.existsSync(pidDir) ? fs.readdirSync(pidDir) : []) {
+    const file = path.join(pidDir, name);
+    try {
+      const { pid, binary } = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number; binary: string };
+      const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+      if (Number.isInteger(pid) && pid > 1 && argv0 === binary) {
+        killGroup(pid);
+        killed.push(pid);
+      }
+    } catch {
+      // not running any more, or not ours
+    }
+    fs.rmSync(file, { force: true });
+  }
+  return killed;
+}
+
+/** ffmpeg's own input options that keep every input on local files and pipes; inserted before each `-i`. */
+function confineInputs(args: string[]): string[] {
+  return args.flatMap((arg, i) => (arg === '-i' && args[i - 1] !== '-protocol_whitelist' ? ['-protocol_whitelist', PROTOCOL_WHITELIST, arg] : [arg]));
+}
+
+/**
+ * Runs ffmpeg and collects stdout (binary) and stderr (text). Every input is limited to `file,pipe` protocols.
+ * Aborting kills ffmpeg (its whole process group) and rejects with a `cancelled` LongshotError; passing
+ * `timeoutMs` kills it and rejects with `engine_failed`; a non-zero exit rejects with FfmpegError.
  */
 export function runFfmpeg(ffmpegPath: string, args: string[], options: RunOptions = {}): Promise<{ stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new LongshotError('cancelled', 'cancelled'));
     // -nostdin stops ffmpeg reading the terminal; with piped input stdin is ours.
-    const child = spawn(ffmpegPath, ['-hide_banner', ...(options.input ? [] : ['-nostdin']), ...args], {
+    const child = spawn(ffmpegPath, ['-hide_banner', ...(options.input ? [] : ['-nostdin']), ...confineInputs(args)], {
       stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      detached: process.platform !== 'win32',
     });
+    const registry = defaultChildren;
+    registry.add(child, ffmpegPath);
     const out: Buffer[] = [];
     let err = '';
-    let aborted = false;
+    let ended: 'aborted' | 'timeout' | null = null;
     child.stdout!.on('data', (c: Buffer) => out.push(c));
     child.stderr!.on('data', (c: Buffer) => {
       err += c.toString('utf8');
       if (err.length > 64_000) err = err.slice(-32_000);
     });
-    const onAbort = () => {
-      aborted = true;
-      child.kill('SIGKILL');
+    const stop = (why: 'aborted' | 'timeout') => {
+      ended ??= why;
+      killGroup(child.pid);
     };
+    const onAbort = () => stop('aborted');
+    const timeoutMs = options.timeoutMs ?? FFMPEG_TIMEOUT_MS;
+    const timer = setTimeout(() => stop('timeout'), timeoutMs);
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.once('error', (e) => reject(new LongshotError('internal', `cannot run ffmpeg at ${ffmpegPath}: ${e.message}`, { cause: e })));
-    child.once('close', (code) => {
+    const cleanUp = () => {
+      clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
-      if (aborted) reject(new LongshotError('cancelled', 'cancelled'));
+      registry.remove(child);
+    };
+    child.once('error', (e) => {
+      cleanUp();
+      reject(new LongshotError('internal', `cannot run ffmpeg at ${ffmpegPath}: ${e.message}`, { cause: e }));
+    });
+    child.once('close', (code) => {
+      cleanUp();
+      if (ended === 'aborted') reject(new LongshotError('cancelled', 'cancelled'));
+      else if (ended === 'timeout') reject(new LongshotError('engine_failed', `ffmpeg took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`));
       else if (code === 0) resolve({ stdout: Buffer.concat(out), stderr: err });
       else reject(new FfmpegError(code, err));
     });
     if (options.input) void feed(child.stdin!, options.input);
   });
+}
+
+/** Where runs are tracked: a process-wide registry, since every run must die with the process (the daemon gives it a pid folder with {@link trackFfmpegIn}). */
+let defaultChildren = new FfmpegChildren();
+
+/** Makes every later run register in `children` (the daemon's, with its pid folder); returns it. */
+export function trackFfmpegIn(children: FfmpegChildren): FfmpegChildren {
+  defaultChildren = children;
+  return children;
 }
 
 /** Writes chunks with backpressure; a closed pipe (ffmpeg died) just stops the feed: its exit reports why. */
