@@ -169,8 +169,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
         reportPending = null;
         // The next window's noise, drawn in window order (so seeds still give the same frames) while this one runs.
         if (noise === null && w + 1 < plan.length) noise = fillGaussian(new Float32Array(windowSize), random);
-        const prediction = await running;
-        await reporting;
+        // Both awaited together, so a failing run never leaves the report's rejection unhandled (or the reverse).
+        const [prediction] = await Promise.all([running, reporting]);
         // 5c. Network output → x0, with guidance; known frames are the clean references.
         guidedX0(prediction, sample, this.predictionCoefficients(t), input.guidance, clipRange, x0);
         reimposeKnown(x0);
