@@ -20,6 +20,11 @@ export interface Config {
   ffmpegPath: string | null;
   queueCap: number;
   logLevel: string;
+  maxJobCost: number;
+  maxOutputBytes: number;
+  maxOutputSide: number;
+  keepJobs: number;
+  keepDays: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -69,6 +74,11 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   ffmpegPath: { key: 'ffmpegPath', env: 'LONGSHOT_FFMPEG', description: 'ffmpeg binary (default: the bundled one, then PATH)', fallback: () => null, parse: text },
   queueCap: { key: 'queueCap', env: 'LONGSHOT_QUEUE_CAP', description: 'queued jobs accepted before new ones get 429', fallback: () => 32, parse: int('queue cap', 1, 100000) },
   logLevel: { key: 'logLevel', env: 'LONGSHOT_LOG_LEVEL', description: 'pino log level', fallback: () => 'info', parse: text },
+  maxJobCost: { key: 'maxJobCost', env: 'LONGSHOT_MAX_JOB_COST', description: 'most sampler work one job may ask for, in frame-steps (frames × steps)', fallback: () => 200_000, parse: int('max job cost', 1, 1e12) },
+  maxOutputBytes: { key: 'maxOutputBytes', env: 'LONGSHOT_MAX_OUTPUT_BYTES', description: 'largest clip one job may write, as estimated at submit (bytes)', fallback: () => 4 * 1024 ** 3, parse: int('max output bytes', 1, 2 ** 50) },
+  maxOutputSide: { key: 'maxOutputSide', env: 'LONGSHOT_MAX_OUTPUT_SIDE', description: 'longest side of an output frame in pixels (the protocol allows up to 8192)', fallback: () => 4096, parse: int('max output side', 16, 8192) },
+  keepJobs: { key: 'keepJobs', env: 'LONGSHOT_KEEP_JOBS', description: 'finished jobs kept (with their clips and references); older ones are deleted', fallback: () => 500, parse: int('keep jobs', 1, 1_000_000) },
+  keepDays: { key: 'keepDays', env: 'LONGSHOT_KEEP_DAYS', description: 'days a finished job (with its clip and references) is kept', fallback: () => 30, parse: int('keep days', 1, 36500) },
 };
 
 /** Flag spelling of a setting key: `dataDir` → `data-dir`. */

@@ -12,8 +12,11 @@ import { makeClip } from './generation/make-clip';
 import { ModelRegistry } from './generation/model-registry';
 import { JobQueue, type JobRunner } from './jobs/job-queue';
 import { JobStore } from './jobs/job-store';
-import { resolveFfmpeg } from './media/ffmpeg-path';
+import { resolveFfmpeg, type Ffmpeg } from './media/ffmpeg-path';
 import { sweepTempFiles } from './media/encode';
+import { FfmpegChildren, sweepOrphanFfmpeg, trackFfmpegIn } from './media/run-ffmpeg';
+import { securePrivateTree } from './data-dir';
+import { JobFiles } from './jobs/job-files';
 import { createHttpApp } from './server/http-app';
 import { Pairing } from './server/pairing';
 import { attachStream } from './server/stream';
@@ -28,6 +31,8 @@ export interface RunningDaemon {
   pairing: Pairing;
   queue: JobQueue;
   models: ModelRegistry;
+  /** The ffmpeg every job runs. */
+  ffmpeg: Ffmpeg;
   close(): Promise<void>;
 }
 
@@ -55,9 +60,18 @@ export function machineId(dataDir: string): string {
  */
 export async function startDaemon(config: Config, options: StartOptions): Promise<RunningDaemon> {
   const { logger } = options;
-  // 1. Data folder: the database, clips and the pairing token, readable by this user only.
-  const clipsDir = path.join(config.dataDir, 'clips');
-  fs.mkdirSync(clipsDir, { recursive: true, mode: 0o700 });
+  // 1. Data folder: the database, clips, references and the pairing token, readable by this user only (0700/0600,
+  // checked again at every start); ffmpeg processes a crashed daemon left running are killed.
+  const fixed = securePrivateTree(config.dataDir);
+  if (fixed.length) logger.warn({ paths: fixed.length }, 'data folder was readable by others; made it private (0700/0600)');
+  const pidDir = path.join(config.dataDir, 'run');
+  const orphans = sweepOrphanFfmpeg(pidDir);
+  if (orphans.length) logger.warn({ pids: orphans }, 'killed ffmpeg processes left by a crashed daemon');
+  const children = trackFfmpegIn(new FfmpegChildren(pidDir));
+  const killChildren = () => children.killAll();
+  process.on('exit', killChildren);
+  const files = new JobFiles(path.join(config.dataDir, 'references'), path.join(config.dataDir, 'clips'));
+  const clipsDir = files.clipsDir;
   const swept = await sweepTempFiles(clipsDir);
   if (swept.length) logger.info({ files: swept.length }, 'removed unfinished clips left by a crash');
   const pairing = new Pairing(config.dataDir);
@@ -77,14 +91,19 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   const store = new JobStore(path.join(config.dataDir, 'jobs.sqlite'));
   const runner: JobRunner = async (job, { signal, onProgress }) => {
     const pipeline = await models.get(job.request.model);
-    const outputPath = path.join(clipsDir, `longshot-${job.id}.${job.request.format}`);
     const clip = await makeClip(
       { ...job.request, seed: job.request.seed ?? 0 },
-      { pipeline, ffmpegPath: ffmpeg.path, outputPath, logger: logger.child({ jobId: job.id }), signal, onProgress },
+      { pipeline, ffmpegPath: ffmpeg.path, outputPath: files.outputPath(job), logger: logger.child({ jobId: job.id }), signal, onProgress, storedImage: (name) => files.read(name) },
     );
     return { output: clip.output, sha256: clip.sha256, bytes: clip.bytes };
   };
-  const queue = new JobQueue(store, runner, { queueCap: config.queueCap, logger });
+  const queue = new JobQueue(store, runner, {
+    queueCap: config.queueCap,
+    logger,
+    files,
+    limits: { maxJobCost: config.maxJobCost, maxOutputBytes: config.maxOutputBytes, maxOutputSide: config.maxOutputSide },
+    retention: { keepJobs: config.keepJobs, keepDays: config.keepDays },
+  });
 
   const info = (): DaemonInfo => ({
     name: 'longshot',
@@ -109,7 +128,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
     server.listen(config.port, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as { port: number }).port;
-  logger.info({ url: `http://127.0.0.1:${port}`, dataDir: config.dataDir, ffmpeg: ffmpeg.version }, 'daemon listening');
+  logger.info({ url: `http://127.0.0.1:${port}`, dataDir: config.dataDir, ffmpeg: ffmpeg.path, ffmpegVersion: ffmpeg.version }, 'daemon listening');
 
   queue.start();
   if (options.preload !== false) {
@@ -122,14 +141,20 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
     pairing,
     queue,
     models,
+    ffmpeg,
     async close() {
+      // New jobs get 503 while the running one is cancelled (its ffmpeg killed); a job that does not stop within
+      // a few seconds is left interrupted, and the port is released either way.
+      const stopping = queue.close();
       closeStream();
-      await queue.close();
+      await stopping;
+      children.killAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
-      await models.close();
+      await Promise.race([models.close(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
       store.close();
+      process.off('exit', killChildren);
     },
   };
 }

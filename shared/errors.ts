@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'model_invalid',
   'media_unreadable',
   'disk_full',
+  'unavailable',
   'cancelled',
   'interrupted',
   'engine_failed',

@@ -13,6 +13,10 @@ export const WS_TOKEN_PREFIX = 'token.';
 export const MAX_SECONDS = 60;
 /** The longest prompt accepted, in characters. */
 export const MAX_PROMPT_CHARS = 2000;
+/** Jobs in one page of a listing when the client names no limit. */
+export const DEFAULT_LIST_LIMIT = 50;
+/** The most jobs one page of a listing may hold. */
+export const MAX_LIST_LIMIT = 200;
 /** The largest seed; seeds are unsigned 32-bit integers. */
 export const MAX_SEED = 2 ** 32 - 1;
 /** The most variations (jobs with seeds s, s+1, …) one "×N" or `--variations N` makes. */

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES, LongshotError } from './errors';
-import { MAX_PROMPT_CHARS, MAX_SECONDS } from './protocol-constants';
+import { MAX_LIST_LIMIT, MAX_PROMPT_CHARS, MAX_SECONDS } from './protocol-constants';
 
 export * from './protocol-constants';
 
@@ -23,6 +23,17 @@ export const ReferenceSourceSchema = z.discriminatedUnion('kind', [
     kind: z.literal('images'),
     /** Base64 PNG or JPEG frames in time order; for `before` the last one is at the seam, for `after` the first. */
     images: z.array(z.string().min(16).max(8_000_000)).min(1, 'images needs at least one frame').max(64),
+  }),
+  /**
+   * How the daemon records `images` once it accepts a job: the images are written once to files in its data folder
+   * and the stored request (and every listing) names those files, not the bytes. Clients never send this kind.
+   */
+  z.strictObject({
+    kind: z.literal('stored'),
+    /** File names in the daemon's references folder, in the order the images were sent. */
+    files: z.array(z.string().regex(/^[0-9a-f-]{36}\.img$/, 'files names the daemon\'s own reference files')).min(1).max(64),
+    /** Bytes of all the images together. */
+    bytes: z.number().int().min(0),
   }),
 ]);
 /** Where reference frames come from. */
@@ -143,7 +154,13 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('retry'), requestId, jobId: z.string().min(1).max(100) }),
   /** Follow a job's events; `clip: true` also streams its clip when it is (or once it is) done. */
   z.strictObject({ type: z.literal('subscribe'), requestId, jobId: z.string().min(1).max(100), clip: z.boolean().default(true) }),
-  z.strictObject({ type: z.literal('list'), requestId }),
+  /** One page of jobs, newest first: at most `limit` (default 50, at most 200), older than the job `before` if given. */
+  z.strictObject({
+    type: z.literal('list'),
+    requestId,
+    limit: z.number().int().min(1).max(MAX_LIST_LIMIT, `limit must be at most ${MAX_LIST_LIMIT}`).optional(),
+    before: z.string().min(1).max(100).optional(),
+  }),
 ]);
 /** A client message. */
 export type ClientMessage = z.input<typeof ClientMessageSchema>;
@@ -166,7 +183,8 @@ export interface DaemonInfo {
 export type ServerMessage =
   | { type: 'welcome'; requestId: string; info: DaemonInfo }
   | { type: 'error'; requestId: string | null; error: z.infer<typeof ErrorBodySchema> }
-  | { type: 'jobs'; requestId: string; jobs: Job[] }
+  /** One page of jobs, newest first; `next` is the `before` that asks for the following page, or null after the last. */
+  | { type: 'jobs'; requestId: string; jobs: Job[]; next: string | null }
   | { type: 'queued'; requestId: string | null; job: Job }
   | { type: 'started'; jobId: string; job: Job }
   | {
@@ -236,6 +254,12 @@ export function parseGenerateRequest(input: unknown): GenerateRequest {
   const result = GenerateRequestSchema.safeParse(input);
   if (!result.success) throw validationError(result.error, 'request');
   return result.data;
+}
+
+/** A `requestId` fit to echo in a reply: the client's own when it is a valid one, else null (an error never echoes a megabyte). */
+export function echoableRequestId(raw: unknown): string | null {
+  const id = raw && typeof raw === 'object' ? (raw as { requestId?: unknown }).requestId : undefined;
+  return requestId.safeParse(id).success ? (id as string) : null;
 }
 
 /** Validates a client message, throwing a `bad_request` LongshotError naming the field. */

@@ -8,7 +8,8 @@ import { listPackages } from '../engine/model-package';
 import { makeClip } from '../generation/make-clip';
 import { withSeed } from '../generation/request';
 import { createLogger } from '../log';
-import { resolveFfmpeg } from '../media/ffmpeg-path';
+import { MIN_FFMPEG_MAJOR, resolveFfmpeg } from '../media/ffmpeg-path';
+import { securePrivateTree } from '../data-dir';
 import { Pairing } from '../server/pairing';
 import { machineId, startDaemon } from '../start-daemon';
 import { flagError, numberFlag, parseCommandArgs, parseMediaAt, parseSize, settingFlags, variationPath } from './args';
@@ -40,7 +41,7 @@ const HELP: Record<string, string> = {
 Runs the daemon on 127.0.0.1 (default port 43117) until Ctrl-C. Logs are JSON lines on stderr.`,
   pair: `Usage: longshot pair [--json]
 
-Prints a one-time code (5 minutes, 5 tries) to type into the Premiere panel, and the token other clients send
+Prints a one-time code (5 minutes; wrong tries are slowed, never burn it) to type into the Premiere panel, and the token other clients send
 as "Authorization: Bearer <token>".`,
   generate: `Usage: longshot generate "<prompt>" -o OUT [options]
 
@@ -98,6 +99,7 @@ const commands: Record<string, Command> = {
   async pair(argv) {
     const { values } = parseCommandArgs(argv, { json: { type: 'boolean' } });
     const config = loadConfig(settingFlags(values));
+    securePrivateTree(config.dataDir);
     const pairing = new Pairing(config.dataDir);
     const token = pairing.token();
     const { code, expiresAt } = pairing.createCode();
@@ -107,7 +109,7 @@ const commands: Record<string, Command> = {
       return;
     }
     process.stdout.write(
-      `Pairing code: ${code}  (type it into the Longshot panel; valid until ${expiresAt.toLocaleTimeString()}, 5 tries)\n` +
+      `Pairing code: ${code}  (type it into the Longshot panel; valid until ${expiresAt.toLocaleTimeString()})\n` +
         `Token for other clients (Authorization: Bearer …): ${token}\n` +
         `Machine: ${machine}\n`,
     );
@@ -234,11 +236,12 @@ const commands: Record<string, Command> = {
     };
     await record('ffmpeg', true, async () => {
       const f = await resolveFfmpeg(config.ffmpegPath);
-      return `${f.path} (${f.version})`;
+      const old = (f.major ?? 0) < MIN_FFMPEG_MAJOR ? `; WARNING: older than ffmpeg ${MIN_FFMPEG_MAJOR}, it lacks years of decoder security fixes: install a current ffmpeg (apt install ffmpeg) or set --ffmpeg-path` : '';
+      return `${f.path} (${f.version}, from ${f.source})${old}`;
     });
     await record('data folder', true, async () => {
       const fs = await import('node:fs/promises');
-      await fs.mkdir(config.dataDir, { recursive: true });
+      securePrivateTree(config.dataDir);
       const probe = path.join(config.dataDir, `.doctor-${process.pid}`);
       await fs.writeFile(probe, 'ok');
       await fs.rm(probe);
@@ -303,11 +306,16 @@ function formatFromPath(file: string): string {
   return ext === '.mov' ? 'mov' : ext === '' ? 'png' : 'mp4';
 }
 
+/** The daemon reads only absolute paths; a path typed at the command line is relative to where it was typed. */
+function absolutePath<T extends { path: string }>(media: T): T {
+  return { ...media, path: path.resolve(media.path) };
+}
+
 /** Adds the references and mode of --extend / --extend-head / --fill to a request. */
 function withCliReferences(text: (flag: string) => string | undefined, request: GenerateRequestInput): GenerateRequestInput {
   const given = (['extend', 'extend-head', 'fill'] as const).filter((f) => text(f) !== undefined);
   if (given.length > 1) throw new LongshotError('bad_request', `--${given.join(' and --')}: give only one of them`);
-  const media = (value: string, flag: string, role: Reference['role']): Reference => ({ role, source: { kind: 'media', ...parseMediaAt(value, flag) } });
+  const media = (value: string, flag: string, role: Reference['role']): Reference => ({ role, source: { kind: 'media', ...absolutePath(parseMediaAt(value, flag)) } });
   const extend = text('extend');
   const extendHead = text('extend-head');
   const fill = text('fill');

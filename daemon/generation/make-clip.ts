@@ -22,6 +22,8 @@ export interface MakeClipContext {
   logger: Logger;
   signal?: AbortSignal;
   onProgress?: (progress: PipelineProgress) => void;
+  /** Reads a reference image the daemon stored when it accepted the job (`{ kind: 'stored' }` references). */
+  storedImage?: (name: string) => Buffer;
 }
 
 /**
@@ -70,11 +72,15 @@ async function readReference(references: Reference[], role: 'before' | 'after', 
   const ref = references[index]!;
   const { pipeline } = ctx;
   const field = `request.references[${index}].source`;
-  if (ref.source.kind === 'images') {
-    const frames = await decodeImages(ctx.ffmpegPath, ref.source.images, pipeline.nativeWidth, pipeline.nativeHeight, `${field}.images`);
+  const read = { signal: ctx.signal };
+  if (ref.source.kind === 'images' || ref.source.kind === 'stored') {
+    const { source } = ref;
+    const images = source.kind === 'images' ? source.images : source.files.map((name) => storedImage(ctx, name, `${field}.files`));
+    const frames = await decodeImages(ctx.ffmpegPath, images, pipeline.nativeWidth, pipeline.nativeHeight, `${field}.${source.kind === 'images' ? 'images' : 'files'}`, read);
     return role === 'before' ? frames.slice(-pipeline.contextFrames) : frames.slice(0, pipeline.contextFrames);
   }
   const frames = await readFramesAt(ctx.ffmpegPath, ref.source.path, {
+    ...read,
     timeSeconds: ref.source.timeSeconds,
     count: pipeline.contextFrames,
     side: role,
@@ -86,4 +92,13 @@ async function readReference(references: Reference[], role: 'before' | 'after', 
     throw new LongshotError('media_unreadable', `${field}.timeSeconds: no frame at ${ref.source.timeSeconds} s in ${ref.source.path}; pick a time inside the media`, { field: `${field}.timeSeconds` });
   }
   return frames;
+}
+
+function storedImage(ctx: MakeClipContext, name: string, field: string): Buffer {
+  if (!ctx.storedImage) throw new LongshotError('bad_request', `${field}: stored references are read only by the daemon that stored them`, { field });
+  try {
+    return ctx.storedImage(name);
+  } catch (err) {
+    throw new LongshotError('media_unreadable', `${field}: the reference image ${name} this job stored is gone; submit the images again`, { field, cause: err });
+  }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { LongshotError, toErrorBody, type ErrorBody } from '../../shared/errors';
-import { FINAL_STATES, type GenerateRequest, type Job } from '../../shared/protocol';
-import { withSeed } from '../generation/request';
+import { DEFAULT_LIST_LIMIT, FINAL_STATES, type GenerateRequest, type Job } from '../../shared/protocol';
+import { assertAffordable, withSeed, type JobLimits } from '../generation/request';
 import { INTERRUPTED_ERROR, type JobOutput, type JobStore } from './job-store';
 
 /** Progress of a running job, as the runner reports it. */
@@ -27,6 +27,39 @@ export type JobEvent =
   | { type: 'failed'; job: Job; error: ErrorBody }
   | { type: 'cancelled'; job: Job };
 
+/** The files a job owns: its reference images are written once when it is accepted, and deleted with it. */
+export interface JobFileStore {
+  /** The request to store: images written to files and named, not held. Throws `bad_request` naming the field. */
+  accept(request: GenerateRequest): GenerateRequest;
+  /** Deletes a job's files (reference images, clip). */
+  remove(job: Job): void;
+  /** Deletes the files of a request that was accepted but could not be stored. */
+  removeFor?(request: GenerateRequest): void;
+}
+
+/** How long ended jobs are kept: the newest `keepJobs` of them, none older than `keepDays`. */
+export interface Retention {
+  keepJobs: number;
+  keepDays: number;
+}
+
+/** What the queue needs besides the store and the runner. */
+export interface JobQueueOptions {
+  queueCap: number;
+  logger: Logger;
+  /** Cost limits checked at submit; none when absent. */
+  limits?: JobLimits;
+  files?: JobFileStore;
+  retention?: Retention;
+  /** The clock retention reads (default: the system's). */
+  now?: () => Date;
+  /** How long `close()` waits for the running job to stop after it is cancelled. */
+  closeTimeoutMs?: number;
+}
+
+/** Seconds a client told `unavailable` (shutting down) should wait before trying again. */
+export const SHUTDOWN_RETRY_SECONDS = 5;
+
 /**
  * The job queue: jobs wait in submission order and one runs at a time (one engine). It knows nothing of HTTP,
  * WebSocket or onnxruntime: the runner is given to it, so tests can run it with any runner.
@@ -38,16 +71,21 @@ export class JobQueue {
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
 
+  private readonly now: () => Date;
+
   constructor(
     private readonly store: JobStore,
     private readonly runner: JobRunner,
-    private readonly options: { queueCap: number; logger: Logger },
-  ) {}
+    private readonly options: JobQueueOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
 
-  /** Recovers jobs a dead process left running, then starts working through the queue. */
+  /** Recovers jobs a dead process left running, prunes old ones, then starts working through the queue. */
   start(): void {
     const interrupted = this.store.recoverInterrupted();
     for (const id of interrupted) this.options.logger.warn({ jobId: id }, 'job interrupted by a daemon restart');
+    this.prune();
     this.pump();
   }
 
@@ -60,7 +98,15 @@ export class JobQueue {
   submit(request: GenerateRequest): Job {
     this.assertOpen();
     this.assertRoom();
-    const job = this.store.create(withSeed(request));
+    if (this.options.limits) assertAffordable(request, this.options.limits);
+    const stored = this.options.files ? this.options.files.accept(request) : request;
+    let job: Job;
+    try {
+      job = this.store.create(withSeed(stored));
+    } catch (err) {
+      this.options.files?.removeFor?.(stored);
+      throw err;
+    }
     this.options.logger.info({ jobId: job.id, mode: request.mode, seconds: request.seconds, fps: request.fps }, 'job queued');
     this.emit({ type: 'queued', job });
     this.pump();
@@ -73,8 +119,38 @@ export class JobQueue {
     return job;
   }
 
-  list(): Job[] {
-    return this.store.list();
+  /** One page of jobs, newest first (see {@link JobStore.list}). */
+  list(page: { limit?: number; before?: string } = {}): { jobs: Job[]; next: string | null } {
+    const found = this.store.list({ limit: page.limit ?? DEFAULT_LIST_LIMIT, before: page.before });
+    if (!found) throw new LongshotError('not_found', `before: no job with id "${page.before}"; pass the \`next\` of the previous page`, { field: 'before' });
+    return found;
+  }
+
+  /** Deletes an ended job with its files (clip, reference images); a queued or running one is cancelled instead. */
+  remove(id: string): Job {
+    const job = this.get(id);
+    if (!isFinal(job)) return this.cancel(id);
+    this.options.files?.remove(job);
+    this.store.delete(id);
+    this.options.logger.info({ jobId: id }, 'job deleted');
+    return job;
+  }
+
+  /** Deletes ended jobs beyond the retention setting, with their files; returns how many. */
+  prune(): number {
+    const { retention } = this.options;
+    if (!retention) return 0;
+    const cutoff = new Date(this.now().getTime() - retention.keepDays * 86_400_000);
+    const expired = this.store.expired(retention.keepJobs, cutoff);
+    for (const job of expired) {
+      try {
+        this.remove(job.id);
+      } catch (err) {
+        this.options.logger.error({ err, jobId: job.id }, 'pruning a job failed');
+      }
+    }
+    if (expired.length) this.options.logger.info({ jobs: expired.length }, 'old jobs pruned');
+    return expired.length;
   }
 
   /** Cancels a job in any state: a queued one at once, a running one before its next sampler step. Ended jobs stay as they are. */
@@ -108,11 +184,24 @@ export class JobQueue {
   async close(): Promise<void> {
     this.closed = true;
     this.running?.controller.abort();
-    await this.idle;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.closeTimeoutMs ?? 3000)));
+    const ended = await Promise.race([this.idle.then(() => 'idle' as const), deadline]);
+    clearTimeout(timer);
+    if (ended === 'timeout' && this.running) {
+      // The runner did not stop in time: record the job as interrupted now, as a crash would leave it.
+      this.store.markEnded(this.running.id, 'interrupted', INTERRUPTED_ERROR);
+      this.options.logger.warn({ jobId: this.running.id }, 'running job did not stop in time; left interrupted');
+    }
+  }
+
+  /** Whether the queue has stopped taking jobs. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new LongshotError('internal', 'the daemon is shutting down; submit again once it has restarted');
+    if (this.closed) throw new LongshotError('unavailable', `the daemon is shutting down; submit again in ${SHUTDOWN_RETRY_SECONDS} s, once it has restarted`);
   }
 
   private assertRoom(): void {
@@ -135,9 +224,13 @@ export class JobQueue {
     if (this.pumping || this.closed) return;
     this.pumping = true;
     // Start on a later tick: whoever submitted subscribes to the job's events before it starts.
-    this.idle = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain()).finally(() => {
-      this.pumping = false;
-    });
+    this.idle = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.drain())
+      // A job that ends after close() gave up on it finds the store closed: log it, never reject unhandled.
+      .catch((err) => this.options.logger.error({ err }, 'job queue stopped on an error'))
+      .finally(() => {
+        this.pumping = false;
+      });
   }
 
   private async drain(): Promise<void> {
@@ -184,6 +277,7 @@ export class JobQueue {
     } finally {
       this.running = null;
     }
+    if (!this.closed) this.prune();
   }
 }
 

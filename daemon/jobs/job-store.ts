@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import type { ErrorBody } from '../../shared/errors';
 import type { GenerateRequest, Job, JobState } from '../../shared/protocol';
 
@@ -40,6 +41,9 @@ export class JobStore {
   private readonly db: Database.Database;
 
   constructor(file: string, private readonly now: () => Date = () => new Date()) {
+    // SQLite gives the -wal and -shm files the database file's mode: make it 0600 before SQLite opens it.
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    fs.chmodSync(file, 0o600);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -86,9 +90,39 @@ export class JobStore {
     return row ? toJob(row) : null;
   }
 
-  /** All jobs, oldest first. */
-  list(): Job[] {
-    return (this.db.prepare(`SELECT * FROM jobs ORDER BY seq`).all() as JobRow[]).map(toJob);
+  /**
+   * One page of jobs, newest first: at most `limit`, older than the job `before` when given (null when there is no
+   * such job). `next` is the id to pass as `before` for the following page, or null after the last.
+   */
+  list(page: { limit: number; before?: string }): { jobs: Job[]; next: string | null } | null {
+    let rows: JobRow[];
+    if (page.before === undefined) {
+      rows = this.db.prepare(`SELECT * FROM jobs ORDER BY seq DESC LIMIT ?`).all(page.limit + 1) as JobRow[];
+    } else {
+      const cursor = this.db.prepare(`SELECT seq FROM jobs WHERE id = ?`).get(page.before) as { seq: number } | undefined;
+      if (!cursor) return null;
+      rows = this.db.prepare(`SELECT * FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?`).all(cursor.seq, page.limit + 1) as JobRow[];
+    }
+    const more = rows.length > page.limit;
+    const jobs = rows.slice(0, page.limit).map(toJob);
+    return { jobs, next: more ? jobs[jobs.length - 1]!.id : null };
+  }
+
+  /** Ended jobs past the newest `keep` of them, or that ended before `endedBefore`: those retention removes. */
+  expired(keep: number, endedBefore: Date): Job[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM jobs WHERE state IN ('done', 'failed', 'cancelled', 'interrupted')
+           AND (finished_at < ? OR seq NOT IN (
+             SELECT seq FROM jobs WHERE state IN ('done', 'failed', 'cancelled', 'interrupted') ORDER BY seq DESC LIMIT ?))`,
+      )
+      .all(endedBefore.toISOString(), keep) as JobRow[];
+    return rows.map(toJob);
+  }
+
+  /** Removes a job's record. */
+  delete(id: string): void {
+    this.db.prepare(`DELETE FROM jobs WHERE id = ?`).run(id);
   }
 
   countInState(state: JobState): number {

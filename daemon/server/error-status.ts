@@ -22,6 +22,8 @@ export function httpStatus(code: ErrorCode): number {
       return 429;
     case 'disk_full':
       return 507;
+    case 'unavailable':
+      return 503;
     case 'model_invalid':
     case 'engine_failed':
     case 'cancelled':

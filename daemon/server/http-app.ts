@@ -1,8 +1,8 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { LongshotError, toErrorBody } from '../../shared/errors';
-import { PairRequestSchema, parseGenerateRequest, validationError, type DaemonInfo, type ModelSummary, type PairReply } from '../../shared/protocol';
-import type { JobQueue } from '../jobs/job-queue';
+import { ClientMessageSchema, PairRequestSchema, parseGenerateRequest, validationError, type DaemonInfo, type ModelSummary, type PairReply } from '../../shared/protocol';
+import { SHUTDOWN_RETRY_SECONDS, type JobQueue } from '../jobs/job-queue';
 import { httpStatus } from './error-status';
 import { assertAuthorized, assertLoopbackHost } from './guards';
 import type { Pairing } from './pairing';
@@ -49,10 +49,10 @@ export function routeTable(s: DaemonServices): Route[] {
       method: 'post',
       path: '/v1/pair',
       public: true,
-      handler: (req, res) => {
+      handler: async (req, res) => {
         const parsed = PairRequestSchema.safeParse(req.body);
         if (!parsed.success) throw validationError(parsed.error, '');
-        const token = s.pairing.redeem(parsed.data.code);
+        const token = await s.pairing.redeemFrom(parsed.data.code, req.socket.remoteAddress ?? 'unknown');
         const info = s.info();
         s.logger.info({ client: parsed.data.client ?? null }, 'client paired');
         const reply: PairReply = { token, machine: info.machine, hostname: info.hostname };
@@ -60,10 +60,20 @@ export function routeTable(s: DaemonServices): Route[] {
       },
     },
     { method: 'get', path: '/v1/models', handler: async (_req, res) => res.json(await s.models()) },
-    { method: 'get', path: '/v1/jobs', handler: (_req, res) => res.json(s.queue.list()) },
+    {
+      method: 'get',
+      path: '/v1/jobs',
+      handler: (req, res) => {
+        // One page, newest first; the next page's `before` comes in X-Longshot-Next (absent after the last page).
+        const page = s.queue.list(listPage(req.query));
+        if (page.next) res.setHeader('X-Longshot-Next', page.next);
+        res.json(page.jobs);
+      },
+    },
     { method: 'post', path: '/v1/jobs', handler: (req, res) => res.status(201).json(s.queue.submit(parseGenerateRequest(req.body))) },
     { method: 'get', path: '/v1/jobs/:id', handler: (req, res) => res.json(s.queue.get(jobId(req))) },
-    { method: 'delete', path: '/v1/jobs/:id', handler: (req, res) => res.json(s.queue.cancel(jobId(req))) },
+    // Cancels a queued or running job; deletes an ended one with its clip and reference files.
+    { method: 'delete', path: '/v1/jobs/:id', handler: (req, res) => res.json(s.queue.remove(jobId(req))) },
     { method: 'post', path: '/v1/jobs/:id/retry', handler: (req, res) => res.json(s.queue.retry(jobId(req))) },
     {
       method: 'get',
@@ -110,9 +120,23 @@ export function createHttpApp(s: DaemonServices): express.Express {
     if (body.code === 'internal') s.logger.error({ err, path: req.path }, 'request failed');
     else s.logger.info({ code: body.code, path: req.path, method: req.method }, 'request refused');
     if (body.code === 'queue_full') res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    if (body.code === 'unavailable') res.setHeader('Retry-After', String(SHUTDOWN_RETRY_SECONDS));
     if (!res.headersSent) res.status(httpStatus(body.code)).json({ error: body });
   });
   return app;
+}
+
+/** `?limit=&before=` of a job listing, checked like the stream's `list` message. */
+function listPage(query: Request['query']): { limit?: number; before?: string } {
+  const one = (name: string) => {
+    const value = query[name];
+    if (value !== undefined && typeof value !== 'string') throw new LongshotError('bad_request', `${name}: give it once`, { field: name });
+    return value;
+  };
+  const parsed = ClientMessageSchema.safeParse({ type: 'list', requestId: 'http', limit: one('limit') === undefined ? undefined : Number(one('limit')), before: one('before') });
+  if (!parsed.success) throw validationError(parsed.error, '');
+  const page = parsed.data as { limit?: number; before?: string };
+  return { limit: page.limit, before: page.before };
 }
 
 /** Maps body-parser's errors (bad JSON, too large) to ours; everything else through toErrorBody. */

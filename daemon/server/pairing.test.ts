@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { request, startTestDaemon, tempDir } from '../../test/support/daemon-harness';
-import { Pairing, PAIRING_CODE_TTL_MS, PAIRING_CODE_TRIES } from './pairing';
+import { Pairing, PAIRING_CODE_TTL_MS } from './pairing';
 
 describe('Pairing', () => {
   test('the token is random, ≥ 32 characters, stable, and stored readable by the owner only', () => {
@@ -30,12 +30,15 @@ describe('Pairing', () => {
     expect(() => pairing.redeem(code)).toThrow(/no pairing code is active/);
   });
 
-  test(`a code dies after ${PAIRING_CODE_TRIES} wrong tries`, () => {
+  test('wrong codes never burn the code; each one costs its caller a growing delay', async () => {
     const pairing = new Pairing(tempDir());
     const { code } = pairing.createCode();
-    for (let i = 1; i < PAIRING_CODE_TRIES; i++) expect(() => pairing.redeem('0000-0000')).toThrow(`${PAIRING_CODE_TRIES - i} tries left`);
-    expect(() => pairing.redeem('0000-0000')).toThrow(/last try/);
-    expect(() => pairing.redeem(code)).toThrow(/no pairing code is active/);
+    const slept: number[] = [];
+    const sleep = async (ms: number) => void slept.push(ms);
+    for (let i = 0; i < 8; i++) await expect(pairing.redeemFrom('0000-0000', 'attacker', sleep)).rejects.toThrow(/wrong code/);
+    expect(slept).toEqual([500, 1000, 2000, 4000, 5000, 5000, 5000, 5000]);
+    expect(await pairing.redeemFrom(code, 'user', sleep)).toBe(pairing.token());
+    expect(slept.length).toBe(8);
   });
 
   test('POST /v1/pair exchanges the code for the token and the machine id', async () => {

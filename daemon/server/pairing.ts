@@ -5,15 +5,17 @@ import { LongshotError } from '../../shared/errors';
 
 /** How long a one-time pairing code stays valid. */
 export const PAIRING_CODE_TTL_MS = 5 * 60 * 1000;
-/** Wrong codes accepted before the current code is burnt. */
-export const PAIRING_CODE_TRIES = 5;
+/** Delay before a wrong code is answered, doubling with each wrong try from the same source, up to the cap. */
+export const WRONG_CODE_DELAY_MS = 500;
+export const WRONG_CODE_DELAY_CAP_MS = 5_000;
+// A source's wrong tries are forgotten after this long without one, and after it pairs.
+const WRONG_CODE_MEMORY_MS = 15 * 60 * 1000;
 // Crockford's base32 without I, L, O, U: nothing a person could misread when typing the code from a terminal.
 const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 interface StoredCode {
   sha256: string;
   expiresAt: number;
-  triesLeft: number;
 }
 
 /**
@@ -23,6 +25,8 @@ interface StoredCode {
 export class Pairing {
   private readonly tokenFile: string;
   private readonly codeFile: string;
+  /** Wrong tries per source address: count and time of the last one. */
+  private readonly wrongTries = new Map<string, { count: number; at: number }>();
 
   constructor(dataDir: string, private readonly now: () => number = Date.now) {
     this.tokenFile = path.join(dataDir, 'token');
@@ -51,12 +55,32 @@ export class Pairing {
   createCode(): { code: string; expiresAt: Date } {
     let raw = '';
     for (let i = 0; i < 8; i++) raw += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
-    const stored: StoredCode = { sha256: hash(raw), expiresAt: this.now() + PAIRING_CODE_TTL_MS, triesLeft: PAIRING_CODE_TRIES };
+    const stored: StoredCode = { sha256: hash(raw), expiresAt: this.now() + PAIRING_CODE_TTL_MS };
     writePrivate(this.codeFile, JSON.stringify(stored));
     return { code: `${raw.slice(0, 4)}-${raw.slice(4)}`, expiresAt: new Date(stored.expiresAt) };
   }
 
-  /** Exchanges a one-time code for the token; the code dies on success, on expiry and after 5 wrong tries. */
+  /**
+   * {@link redeem} for a caller at `source` (its address). A wrong code costs the caller, not the user: its reply
+   * waits 0.5 s, doubling with each wrong try from that source (up to 5 s), and the code itself stays valid, so
+   * nobody can burn the user's code by guessing.
+   */
+  async redeemFrom(code: string, source: string, sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())): Promise<string> {
+    try {
+      const token = this.redeem(code);
+      this.wrongTries.delete(source);
+      return token;
+    } catch (err) {
+      const last = this.wrongTries.get(source);
+      const count = last && this.now() - last.at < WRONG_CODE_MEMORY_MS ? last.count + 1 : 1;
+      if (this.wrongTries.size > 10_000) this.wrongTries.clear();
+      this.wrongTries.set(source, { count, at: this.now() });
+      await sleep(Math.min(WRONG_CODE_DELAY_CAP_MS, WRONG_CODE_DELAY_MS * 2 ** (count - 1)));
+      throw err;
+    }
+  }
+
+  /** Exchanges a one-time code for the token; the code dies on success and on expiry (wrong tries do not burn it). */
   redeem(code: string): string {
     const stored = this.readCode();
     const invalid = (why: string) => new LongshotError('unauthorized', `code: ${why}; run \`npx longshot pair\` for a new code`, { field: 'code' });
@@ -66,12 +90,7 @@ export class Pairing {
       throw invalid('the pairing code has expired (codes live 5 minutes)');
     }
     const normalised = code.toUpperCase().replace(/[\s-]/g, '');
-    if (!sameSecret(hash(normalised), stored.sha256)) {
-      const triesLeft = stored.triesLeft - 1;
-      if (triesLeft <= 0) fs.rmSync(this.codeFile, { force: true });
-      else writePrivate(this.codeFile, JSON.stringify({ ...stored, triesLeft }));
-      throw invalid(triesLeft <= 0 ? 'wrong code, and that was the last try for it' : `wrong code (${triesLeft} tries left)`);
-    }
+    if (!sameSecret(hash(normalised), stored.sha256)) throw invalid('wrong code; check it against what `npx longshot pair` printed');
     fs.rmSync(this.codeFile, { force: true });
     return this.token();
   }

@@ -8,6 +8,7 @@ import {
   WS_SUBPROTOCOL,
   parseClientMessage,
   parseGenerateRequest,
+  echoableRequestId,
   protocolMajor,
   type Job,
   type ServerMessage,
@@ -81,12 +82,33 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
   }
 
   function send(conn: Connection, message: ServerMessage): void {
-    conn.outbox = conn.outbox.then(() => sendNow(conn, message));
+    enqueue(conn, () => sendNow(conn, message));
+  }
+
+  /**
+   * Chains one step on the connection's outbox. A step that fails (a message too large to serialise, a clip file
+   * that vanished) closes that one connection with an error; it never rejects the chain or reaches the process.
+   */
+  function enqueue(conn: Connection, step: () => Promise<void>): void {
+    conn.outbox = conn.outbox.then(step).catch((err: unknown) => failConnection(conn, err));
+  }
+
+  function failConnection(conn: Connection, err: unknown): void {
+    const body = err instanceof LongshotError ? err.toBody() : { code: 'internal' as const, message: 'the daemon could not send a reply on this connection; reconnect' };
+    s.logger.error({ err, code: body.code }, 'stream send failed; closing that connection');
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    try {
+      conn.ws.send(JSON.stringify({ type: 'error', requestId: null, error: body } satisfies ServerMessage));
+    } catch {
+      // the error itself cannot be sent: closing says enough
+    }
+    conn.ws.close(1011, body.code);
   }
 
   function sendNow(conn: Connection, message: ServerMessage): Promise<void> {
     if (conn.ws.readyState !== conn.ws.OPEN) return Promise.resolve();
-    return new Promise((resolve) => conn.ws.send(JSON.stringify(message), () => resolve()));
+    const text = JSON.stringify(message);
+    return new Promise((resolve, reject) => conn.ws.send(text, (err) => (err ? reject(err) : resolve())));
   }
 
   function handleMessage(conn: Connection, text: string | null): void {
@@ -99,9 +121,7 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
       } catch {
         throw new LongshotError('bad_request', 'message is not valid JSON: send one JSON object per frame');
       }
-      if (raw && typeof raw === 'object' && typeof (raw as { requestId?: unknown }).requestId === 'string') {
-        requestId = (raw as { requestId: string }).requestId;
-      }
+      requestId = echoableRequestId(raw);
       const msg = parseClientMessage(raw);
       if (msg.type === 'hello') {
         if (protocolMajor(msg.protocol) !== protocolMajor(PROTOCOL_VERSION)) {
@@ -138,9 +158,11 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
           if (isFinal(job)) finish(conn, job, msg.clip);
           return;
         }
-        case 'list':
-          send(conn, { type: 'jobs', requestId: msg.requestId, jobs: s.queue.list() });
+        case 'list': {
+          const page = s.queue.list({ limit: msg.limit, before: msg.before });
+          send(conn, { type: 'jobs', requestId: msg.requestId, jobs: page.jobs, next: page.next });
           return;
+        }
       }
     } catch (err) {
       send(conn, { type: 'error', requestId, error: toErrorBody(err) });
@@ -152,7 +174,7 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
     conn.subscriptions.delete(job.id);
     if (job.state === 'done') {
       // A png job's output is a folder of frames on the daemon's disk; only files travel as `clip` chunks.
-      if (withClip && job.request.format !== 'png') conn.outbox = conn.outbox.then(() => streamClip(conn, job));
+      if (withClip && job.request.format !== 'png') enqueue(conn, () => streamClip(conn, job));
       send(conn, { type: 'done', jobId: job.id, job });
     } else if (job.state === 'cancelled') {
       send(conn, { type: 'cancelled', jobId: job.id, job });
@@ -167,9 +189,14 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
     const fileName = job.output!.split(/[\\/]/).pop()!;
     const mime = fileName.endsWith('.mov') ? 'video/quicktime' : fileName.endsWith('.mp4') ? 'video/mp4' : 'application/octet-stream';
     let index = 0;
-    for await (const chunk of createReadStream(job.output!, { highWaterMark: CLIP_CHUNK_BYTES })) {
-      if (conn.ws.readyState !== conn.ws.OPEN) return;
-      await sendNow(conn, { type: 'clip', jobId: job.id, index: index++, count, data: (chunk as Buffer).toString('base64'), bytes, sha256: job.sha256!, mime, fileName });
+    try {
+      for await (const chunk of createReadStream(job.output!, { highWaterMark: CLIP_CHUNK_BYTES })) {
+        if (conn.ws.readyState !== conn.ws.OPEN) return;
+        await sendNow(conn, { type: 'clip', jobId: job.id, index: index++, count, data: (chunk as Buffer).toString('base64'), bytes, sha256: job.sha256!, mime, fileName });
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).syscall === undefined) throw err;
+      throw new LongshotError('not_found', `job ${job.id}: its clip ${fileName} can no longer be read (${(err as NodeJS.ErrnoException).code}); make it again with retry`, { cause: err });
     }
   }
 

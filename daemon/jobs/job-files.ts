@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { LongshotError } from '../../shared/errors';
+import type { GenerateRequest, Job, Reference } from '../../shared/protocol';
+import { assertMediaPathForm } from '../media/media-path';
+
+/**
+ * The files of jobs in the data folder: reference images of accepted jobs, one file each (0600), and the clips
+ * jobs wrote. A job's stored request names its image files (`{ kind: 'stored' }`) instead of holding the base64,
+ * so the database and every listing stay small. Deleting a job deletes both.
+ */
+export class JobFiles {
+  constructor(readonly dir: string, readonly clipsDir: string) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(clipsDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Where a job's clip goes (a folder of frames for png). */
+  outputPath(job: Job): string {
+    return path.join(this.clipsDir, `longshot-${job.id}.${job.request.format}`);
+  }
+
+  /** Deletes a job's reference images and its clip (only ever inside the clips folder). */
+  remove(job: Job): void {
+    this.removeFor(job.request);
+    const output = this.outputPath(job);
+    fs.rmSync(output, { recursive: true, force: true });
+    if (job.output && path.dirname(path.resolve(job.output)) === path.resolve(this.clipsDir)) fs.rmSync(job.output, { recursive: true, force: true });
+  }
+
+  /** Writes the request's `images` to files and returns the request that names them; refuses client-sent `stored`. */
+  accept(request: GenerateRequest): GenerateRequest {
+    const written: string[] = [];
+    try {
+      const references = request.references.map((ref, index): Reference => {
+        if (ref.source.kind === 'stored') {
+          throw new LongshotError('bad_request', `request.references[${index}].source.kind: "stored" is how the daemon records images; send kind "images" with base64 or "media" with a path`, { field: `request.references[${index}].source.kind` });
+        }
+        if (ref.source.kind === 'media') {
+          assertMediaPathForm(ref.source.path, `request.references[${index}].source.path`);
+          return ref;
+        }
+        let bytes = 0;
+        const files = ref.source.images.map((image) => {
+          const name = `${randomUUID()}.img`;
+          const data = Buffer.from(image, 'base64');
+          bytes += data.length;
+          fs.writeFileSync(path.join(this.dir, name), data, { mode: 0o600, flag: 'wx' });
+          written.push(name);
+          return name;
+        });
+        return { role: ref.role, source: { kind: 'stored', files, bytes } };
+      });
+      return { ...request, references };
+    } catch (err) {
+      this.removeNames(written);
+      throw err;
+    }
+  }
+
+  /** The bytes of one stored image. */
+  read(name: string): Buffer {
+    return fs.readFileSync(this.pathOf(name));
+  }
+
+  /** Deletes the image files a stored request names. */
+  removeFor(request: GenerateRequest): void {
+    this.removeNames(request.references.flatMap((ref) => (ref.source.kind === 'stored' ? ref.source.files : [])));
+  }
+
+  private removeNames(names: string[]): void {
+    for (const name of names) fs.rmSync(this.pathOf(name), { force: true });
+  }
+
+  private pathOf(name: string): string {
+    if (path.basename(name) !== name) throw new LongshotError('internal', `reference file name "${name}" is not a plain name`);
+    return path.join(this.dir, name);
+  }
+}
