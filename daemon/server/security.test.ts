@@ -139,7 +139,7 @@ describe('daemon edge security (real server on an ephemeral loopback port)', () 
     const job = await waitForJob(daemon, res.json().id);
     expect(job.state).toBe('failed');
     expect(job.error.code).toBe('model_not_found');
-    expect(job.error.message).toMatch(/no-such-model.*available: tiny-uvit/);
+    expect(job.error.message).toMatch(/no-such-model.*available: (.*, )?tiny-uvit/);
   });
 
   test('every route but /health and /v1/pair runs the token guard first', () => {
