@@ -71,7 +71,7 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   defaultModel: { key: 'defaultModel', env: 'LONGSHOT_MODEL', description: 'model used when a request names none', fallback: () => 'shapesworld-uvit', parse: text },
   device: { key: 'device', env: 'LONGSHOT_DEVICE', description: 'execution provider: auto, cpu, webgpu, cuda, dml or coreml', fallback: () => 'cpu', parse: text },
   threads: { key: 'threads', env: 'LONGSHOT_THREADS', description: 'CPU threads for inference (0 = all cores)', fallback: () => 0, parse: int('threads', 0, 1024) },
-  ffmpegPath: { key: 'ffmpegPath', env: 'LONGSHOT_FFMPEG', description: 'ffmpeg binary (default: the bundled one, then PATH)', fallback: () => null, parse: text },
+  ffmpegPath: { key: 'ffmpegPath', env: 'LONGSHOT_FFMPEG', description: 'ffmpeg binary (default: ffmpeg 5 or later on PATH, then the bundled one)', fallback: () => null, parse: text },
   queueCap: { key: 'queueCap', env: 'LONGSHOT_QUEUE_CAP', description: 'queued jobs accepted before new ones get 429', fallback: () => 32, parse: int('queue cap', 1, 100000) },
   logLevel: { key: 'logLevel', env: 'LONGSHOT_LOG_LEVEL', description: 'pino log level', fallback: () => 'info', parse: text },
   maxJobCost: { key: 'maxJobCost', env: 'LONGSHOT_MAX_JOB_COST', description: 'most sampler work one job may ask for, in frame-steps (frames × steps)', fallback: () => 200_000, parse: int('max job cost', 1, 1e12) },
