@@ -99,7 +99,10 @@ def build_dataset(a: argparse.Namespace) -> None:
     parts = [torch.load(s) for s in shards]
     codes = torch.cat([p["codes"] for p in parts])
     flat = codes.flatten(0, 1)
-    shift, scale = flat.mean(0), 1 / flat.std(0).clamp(min=1e-6)
+    # Unit variance per channel; a channel the autoencoder barely uses is not blown up to unit scale (its noise
+    # would then dominate the encoding of references).
+    std = flat.std(0)
+    shift, scale = flat.mean(0), 1 / std.clamp(min=0.05 * float(std.median()))
     data = {"prompts": sum((p["prompts"] for p in parts), []), "fps": torch.cat([p["fps"] for p in parts]),
             "t0": torch.cat([p["t0"] for p in parts]), "latents": (codes - shift) * scale, "shift": shift, "scale": scale,
             "ae_sha256": file_sha256(a.ae), "clip_frames": CLIP_FRAMES}

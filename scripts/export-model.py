@@ -229,8 +229,8 @@ def export_latent(a) -> None:
     manifest["native"] = {"width": m.width, "height": m.height}
     manifest["latent"] = {
         "shape": [cfg.latent],
-        "shift": [round(float(v), 7) for v in state["latent_shift"]],
-        "scale": [round(float(v), 7) for v in state["latent_scale"]],
+        "shift": [float(v) for v in state["latent_shift"]],
+        "scale": [float(v) for v in state["latent_scale"]],
         "encoder": {"file": "encoder.onnx", "input": {"name": "frames", "dtype": "float32", "shape": frame_shape},
                     "output": {"name": "latent", "dtype": "float32", "shape": ["N", cfg.latent]}},
         "decoder": {"file": "decoder.onnx", "input": {"name": "latent", "dtype": "float32", "shape": ["N", cfg.latent]},
