@@ -24,7 +24,7 @@ import torch
 
 from . import cpu_workers
 from .autoencoder import FrameAEConfig, FrameAutoencoder
-from .shapesworld.grammar import BACKGROUNDS, COLOURS, sample_split
+from .shapesworld.grammar import sample_split
 from .shapesworld.world import render, sample_scene
 
 
@@ -42,19 +42,13 @@ class AEConfig:
 
 CONFIGS = {
     "ae-tiny": AEConfig(FrameAEConfig(height=32, width=48, channels=(8, 8, 16, 16), grid_channels=4, code=8, code_hidden=32,
-                                      codebook=10, decoder_full_res=8), batch=8, lr=2e-3, warmup=5),
+                                      decoder_full_res=8), batch=8, lr=2e-3, warmup=5),
     # Widths chosen by step time on the 2-core CPU (0.43 s fwd+bwd of 24 frames a worker against 0.71 s at 32/64/128/128
     # with a 32-channel full-resolution block): steps matter more than width in a 30-minute budget.
-    # A colour-codebook output and a 3×3 conv at every level learned nothing in 200 steps (a flat mean frame), so the
-    # calibration's shallow stack, plus one full-resolution 3×3 block, with L1 + MSE.
+    # The calibration's shallow stack plus one full-resolution 3×3 block, with L1 + MSE (a softmax colour-codebook
+    # output and a 3×3 conv at every level, tried first, learned nothing in 200 steps: a flat mean frame).
     "ae-bundled": AEConfig(FrameAEConfig(channels=(32, 64, 128, 128), decoder_full_res=16), batch=48, lr=1.5e-3, warmup=100),
 }
-
-
-def palette() -> torch.Tensor:
-    """The world's colours in [-1, 1]: the decoder's codebook starts from them."""
-    rgb = list(COLOURS.values()) + list(BACKGROUNDS.values())
-    return torch.tensor(rgb, dtype=torch.float32) / 127.5 - 1
 
 
 def make_batch(cfg: AEConfig, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,14 +70,22 @@ def reconstruction_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.
 
 
 def loss_fn(ae: FrameAutoencoder, cfg: AEConfig, phase: str, batch, generator: torch.Generator, code_rms: torch.Tensor):
+    """Grid phase: the frames' weighted reconstruction through the conv grid. Code phase: the conv parts are frozen
+    and the code MLPs learn to carry the grid through D floats (noise on the codes, so imperfect codes still decode
+    near the grid the decoder knows); the grid error is measured relative to the grid's own variance."""
     frames, weight = batch
-    grid = ae.grid_of(frames)
     if phase == "grid":
-        return reconstruction_loss(ae.frames_of_grid(grid), frames, weight), torch.zeros(())
+        return reconstruction_loss(ae.frames_of_grid(ae.grid_of(frames)), frames, weight), torch.zeros(())
+    with torch.no_grad():
+        grid = ae.grid_of(frames)
     code = ae.code_of_grid(grid)
     noisy = code + cfg.code_noise * code_rms * torch.randn(code.shape, generator=generator)
-    loss = reconstruction_loss(ae.decode(noisy), frames, weight) + cfg.code_penalty * (code ** 2).mean()
-    return loss, (code.detach() ** 2).mean()
+    error = ((ae.grid_of_code(noisy) - grid) ** 2).mean() / grid.var()
+    return error + cfg.code_penalty * (code ** 2).mean(), (code.detach() ** 2).mean()
+
+
+def code_parameters(ae: FrameAutoencoder) -> list[torch.nn.Parameter]:
+    return [*ae.to_code.parameters(), *ae.from_code.parameters()]
 
 
 def save(path: Path, ae: FrameAutoencoder, opt, step: int, phase: str, a, log: list, code_rms: float) -> None:
@@ -95,7 +97,8 @@ def save(path: Path, ae: FrameAutoencoder, opt, step: int, phase: str, a, log: l
 
 def load_autoencoder(path: str | Path) -> FrameAutoencoder:
     state = torch.load(path, map_location="cpu")
-    mc = dict(state["model_config"])
+    known = FrameAEConfig.__dataclass_fields__
+    mc = {k: v for k, v in state["model_config"].items() if k in known}  # options of earlier variants, all at their defaults
     mc["channels"] = tuple(mc["channels"])
     ae = FrameAutoencoder(FrameAEConfig(**mc))
     ae.load_state_dict(state["model"])
@@ -125,22 +128,25 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     torch.set_num_threads(1 if workers > 1 else torch.get_num_threads())
     cfg = CONFIGS[a.config]
     cfg = replace(cfg, batch=cfg.batch // workers)
+    code_batch = replace(cfg, batch=cfg.batch * 4)  # the code phase's step is an encoder forward and two small MLPs
     lead = rank == 0
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "last.pt"
     torch.manual_seed(a.seed)
-    ae = FrameAutoencoder(cfg.model, palette())
+    ae = FrameAutoencoder(cfg.model)
     phase, step, log, code_rms = "grid", 0, [], 1.0
     if a.init:
         ae.load_state_dict(torch.load(a.init, map_location="cpu")["model"])
         phase = "code"
-    opt = torch.optim.AdamW(ae.parameters(), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
+    opt = torch.optim.AdamW(ae.parameters() if phase == "grid" else code_parameters(ae), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
     if a.resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location="cpu")
         ae.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
         step, phase, log, code_rms = state["step"], state["phase"], state["log"], state["code_rms"]
+        if phase == "code":
+            opt = torch.optim.AdamW(code_parameters(ae), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
+        opt.load_state_dict(state["opt"])
     stream_seed = (a.seed * 1_000_003 + step) * 64 + rank
     rng = random.Random(stream_seed)
     generator = torch.Generator().manual_seed(stream_seed)
@@ -169,15 +175,17 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
             lr = cfg.lr * min(1.0, (step - phase_start_step + 1) / cfg.warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, done))))
             for group in opt.param_groups:
                 group["lr"] = lr
-            loss, code_sq = loss_fn(ae, cfg, phase, make_batch(cfg, rng), generator, torch.tensor(code_rms))
+            loss, code_sq = loss_fn(ae, cfg, phase, make_batch(cfg if phase == "grid" else code_batch, rng), generator, torch.tensor(code_rms))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             value, code_sq, want_stop, want_code = cpu_workers.average(params, [loss.item(), float(code_sq), float(want_stop), float(want_code)], workers)
             if want_stop > 0:
                 break
             if want_code > 0:
+                if lead:  # the grid-phase autoencoder is kept: the code phase cannot spoil it
+                    save(out / "grid.pt", ae, opt, step, phase, a, log, code_rms)
                 phase, phase_start_step, phase_start_time = "code", step, time.time()
-                opt = torch.optim.AdamW(ae.parameters(), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
+                opt = torch.optim.AdamW(code_parameters(ae), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
                 running = None
                 if lead:
                     print(json.dumps({"event": "phase", "phase": phase, "step": step}), flush=True)
