@@ -58,6 +58,11 @@ export const OutputFormatSchema = z.enum(['mp4', 'mov', 'png']);
 /** Output container. */
 export type OutputFormat = z.infer<typeof OutputFormatSchema>;
 
+/** Codec of a `mov`: ProRes 422 (the default), ProRes 422 HQ, ProRes 4444, or DNxHR HQ. */
+export const MovCodecSchema = z.enum(['prores-422', 'prores-422-hq', 'prores-4444', 'dnxhr-hq']);
+/** Codec of a `mov`. */
+export type MovCodec = z.infer<typeof MovCodecSchema>;
+
 /** Sampler names the engine knows. */
 export const SamplerNameSchema = z.enum(['dpmpp-2m', 'ddim']);
 /** Sampler names the engine knows. */
@@ -87,6 +92,8 @@ export const GenerateRequestSchema = z
     /** Model name as listed by `GET /v1/models`; default: the bundled model. */
     model: z.string().min(1).max(200).optional(),
     format: OutputFormatSchema.default('mp4'),
+    /** For `format: "mov"` only: which codec (default ProRes 422). */
+    codec: MovCodecSchema.optional(),
     references: z.array(ReferenceSchema).max(2).default([]),
   })
   .superRefine((req, ctx) => {
@@ -100,6 +107,9 @@ export const GenerateRequestSchema = z
         fill: 'two references, role "before" and role "after"',
       };
       ctx.addIssue({ code: 'custom', path: ['references'], message: `mode "${req.mode}" needs ${what[req.mode]}` });
+    }
+    if (req.codec !== undefined && req.format !== 'mov') {
+      ctx.addIssue({ code: 'custom', path: ['codec'], message: `codec "${req.codec}" is for format "mov"; MP4 is always H.264` });
     }
     if ((req.width === undefined) !== (req.height === undefined)) {
       ctx.addIssue({ code: 'custom', path: [req.width === undefined ? 'width' : 'height'], message: 'give width and height together' });

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -63,6 +63,22 @@ describe('longshot CLI as a new user meets it', () => {
     const progress = lines.find((l) => l.event === 'progress');
     expect(progress).toMatchObject({ seed: 7, window: 1, windowStep: 1, stepsPerWindow: 2 });
     expect(fs.existsSync(path.join(dir, 'var-seed8.mp4'))).toBe(true);
+  });
+
+  test('a generated clip is ProRes 422 HQ at 24000/1001, Rec. 709, with XMP provenance exiftool reads', async () => {
+    const out = path.join(dir, 'hq.mov');
+    const { code, stderr } = await longshot(['generate', 'a red circle bounces', '--seconds', '1', '--fps', '23.976', '--seed', '11', '--steps', '2', '--codec', 'prores-422-hq', '-o', out, ...MODEL_FLAGS]);
+    expect([code, stderr]).toEqual([0, '']);
+    const probe = JSON.parse(execFileSync('/usr/bin/ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=profile,r_frame_rate,color_space,color_primaries,color_transfer,color_range', '-of', 'json', out]).toString()).streams[0];
+    expect(probe).toEqual({ profile: 'HQ', r_frame_rate: '24000/1001', color_space: 'bt709', color_primaries: 'bt709', color_transfer: 'bt709', color_range: 'tv' });
+    const [xmp] = JSON.parse(execFileSync('/usr/bin/exiftool', ['-j', '-G1', '-XMP:all', out]).toString());
+    expect(xmp).toMatchObject({
+      'XMP-dc:Title': 'a red circle bounces',
+      'XMP-iptcExt:DigitalSourceType': 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia',
+      'XMP-longshot:Seed': 11, 'XMP-longshot:Model': TEST_MODEL, 'XMP-longshot:Steps': 2, 'XMP-longshot:Mode': 'broll',
+    });
+    const mp4 = await longshot(['generate', 'x', '--codec', 'dnxhr-hq', '-o', path.join(dir, 'x.mp4'), ...MODEL_FLAGS]);
+    expect(mp4.stderr).toBe('error: --codec: codec "dnxhr-hq" is for format "mov"; MP4 is always H.264\n');
   });
 
   test('doctor exits 1 when no clip can be made, and keeps native warnings out of its report', async () => {

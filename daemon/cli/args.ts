@@ -67,7 +67,7 @@ export function variationPath(output: string, seed: number): string {
 
 const REQUEST_FLAGS: Record<string, string> = {
   prompt: 'the prompt', seconds: '--seconds', fps: '--fps', width: '--size', height: '--size', seed: '--seed', steps: '--steps',
-  guidance: '--guidance', sampler: '--sampler', format: '--format', model: '--model',
+  guidance: '--guidance', sampler: '--sampler', format: '--format', codec: '--codec', model: '--model',
 };
 
 /**

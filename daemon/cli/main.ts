@@ -46,7 +46,7 @@ as "Authorization: Bearer <token>".`,
   generate: `Usage: longshot generate "<prompt>" -o OUT [options]
 
 Makes one clip on this machine (no daemon needed).
-  -o, --output FILE      where to write it; .mp4 (H.264), .mov (ProRes 422), no extension: a PNG folder
+  -o, --output FILE      where to write it; .mp4 (H.264), .mov (ProRes 422 unless --codec), no extension: PNGs
   --seconds S            length in seconds (default 4)
   --fps F                frame rate, 6 to 60; 23.976 and 29.97 are written exactly (default 24)
   --size WxH             frame size, even numbers (default: the model's aspect, at least 256 px tall)
@@ -55,7 +55,8 @@ Makes one clip on this machine (no daemon needed).
   --steps N              sampler steps per window (default: the model's)
   --guidance G           classifier-free guidance, 0 to 30
   --sampler NAME         dpmpp-2m or ddim
-  --format F             ${['mp4', 'mov', 'png'].join(', ')} (default: from the extension of -o)
+  --format F             mp4, mov or png (default: from the extension of -o)
+  --codec C              for .mov: prores-422, prores-422-hq, prores-4444 or dnxhr-hq
   --model NAME           a package from \`longshot models\`
   --extend FILE@T        continue FILE after the frame at T seconds
   --extend-head FILE@T   lead into FILE before the frame at T seconds
@@ -125,6 +126,7 @@ const commands: Record<string, Command> = {
       guidance: { type: 'string' },
       sampler: { type: 'string' },
       format: { type: 'string' },
+      codec: { type: 'string' },
       model: { type: 'string' },
       extend: { type: 'string' },
       'extend-head': { type: 'string' },
@@ -159,6 +161,7 @@ const commands: Record<string, Command> = {
       guidance: numberFlag(text('guidance'), 'guidance'),
       sampler: text('sampler') as GenerateRequestInput['sampler'],
       format: (text('format') ?? formatFromPath(output)) as GenerateRequestInput['format'],
+      codec: text('codec') as GenerateRequestInput['codec'],
       model: text('model'),
     })));
     await assertReferencesExist(request.references, referenceFlag);

@@ -4,6 +4,7 @@ import type { GenerateRequest, Reference } from '../../shared/protocol';
 import type { PipelineProgress, RgbFrame, VideoPipeline } from '../engine/types';
 import { decodeImages, readFramesAt } from '../media/decode';
 import { encodeClip, defaultOutputSize } from '../media/encode';
+import { LONGSHOT_VERSION } from '../config';
 import { frameCountFor } from './request';
 
 /** A finished clip on disk. */
@@ -56,11 +57,24 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
     outWidth: size.width,
     outHeight: size.height,
     format: request.format,
+    codec: request.codec,
     outputPath: ctx.outputPath,
     signal: ctx.signal,
     metadata: {
       title: request.prompt,
       comment: JSON.stringify({ generator: 'longshot', model: `${pipeline.modelName}@${pipeline.modelVersion}`, mode: request.mode, seed: request.seed, steps, guidance, sampler, provider: pipeline.provider }),
+    },
+    provenance: {
+      prompt: request.prompt,
+      seed: request.seed,
+      model: pipeline.modelName,
+      modelVersion: pipeline.modelVersion,
+      steps,
+      guidance,
+      sampler,
+      mode: request.mode,
+      sources: request.references.flatMap((r) => (r.source.kind === 'media' ? [r.source.path] : [])),
+      creatorTool: `longshot ${LONGSHOT_VERSION}`,
     },
   });
   return { output: encoded.path, sha256: encoded.sha256, bytes: encoded.bytes, frames: frameCount };

@@ -5,9 +5,12 @@ import path from 'node:path';
 import { LongshotError } from '../../shared/errors';
 import { fpsRational } from './probe';
 import { FfmpegError, runFfmpeg } from './run-ffmpeg';
+import { embedXmp, xmpPacket, type Provenance } from './xmp';
 
-/** Containers the encoder writes. */
+/** Containers the encoder writes: H.264 MP4, a MOV (see {@link MovCodec}), or a PNG sequence. */
 export type ClipFormat = 'mp4' | 'mov' | 'png';
+/** Codecs of a MOV: ProRes 422, 422 HQ, 4444, or DNxHR HQ. */
+export type MovCodec = 'prores-422' | 'prores-422-hq' | 'prores-4444' | 'dnxhr-hq';
 
 /** Options of {@link encodeClip}. */
 export interface EncodeOptions {
@@ -19,10 +22,14 @@ export interface EncodeOptions {
   outWidth: number;
   outHeight: number;
   format: ClipFormat;
+  /** The codec of a `mov` (default ProRes 422). */
+  codec?: MovCodec;
   /** Final path: a file for mp4/mov, a folder of frame_00001.png … for png. */
   outputPath: string;
   /** Container tags (title, comment, …); for png a `metadata.json` beside the frames. */
   metadata: Record<string, string>;
+  /** How the clip was made, embedded as XMP (a `metadata.xmp` beside PNG frames). */
+  provenance?: Provenance;
   signal?: AbortSignal;
 }
 
@@ -45,12 +52,31 @@ export function defaultOutputSize(nativeWidth: number, nativeHeight: number): { 
   return { width: even(nativeWidth * factor), height: even(nativeHeight * factor) };
 }
 
-function codecArgs(format: ClipFormat): string[] {
+/** Rec. 709 primaries, transfer and matrix, limited range, in the stream and the container's `colr`, so Premiere does not guess. */
+const REC709 = ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv'];
+/** RGB → Y'CbCr with the Rec. 709 matrix, and the frames marked so (ProRes and DNxHR take their tags from the frames). */
+const REC709_FILTER = ':out_color_matrix=bt709:out_range=tv,setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv';
+const prores = (profile: number, pixFmt: string) => ['-c:v', 'prores_ks', '-profile:v', String(profile), '-pix_fmt', pixFmt, '-vendor', 'apl0', ...REC709, '-movflags', '+write_colr', '-f', 'mov'];
+
+function movCodecArgs(codec: MovCodec): string[] {
+  switch (codec) {
+    case 'prores-422':
+      return prores(2, 'yuv422p10le');
+    case 'prores-422-hq':
+      return prores(3, 'yuv422p10le');
+    case 'prores-4444':
+      return prores(4, 'yuv444p10le');
+    case 'dnxhr-hq':
+      return ['-c:v', 'dnxhd', '-profile:v', 'dnxhr_hq', '-pix_fmt', 'yuv422p', ...REC709, '-movflags', '+write_colr', '-f', 'mov'];
+  }
+}
+
+function codecArgs(format: ClipFormat, codec: MovCodec): string[] {
   switch (format) {
     case 'mp4':
-      return ['-c:v', 'libx264', '-preset', 'medium', '-crf', '16', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4'];
+      return ['-c:v', 'libx264', '-preset', 'medium', '-crf', '16', '-pix_fmt', 'yuv420p', ...REC709, '-movflags', '+faststart+write_colr', '-f', 'mp4'];
     case 'mov':
-      return ['-c:v', 'prores_ks', '-profile:v', '2', '-pix_fmt', 'yuv422p10le', '-vendor', 'apl0', '-f', 'mov'];
+      return movCodecArgs(codec);
     case 'png':
       return ['-c:v', 'png', '-pix_fmt', 'rgb24', '-start_number', '1', '-f', 'image2'];
   }
@@ -69,13 +95,18 @@ export async function encodeClip(ffmpegPath: string, frames: Uint8Array[], optio
   const metadata = Object.entries(options.metadata).flatMap(([k, v]) => ['-metadata', `${k}=${v}`]);
   const args = [
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-framerate', fpsRational(options.fps), '-i', 'pipe:0',
-    '-vf', `scale=${outWidth}:${outHeight}:flags=lanczos`, '-frames:v', String(frames.length),
-    ...codecArgs(format), ...(format === 'png' ? [] : metadata), '-y', target,
+    '-vf', `scale=${outWidth}:${outHeight}:flags=lanczos${format === 'png' ? '' : REC709_FILTER}`, '-frames:v', String(frames.length),
+    ...codecArgs(format, options.codec ?? 'prores-422'), ...(format === 'png' ? [] : metadata), '-y', target,
   ];
   try {
     if (format === 'png') await fs.mkdir(temp);
     await runFfmpeg(ffmpegPath, args, { input: frames, signal: options.signal });
     if (format === 'png') await fs.writeFile(path.join(temp, 'metadata.json'), JSON.stringify(options.metadata, null, 2));
+    if (options.provenance) {
+      const packet = xmpPacket(options.provenance, new Date());
+      if (format === 'png') await fs.writeFile(path.join(temp, 'metadata.xmp'), packet);
+      else await embedXmp(temp, packet);
+    }
     const files = format === 'png' ? (await fs.readdir(temp)).sort().map((f) => path.join(temp, f)) : [temp];
     for (const file of files) await fsyncFile(file);
     const digest = await hashFiles(files);
