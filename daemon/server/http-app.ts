@@ -4,6 +4,7 @@ import { LongshotError, toErrorBody } from '../../shared/errors';
 import { ClientMessageSchema, PairRequestSchema, parseGenerateRequest, validationError, type DaemonInfo, type ModelSummary, type PairReply } from '../../shared/protocol';
 import { SHUTDOWN_RETRY_SECONDS, type JobQueue } from '../jobs/job-queue';
 import { httpStatus } from './error-status';
+import { openApiDocument } from './openapi';
 import { assertAuthorized, assertLoopbackHost } from './guards';
 import type { Pairing } from './pairing';
 
@@ -43,7 +44,7 @@ export function requireToken(pairing: Pairing): RequestHandler {
 /** All routes of the daemon in one table. */
 export function routeTable(s: DaemonServices): Route[] {
   const jobId = (req: Request) => String(req.params.id);
-  return [
+  const routes: Route[] = [
     { method: 'get', path: '/health', public: true, handler: (_req, res) => res.json({ ok: true, ...s.info() }) },
     {
       method: 'post',
@@ -91,7 +92,9 @@ export function routeTable(s: DaemonServices): Route[] {
         return new Promise<void>((resolve, reject) => res.sendFile(job.output!, { dotfiles: 'allow' }, (err) => (err && !res.headersSent ? reject(err) : resolve())));
       },
     },
+    { method: 'get', path: '/v1/openapi.json', handler: (_req, res) => res.json(openApiDocument(routes, s.info().version)) },
   ];
+  return routes;
 }
 
 /** Builds the express app: Host check on everything, the token on every route but /health and /v1/pair. */
