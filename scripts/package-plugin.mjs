@@ -24,8 +24,14 @@ function files(dir, prefix = '') {
   return readdirSync(dir).sort().flatMap((name) => {
     const full = path.join(dir, name);
     const rel = prefix + name;
-    return statSync(full).isDirectory() ? files(full, rel + '/') : name.endsWith('.map') ? [] : [[rel, readFileSync(full)]];
+    return statSync(full).isDirectory() ? files(full, rel + '/') : name.endsWith('.map') ? [] : [[rel, withoutMapComment(name, readFileSync(full))]];
   });
+}
+
+/** The maps stay out of the .ccx, so their `sourceMappingURL` comments go too (they would point at nothing). */
+function withoutMapComment(name, bytes) {
+  if (!/\.(js|css)$/.test(name)) return bytes;
+  return Buffer.from(bytes.toString('utf8').replace(/\n?(\/\/# sourceMappingURL=\S+|\/\*# sourceMappingURL=\S+ \*\/)\s*$/, '\n'));
 }
 
 /** A zip archive of [name, bytes] entries (deflate, UTF-8 names, no timestamps so builds are reproducible). */
