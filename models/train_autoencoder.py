@@ -118,7 +118,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init", metavar="CHECKPOINT", help="start from this autoencoder's weights (new optimiser, code phase)")
+    ap.add_argument("--init", metavar="CHECKPOINT", help="start from this autoencoder's weights (new optimiser, step 0)")
+    ap.add_argument("--init-phase", choices=["grid", "code"], default="code",
+                    help="the phase an --init run starts in: grid trains the convolutions further, code only the code MLPs")
+    ap.add_argument("--lr", type=float, default=0.0, help="override the config's learning rate")
     a = ap.parse_args()
     cpu_workers.run_workers(train, a, a.workers)
 
@@ -127,7 +130,7 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     cpu_workers.join(rank, workers, port)
     torch.set_num_threads(1 if workers > 1 else torch.get_num_threads())
     cfg = CONFIGS[a.config]
-    cfg = replace(cfg, batch=cfg.batch // workers)
+    cfg = replace(cfg, batch=cfg.batch // workers, lr=a.lr or cfg.lr)
     code_batch = replace(cfg, batch=cfg.batch * 4)  # the code phase's step is an encoder forward and two small MLPs
     lead = rank == 0
     out = Path(a.out)
@@ -138,7 +141,7 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     phase, step, log, code_rms = "grid", 0, [], 1.0
     if a.init:
         ae.load_state_dict(torch.load(a.init, map_location="cpu")["model"])
-        phase = "code"
+        phase = a.init_phase
     opt = torch.optim.AdamW(ae.parameters() if phase == "grid" else code_parameters(ae), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
     if a.resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location="cpu")
