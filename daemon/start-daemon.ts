@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { machineIdSync } from 'node-machine-id';
 import type { Logger } from 'pino';
-import { PROTOCOL_VERSION, type DaemonInfo } from '../shared/protocol';
+import { PROTOCOL_VERSION, type DaemonInfo, type Job } from '../shared/protocol';
 import { LONGSHOT_VERSION, type Config } from './config';
 import { createVideoPipeline } from './engine/pipeline';
 import { makeClip } from './generation/make-clip';
@@ -93,7 +93,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
     const pipeline = await models.get(job.request.model);
     const clip = await makeClip(
       { ...job.request, seed: job.request.seed ?? 0 },
-      { pipeline, ffmpegPath: ffmpeg.path, outputPath: files.outputPath(job), logger: logger.child({ jobId: job.id }), signal, onProgress, storedImage: (name) => files.read(name) },
+      { pipeline, ffmpegPath: ffmpeg.path, outputPath: files.outputPath(job), posterPath: files.posterPath(job), logger: logger.child({ jobId: job.id }), signal, onProgress, storedImage: (name) => files.read(name) },
     );
     return { output: clip.output, sha256: clip.sha256, bytes: clip.bytes };
   };
@@ -116,7 +116,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   });
 
   // 4. The edge: one port, loopback only.
-  const services = { queue, pairing, info, models: () => models.list(), logger, allowedOrigins: options.allowedOrigins ?? [] };
+  const services = { queue, pairing, info, models: () => models.list(), poster: (job: Job) => files.posterOf(job), logger, allowedOrigins: options.allowedOrigins ?? [] };
   const server = http.createServer(
     { maxHeaderSize: SERVER_LIMITS.maxHeaderSize, headersTimeout: SERVER_LIMITS.headersTimeoutMs, requestTimeout: SERVER_LIMITS.requestTimeoutMs, keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs },
     createHttpApp(services),

@@ -34,5 +34,6 @@ describe('GET /v1/openapi.json (real daemon)', () => {
     expect(body.required).toEqual(expect.arrayContaining(['seconds', 'fps']));
     expect(body.properties.codec.enum).toEqual(['prores-422', 'prores-422-hq', 'prores-4444', 'dnxhr-hq']);
     expect(doc.paths['/health'].get.security).toEqual([]);
+    expect(doc.paths['/v1/jobs/{id}/poster'].get.summary).toMatch(/JPEG of the middle frame/);
   });
 });

@@ -4,6 +4,7 @@ import type { GenerateRequest, Reference } from '../../shared/protocol';
 import type { PipelineProgress, RgbFrame, VideoPipeline } from '../engine/types';
 import { decodeImages, readFramesAt } from '../media/decode';
 import { encodeClip, defaultOutputSize } from '../media/encode';
+import { encodePoster } from '../media/poster';
 import { LONGSHOT_VERSION } from '../config';
 import { frameCountFor } from './request';
 
@@ -13,6 +14,8 @@ export interface MadeClip {
   sha256: string;
   bytes: number;
   frames: number;
+  /** The poster JPEG beside the clip, when one was asked for and written. */
+  poster: string | null;
 }
 
 /** What making a clip needs besides the request. */
@@ -25,11 +28,13 @@ export interface MakeClipContext {
   onProgress?: (progress: PipelineProgress) => void;
   /** Reads a reference image the daemon stored when it accepted the job (`{ kind: 'stored' }` references). */
   storedImage?: (name: string) => Buffer;
+  /** Where to write the poster: the middle frame as a JPEG at the clip's size (none when absent). */
+  posterPath?: string;
 }
 
 /**
- * Makes one clip from a request, in four steps: read the reference frames (media), generate the frames (engine),
- * encode them (media), report. Used by the daemon's jobs and by `longshot generate` alike.
+ * Makes one clip from a request, in five steps: read the reference frames (media), generate the frames (engine),
+ * encode them (media), write the poster (media), report. Used by the daemon's jobs and by `longshot generate` alike.
  */
 export async function makeClip(request: GenerateRequest & { seed: number }, ctx: MakeClipContext): Promise<MadeClip> {
   const { pipeline } = ctx;
@@ -77,7 +82,19 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
       creatorTool: `longshot ${LONGSHOT_VERSION}`,
     },
   });
-  return { output: encoded.path, sha256: encoded.sha256, bytes: encoded.bytes, frames: frameCount };
+
+  // 4. The poster: the middle frame at the clip's size. A clip without one is still a clip, so a failure is logged.
+  let poster: string | null = null;
+  if (ctx.posterPath) {
+    const middle = frames[Math.floor(frames.length / 2)]!;
+    const posterOptions = { width: pipeline.nativeWidth, height: pipeline.nativeHeight, outWidth: size.width, outHeight: size.height, outputPath: ctx.posterPath, signal: ctx.signal };
+    try {
+      poster = await encodePoster(ctx.ffmpegPath, middle, posterOptions);
+    } catch (err) {
+      ctx.logger.warn({ err, poster: ctx.posterPath }, 'poster not written; the clip is kept without one');
+    }
+  }
+  return { output: encoded.path, sha256: encoded.sha256, bytes: encoded.bytes, frames: frameCount, poster };
 }
 
 async function readReference(references: Reference[], role: 'before' | 'after', ctx: MakeClipContext): Promise<RgbFrame[]> {

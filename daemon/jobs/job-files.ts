@@ -7,8 +7,8 @@ import { assertMediaPathForm } from '../media/media-path';
 
 /**
  * The files of jobs in the data folder: reference images of accepted jobs, one file each (0600), and the clips
- * jobs wrote. A job's stored request names its image files (`{ kind: 'stored' }`) instead of holding the base64,
- * so the database and every listing stay small. Deleting a job deletes both.
+ * jobs wrote with their posters. A job's stored request names its image files (`{ kind: 'stored' }`) instead of holding the base64,
+ * so the database and every listing stay small. Deleting a job deletes all of them.
  */
 export class JobFiles {
   constructor(readonly dir: string, readonly clipsDir: string) {
@@ -21,11 +21,23 @@ export class JobFiles {
     return path.join(this.clipsDir, `longshot-${job.id}.${job.request.format}`);
   }
 
-  /** Deletes a job's reference images and its clip (only ever inside the clips folder). */
+  /** Where a job's poster JPEG goes, beside its clip. */
+  posterPath(job: Job): string {
+    return path.join(this.clipsDir, `longshot-${job.id}.jpg`);
+  }
+
+  /** A done job's poster, or null when it has none (not done, or the poster could not be written). */
+  posterOf(job: Job): string | null {
+    const poster = this.posterPath(job);
+    return job.state === 'done' && fs.existsSync(poster) ? poster : null;
+  }
+
+  /** Deletes a job's reference images, its clip and its poster (only ever inside the clips folder). */
   remove(job: Job): void {
     this.removeFor(job.request);
     const output = this.outputPath(job);
     fs.rmSync(output, { recursive: true, force: true });
+    fs.rmSync(this.posterPath(job), { force: true });
     if (job.output && path.dirname(path.resolve(job.output)) === path.resolve(this.clipsDir)) fs.rmSync(job.output, { recursive: true, force: true });
   }
 

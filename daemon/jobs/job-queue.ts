@@ -31,7 +31,7 @@ export type JobEvent =
 export interface JobFileStore {
   /** The request to store: images written to files and named, not held. Throws `bad_request` naming the field. */
   accept(request: GenerateRequest): GenerateRequest;
-  /** Deletes a job's files (reference images, clip). */
+  /** Deletes a job's files (reference images, clip, poster). */
   remove(job: Job): void;
   /** Deletes the files of a request that was accepted but could not be stored. */
   removeFor?(request: GenerateRequest): void;
@@ -126,7 +126,7 @@ export class JobQueue {
     return found;
   }
 
-  /** Deletes an ended job with its files (clip, reference images); a queued or running one is cancelled instead. */
+  /** Deletes an ended job with its files (clip, poster, reference images); a queued or running one is cancelled instead. */
   remove(id: string): Job {
     const job = this.get(id);
     if (!isFinal(job)) return this.cancel(id);

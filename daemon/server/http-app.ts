@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { LongshotError, toErrorBody } from '../../shared/errors';
-import { ClientMessageSchema, PairRequestSchema, parseGenerateRequest, validationError, type DaemonInfo, type ModelSummary, type PairReply } from '../../shared/protocol';
+import { ClientMessageSchema, PairRequestSchema, parseGenerateRequest, validationError, type DaemonInfo, type Job, type ModelSummary, type PairReply } from '../../shared/protocol';
 import { SHUTDOWN_RETRY_SECONDS, type JobQueue } from '../jobs/job-queue';
 import { httpStatus } from './error-status';
 import { openApiDocument } from './openapi';
@@ -19,6 +19,8 @@ export interface DaemonServices {
   pairing: Pairing;
   info: () => DaemonInfo;
   models: () => Promise<ModelSummary[]>;
+  /** The poster JPEG of a job, or null when it has none. */
+  poster: (job: Job) => string | null;
   logger: Logger;
   /** Browser origins allowed to open the stream besides UXP's own (tests serve the panel from a page). */
   allowedOrigins: readonly string[];
@@ -89,12 +91,31 @@ export function routeTable(s: DaemonServices): Route[] {
         }
         // send() answers Range requests (206 with Content-Range) and conditional ones.
         res.setHeader('X-Longshot-Sha256', job.sha256 ?? '');
-        return new Promise<void>((resolve, reject) => res.sendFile(job.output!, { dotfiles: 'allow' }, (err) => (err && !res.headersSent ? reject(err) : resolve())));
+        return sendFile(res, job.output);
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/jobs/:id/poster',
+      handler: (req, res) => {
+        const job = s.queue.get(jobId(req));
+        const poster = s.poster(job);
+        if (!poster) {
+          const why = job.state === 'done' ? 'its poster could not be written (see the daemon log)' : `it is ${job.state}, and posters are made when the clip is written`;
+          throw new LongshotError('not_found', `job ${job.id} has no poster: ${why}`, { field: 'id' });
+        }
+        res.type('image/jpeg');
+        return sendFile(res, poster);
       },
     },
     { method: 'get', path: '/v1/openapi.json', handler: (_req, res) => res.json(openApiDocument(routes, s.info().version)) },
   ];
   return routes;
+}
+
+/** Sends a file of the data folder (its dot-named parents included); a failure before the headers goes to the error mapping. */
+function sendFile(res: Response, file: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => res.sendFile(file, { dotfiles: 'allow' }, (err) => (err && !res.headersSent ? reject(err) : resolve())));
 }
 
 /** Builds the express app: Host check on everything, the token on every route but /health and /v1/pair. */

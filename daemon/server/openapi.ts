@@ -19,6 +19,7 @@ const SUMMARIES: Record<string, string> = {
   'delete /v1/jobs/{id}': 'Cancel or remove a job',
   'post /v1/jobs/{id}/retry': 'Queue a failed, cancelled or interrupted job again',
   'get /v1/jobs/{id}/clip': 'The finished clip (Range requests answered)',
+  'get /v1/jobs/{id}/poster': 'The poster frame of a done job: a JPEG of the middle frame at the clip\'s size (404 when it has none)',
 };
 
 const BODIES: Record<string, z.ZodType> = { 'post /v1/jobs': GenerateRequestSchema, 'post /v1/pair': PairRequestSchema };
