@@ -63,7 +63,7 @@ type HarnessWindow = { harness: Harness };
 
 /** Lets the page read the daemon's HTTP replies as UXP would (no CORS there). */
 async function allowDaemonHttp(page: Page, daemonUrl: string): Promise<void> {
-  const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type', 'access-control-allow-methods': 'GET, POST' };
+  const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type, authorization', 'access-control-allow-methods': 'GET, POST' };
   await page.route(`${daemonUrl}/**`, async (route) => {
     if (route.request().method() === 'OPTIONS') return route.fulfill({ status: 204, headers: cors });
     const response = await route.fetch();

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { base64ToBytes, sha256Hex } from './bytes';
+import { base64ToBytes, bytesToBase64, sha256Hex } from './bytes';
 
 describe('sha256Hex', () => {
   it('matches the FIPS 180-4 examples', () => {
@@ -31,5 +31,15 @@ describe('base64', () => {
 
   it('refuses characters outside the alphabet', () => {
     expect(() => base64ToBytes('ab$d')).toThrow(/invalid base64 character at 2/);
+  });
+});
+
+describe('bytesToBase64', () => {
+  it('matches Node at every padding length and round-trips through base64ToBytes', () => {
+    for (const n of [0, 1, 2, 3, 4, 5, 1000, 65_537]) {
+      const data = new Uint8Array(randomBytes(n));
+      expect(bytesToBase64(data)).toBe(Buffer.from(data).toString('base64'));
+      expect(base64ToBytes(bytesToBase64(data))).toEqual(data);
+    }
   });
 });

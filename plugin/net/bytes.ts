@@ -1,5 +1,5 @@
 /**
- * Byte helpers the panel needs and UXP does not promise: base64 decoding and SHA-256 (UXP has no guaranteed
+ * Byte helpers the panel needs and UXP does not promise: base64 and SHA-256 (UXP has no guaranteed
  * WebCrypto `subtle.digest`). Plain code, checked against Node's crypto in the tests.
  */
 
@@ -24,6 +24,19 @@ export function base64ToBytes(text: string): Uint8Array {
       bits -= 8;
       out[o++] = (value >> bits) & 0xff;
     }
+  }
+  return out;
+}
+
+/** Encodes bytes as standard base64 with padding (UXP does not promise `btoa` or Buffer). */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const a = bytes[i]!;
+    const b = bytes[i + 1];
+    const c = bytes[i + 2];
+    const v = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
+    out += BASE64[(v >> 18) & 63]! + BASE64[(v >> 12) & 63]! + (b === undefined ? '=' : BASE64[(v >> 6) & 63]!) + (c === undefined ? '=' : BASE64[v & 63]!);
   }
   return out;
 }

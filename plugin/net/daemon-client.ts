@@ -6,6 +6,7 @@
 import { LongshotError, type ErrorBody } from '../../shared/errors';
 import type { DaemonInfo, GenerateRequestInput, Job, PairReply, ServerMessage } from '../../shared/protocol';
 import { PROTOCOL_VERSION, WS_SUBPROTOCOL, WS_TOKEN_PREFIX } from '../../shared/protocol-constants';
+import { bytesToBase64 } from './bytes';
 import { ClipAssembler, type ClipFile } from './clip-assembler';
 
 /** Where the connection stands. */
@@ -44,6 +45,8 @@ export interface DaemonClient {
   /** Follows a job; an ended job answers at once (with its clip when `clip`). */
   subscribe(jobId: string, clip: boolean): void;
   list(): Promise<Job[]>;
+  /** A done job's poster frame as base64 JPEG (GET /v1/jobs/:id/poster with the token), or null when it has none. */
+  poster(jobId: string): Promise<string | null>;
 }
 
 // Method-style handler types, so the browser's, UXP's and the `ws` package's sockets all fit.
@@ -64,7 +67,7 @@ export interface DaemonClientOptions {
   /** e.g. http://127.0.0.1:43117 */
   baseUrl: string;
   createSocket: (url: string, protocols: string[]) => WebSocketLike;
-  fetch: (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
+  fetch: (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<{ ok: boolean; status: number; json(): Promise<unknown>; arrayBuffer(): Promise<ArrayBuffer> }>;
   /** Sent in `hello` and pairing, for the daemon's log. */
   clientName: string;
   /** Reconnect delays grow from `initialMs` to `maxMs`. */
@@ -316,6 +319,21 @@ export function createDaemonClient(options: DaemonClientOptions): DaemonClient {
     },
     list() {
       return ask('jobs', { type: 'list' });
+    },
+    async poster(jobId) {
+      if (token === null) throw new LongshotError('unauthorized', 'not paired: run `npx longshot pair` and type the code here');
+      let reply;
+      try {
+        reply = await options.fetch(`${baseUrl}/v1/jobs/${encodeURIComponent(jobId)}/poster`, { headers: { Authorization: `Bearer ${token}` } });
+      } catch (err) {
+        throw new LongshotError('interrupted', `could not reach the daemon on ${where} for the poster of job ${jobId}; it is fetched again on reconnect`, { cause: err });
+      }
+      if (reply.status === 404) return null;
+      if (!reply.ok) {
+        const body = (await reply.json()) as { error: ErrorBody };
+        throw new LongshotError(body.error.code, body.error.message, { field: body.error.field });
+      }
+      return bytesToBase64(new Uint8Array(await reply.arrayBuffer()));
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import jpeg from 'jpeg-js';
 import WebSocket from 'ws';
 import { startTestDaemon, tempDir } from '../../test/support/daemon-harness';
 import { FakeClipItem, createFakePremiere, mp4DurationTicks, type FakeSequence } from '../host/fake-premiere';
@@ -43,6 +44,13 @@ function until(controller: PanelController, pred: (s: PanelState) => boolean, wh
       resolve(s);
     });
   });
+}
+
+/** Width and height of an MP4's video track, from its `tkhd` box (16.16 fixed point at the box's end). */
+function mp4Size(bytes: Buffer): [number, number] {
+  const at = bytes.indexOf('tkhd');
+  const end = at - 4 + bytes.readUInt32BE(at - 4);
+  return [bytes.readUInt32BE(end - 8) >>> 16, bytes.readUInt32BE(end - 4) >>> 16];
 }
 
 const settled = (id: string) => (s: PanelState) => ['placed', 'ready', 'failed', 'cancelled'].includes(s.jobs.find((j) => j.id === id)?.phase ?? '');
@@ -106,13 +114,18 @@ describe('PanelController with a real daemon and the fake Premiere', () => {
     expect(previews.length).toBeGreaterThan(0);
     expect(mp4DurationTicks(fs.readFileSync(job.filePath!))).toBe(25 * TPF_25);
     expect(sequence.layout()).toEqual([[0, 10, 35, path.basename(job.filePath!)]]);
+    // History keeps the seed, the model and the daemon's poster (a JPEG of the clip's size).
+    const withPoster = (await until(controller, (s) => s.jobs[0]?.poster != null, 'the poster')).jobs[0]!;
+    expect(withPoster).toMatchObject({ seed: 3, model: 'tiny-uvit' });
+    const poster = jpeg.decode(Buffer.from(withPoster.poster!, 'base64'));
+    expect([poster.width, poster.height]).toEqual(mp4Size(fs.readFileSync(job.filePath!)));
     expect(ppro.project.undo()).toBe('Longshot: B-roll');
     expect(sequence.layout()).toEqual([]);
 
     // A reloaded panel (same secure storage and local storage) connects by itself and shows the history.
     const reloaded = panel(nodePlatform(clipsDir, secrets, store));
     await connected(reloaded.controller);
-    expect(reloaded.controller.store.get().jobs.map((j) => [j.id, j.phase])).toEqual([[id, 'placed']]);
+    expect(reloaded.controller.store.get().jobs.map((j) => [j.id, j.phase, j.seed, j.model, j.poster])).toEqual([[id, 'placed', 3, 'tiny-uvit', withPoster.poster]]);
   });
 
   it('extends a selected clip and fills a gap with exactly its frames at 23.976 fps', async () => {

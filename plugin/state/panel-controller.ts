@@ -96,6 +96,9 @@ export class PanelController {
       phase: 'queued',
       progress: null,
       preview: null,
+      poster: null,
+      seed: job.request.seed ?? null,
+      model: job.request.model ?? this.store.get().connection.info?.model ?? null,
       placeOnArrival: true,
       filePath: null,
       placement: null,
@@ -148,6 +151,7 @@ export class PanelController {
     }
     const byId = new Map(jobs.map((j) => [j.id, j]));
     for (const view of this.store.get().jobs) {
+      if (byId.get(view.id)?.state === 'done' && view.poster === null) void this.fetchPoster(view.id);
       if (view.phase === 'placed' || view.phase === 'cancelled' || (view.phase === 'failed' && !byId.has(view.id))) continue;
       const job = byId.get(view.id);
       if (!job) {
@@ -189,12 +193,24 @@ export class PanelController {
         return this.patch(job.id, { phase: 'ready', message: event.error.message });
       case 'done':
         if (!SETTLED_PHASES.includes(job.phase) && job.phase !== 'placing') this.patch(job.id, { phase: 'ready', progress: null });
+        if (job.poster === null) void this.fetchPoster(job.id);
         return;
       case 'failed':
         return this.patch(job.id, { phase: 'failed', message: event.error.message });
       case 'cancelled':
         return this.patch(job.id, { phase: 'cancelled', message: null });
     }
+  }
+
+  /** Keeps a done job's poster in its history entry; a job without one keeps showing its prompt only. */
+  private async fetchPoster(jobId: string): Promise<void> {
+    let poster: string | null;
+    try {
+      poster = await this.deps.client.poster(jobId);
+    } catch (err) {
+      return this.notify('error', message(err));
+    }
+    if (poster !== null) this.patch(jobId, { poster });
   }
 
   private async placeFile(job: JobView, path: string): Promise<void> {

@@ -28,6 +28,12 @@ export interface JobView {
   progress: { step: number; total: number; etaSeconds: number | null } | null;
   /** Base64 JPEG of the latest estimate; not kept across reloads. */
   preview: string | null;
+  /** Base64 JPEG of the finished clip's middle frame (the daemon's poster); kept across reloads. */
+  poster: string | null;
+  /** The seed the daemon ran (it fixes one when none was asked for), so the shot can be made again. */
+  seed: number | null;
+  /** The model that made it (the daemon's default at submit when the request named none). */
+  model: string | null;
   /** Whether the clip goes onto the timeline as soon as it arrives (false for a job offered after a reload). */
   placeOnArrival: boolean;
   filePath: string | null;
@@ -47,7 +53,7 @@ export interface PanelState {
 export const HISTORY_LIMIT = 50;
 export const HISTORY_KEY = 'longshot.history.v1';
 
-/** The history as stored: newest first, previews dropped (they are large and stale). */
+/** The history as stored: newest first, previews dropped (they are large and stale); posters, seeds and models kept. */
 export function serializeHistory(jobs: readonly JobView[]): string {
   return JSON.stringify(jobs.slice(0, HISTORY_LIMIT).map((job) => ({ ...job, preview: null })));
 }
@@ -57,7 +63,11 @@ export function parseHistory(text: string | null): JobView[] {
   if (!text) return [];
   try {
     const jobs = JSON.parse(text) as unknown;
-    return Array.isArray(jobs) ? (jobs as JobView[]).filter((j) => typeof j?.id === 'string' && typeof j?.plan?.anchor === 'object') : [];
+    if (!Array.isArray(jobs)) return [];
+    // History written before posters, seeds and models were kept has none of them.
+    return (jobs as JobView[])
+      .filter((j) => typeof j?.id === 'string' && typeof j?.plan?.anchor === 'object')
+      .map((j) => ({ ...j, poster: j.poster ?? null, seed: j.seed ?? null, model: j.model ?? null }));
   } catch {
     return [];
   }

@@ -1,5 +1,5 @@
 import type { JobView } from '../state/panel-state';
-import { jobStatus } from './panel-view';
+import { jobPicture, jobStatus } from './panel-view';
 
 const job = (change: Partial<JobView>): JobView => ({
   id: 'j1',
@@ -8,6 +8,9 @@ const job = (change: Partial<JobView>): JobView => ({
   phase: 'queued',
   progress: null,
   preview: null,
+  poster: null,
+  seed: null,
+  model: null,
   placeOnArrival: true,
   filePath: null,
   placement: null,
@@ -27,5 +30,14 @@ describe('jobStatus', () => {
     expect(jobStatus(job({ phase: 'ready' }))).toBe('Ready to place');
     expect(jobStatus(job({ phase: 'failed', message: 'engine failed' }))).toBe('engine failed');
     expect(jobStatus(job({ phase: 'cancelled' }))).toBe('Cancelled');
+  });
+});
+
+describe('jobPicture', () => {
+  it('shows the live preview while sampling and the poster frame once there is one', () => {
+    expect(jobPicture(job({}))).toBeNull();
+    expect(jobPicture(job({ phase: 'running', preview: 'UFJF' }))).toBe('data:image/jpeg;base64,UFJF');
+    expect(jobPicture(job({ phase: 'placed', preview: 'UFJF', poster: 'UE9T' }))).toBe('data:image/jpeg;base64,UE9T');
+    expect(jobPicture(job({ phase: 'placed', poster: 'UE9T' }))).toBe('data:image/jpeg;base64,UE9T');
   });
 });

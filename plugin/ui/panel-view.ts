@@ -46,6 +46,12 @@ export function jobStatus(job: JobView): string {
   }
 }
 
+/** The picture a job row shows: its poster once the clip is done, else the latest preview (data: URLs). */
+export function jobPicture(job: JobView): string | null {
+  const jpeg = job.poster ?? job.preview;
+  return jpeg === null ? null : `data:image/jpeg;base64,${jpeg}`;
+}
+
 function el(doc: Document, tag: string, attrs: Record<string, string> = {}, text?: string): HTMLElement {
   const node = doc.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -162,8 +168,10 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
       row.bar.setAttribute('value', String(percent));
       show(row.bar, job.phase === 'queued' || job.phase === 'running' || job.phase === 'placing');
       row.status.textContent = jobStatus(job);
-      if (job.preview) row.preview.src = `data:image/jpeg;base64,${job.preview}`;
-      show(row.preview, job.preview !== null);
+      // The live estimate while sampling, the poster frame once the clip is done.
+      const picture = jobPicture(job);
+      if (picture && row.preview.getAttribute('src') !== picture) row.preview.src = picture;
+      show(row.preview, picture !== null);
       show(row.cancel, job.phase === 'queued' || job.phase === 'running');
       show(row.retry, job.phase === 'failed' || job.phase === 'cancelled');
       show(row.place, job.phase === 'ready');
