@@ -2,11 +2,11 @@
  * PanelPlatform for the Chromium test harness: localStorage for the token and history (a browser has no secure
  * storage). Clips are PUT to the harness server, which writes them to disk and answers with the path, so the
  * daemon can read them as references (extend, fill) just as it reads clips the real panel writes; the bytes
- * are also kept for the fake Premiere to measure.
+ * are also kept for the fake Premiere to measure. Copied text is recorded for the test to read.
  */
 import type { PanelPlatform } from '../platform/platform';
 
-export function createBrowserPlatform(storage: Storage, clips: Map<string, Uint8Array>, revealed: string[]): PanelPlatform {
+export function createBrowserPlatform(storage: Storage, clips: Map<string, Uint8Array>, revealed: string[], copied: string[]): PanelPlatform {
   return {
     secrets: {
       get: async (key) => storage.getItem(`secret:${key}`),
@@ -24,6 +24,11 @@ export function createBrowserPlatform(storage: Storage, clips: Map<string, Uint8
       },
       async reveal(path) {
         revealed.push(path);
+      },
+    },
+    clipboard: {
+      async writeText(text) {
+        copied.push(text);
       },
     },
   };

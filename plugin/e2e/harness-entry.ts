@@ -13,6 +13,7 @@ const TPF_25 = 10_160_640_000;
 defineSpectrumShims(window);
 const clips = new Map<string, Uint8Array>();
 const revealed: string[] = [];
+const copied: string[] = [];
 const ppro = createFakePremiere(async (path) => {
   const bytes = clips.get(path);
   if (!bytes) throw new Error(`no such file ${path}`);
@@ -26,6 +27,7 @@ const baseUrl = new URLSearchParams(location.hash.slice(1)).get('daemon')!;
 (window as unknown as { harness: object }).harness = {
   layout: () => sequence.layout(),
   revealed,
+  copied,
   /** Selects the `clipIndex`-th clip (in time order) of a video track, as a click in the timeline would. */
   select: (trackIndex: number, clipIndex: number) => {
     sequence.selection = [...sequence.tracks[trackIndex]!.items].sort((a, b) => a.startTicks - b.startTicks).slice(clipIndex, clipIndex + 1);
@@ -34,7 +36,7 @@ const baseUrl = new URLSearchParams(location.hash.slice(1)).get('daemon')!;
 };
 void startPanel({
   ppro,
-  platform: createBrowserPlatform(window.localStorage, clips, revealed),
+  platform: createBrowserPlatform(window.localStorage, clips, revealed, copied),
   createSocket: (url, protocols) => new WebSocket(url, protocols),
   fetch: (url, init) => fetch(url, init),
   baseUrl,

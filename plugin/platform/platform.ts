@@ -1,6 +1,6 @@
 /**
  * What the panel needs from its runtime besides Premiere and the network: secret storage for the pairing token,
- * a small key-value store for job history, and a place to write received clips. UXP provides them in Premiere
+ * a small key-value store for job history, a place to write received clips, and the clipboard. UXP provides them in Premiere
  * (uxp-platform.ts); the Chromium test harness provides browser versions.
  */
 export interface PanelPlatform {
@@ -20,4 +20,6 @@ export interface PanelPlatform {
     /** Shows a saved clip to the user (opens it with the system's player). */
     reveal(path: string): Promise<void>;
   };
+  /** The system clipboard (Copy seed). */
+  clipboard: { writeText(text: string): Promise<void> };
 }

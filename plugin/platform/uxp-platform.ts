@@ -1,4 +1,4 @@
-/** PanelPlatform on UXP: secureStorage for the token, localStorage for history, the plugin data folder for clips. */
+/** PanelPlatform on UXP: secureStorage for the token, localStorage for history, the plugin data folder for clips, navigator.clipboard. */
 import { LongshotError } from '../../shared/errors';
 import type { PanelPlatform } from './platform';
 
@@ -31,8 +31,13 @@ export function loadUxp(): UxpModule {
   return require('uxp') as UxpModule;
 }
 
+/** UXP's `navigator.clipboard` (its non-standard setContent; manifest permission `clipboard`). */
+export interface UxpClipboard {
+  setContent(data: { 'text/plain': string }): Promise<unknown>;
+}
+
 /** The UXP platform. `localStorage` is UXP's persistent one. */
-export function createUxpPlatform(uxp: UxpModule, localStorage: PanelPlatform['store']): PanelPlatform {
+export function createUxpPlatform(uxp: UxpModule, localStorage: PanelPlatform['store'], clipboard: UxpClipboard): PanelPlatform {
   const { secureStorage, localFileSystem, formats } = uxp.storage;
   return {
     secrets: {
@@ -61,6 +66,11 @@ export function createUxpPlatform(uxp: UxpModule, localStorage: PanelPlatform['s
       async reveal(path) {
         const failure = await uxp.shell.openPath(path, 'Longshot opens the generated clip in your video player.');
         if (failure) throw new LongshotError('forbidden', `could not open ${path}: ${failure}`);
+      },
+    },
+    clipboard: {
+      async writeText(text) {
+        await clipboard.setContent({ 'text/plain': text });
       },
     },
   };

@@ -18,6 +18,9 @@ type Daemon = Awaited<ReturnType<typeof startTestDaemon>>;
 const TPF_25 = 10_160_640_000;
 const TPF_23976 = 10_594_584_000;
 
+/** What the panels' Copy buttons put on the clipboard. */
+const copied: string[] = [];
+
 function nodePlatform(clipsDir: string, secrets = new Map<string, string>(), store = new Map<string, string>()): PanelPlatform {
   return {
     secrets: { get: async (k) => secrets.get(k) ?? null, set: async (k, v) => void secrets.set(k, v), remove: async (k) => void secrets.delete(k) },
@@ -30,6 +33,7 @@ function nodePlatform(clipsDir: string, secrets = new Map<string, string>(), sto
       },
       reveal: async (p) => void fs.accessSync(p),
     },
+    clipboard: { writeText: async (text) => void copied.push(text) },
   };
 }
 
@@ -119,6 +123,9 @@ describe('PanelController with a real daemon and the fake Premiere', () => {
     expect(withPoster).toMatchObject({ seed: 3, model: 'tiny-uvit' });
     const poster = jpeg.decode(Buffer.from(withPoster.poster!, 'base64'));
     expect([poster.width, poster.height]).toEqual(mp4Size(fs.readFileSync(job.filePath!)));
+    await controller.copySeed(id);
+    expect(copied).toEqual(['3']);
+    expect(controller.store.get().notice).toEqual({ kind: 'info', text: 'seed 3 copied' });
     expect(ppro.project.undo()).toBe('Longshot: B-roll');
     expect(sequence.layout()).toEqual([]);
 

@@ -1,5 +1,5 @@
 /**
- * The panel's actions: pairing, the three jobs, cancel, retry, place and reveal. It plans with the host adapter,
+ * The panel's actions: pairing, the three jobs, cancel, retry, place, reveal and copy seed. It plans with the host adapter,
  * talks to the daemon through the DaemonClient, and keeps PanelState up to date; views only call these methods.
  */
 import { toErrorBody } from '../../shared/errors';
@@ -129,6 +129,18 @@ export class PanelController {
     if (job.filePath) return this.placeFile(job, job.filePath);
     this.patch(jobId, { placeOnArrival: true, phase: 'placing', message: 'fetching the clip…' });
     this.tryNet(() => this.deps.client.subscribe(jobId, true));
+  }
+
+  /** Puts a job's seed on the clipboard. */
+  async copySeed(jobId: string): Promise<void> {
+    const seed = this.job(jobId)?.seed;
+    if (seed === null || seed === undefined) return this.notify('error', 'this job has no seed recorded');
+    try {
+      await this.deps.platform.clipboard.writeText(String(seed));
+      this.notify('info', `seed ${seed} copied`);
+    } catch (err) {
+      this.notify('error', `could not copy the seed: ${message(err)}`);
+    }
   }
 
   async reveal(jobId: string): Promise<void> {

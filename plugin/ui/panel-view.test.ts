@@ -1,5 +1,6 @@
 import type { JobView } from '../state/panel-state';
-import { jobPicture, jobStatus } from './panel-view';
+import { MAX_SEED } from '../../shared/protocol-constants';
+import { jobPicture, jobSeedText, jobStatus, readSeed } from './panel-view';
 
 const job = (change: Partial<JobView>): JobView => ({
   id: 'j1',
@@ -39,5 +40,29 @@ describe('jobPicture', () => {
     expect(jobPicture(job({ phase: 'running', preview: 'UFJF' }))).toBe('data:image/jpeg;base64,UFJF');
     expect(jobPicture(job({ phase: 'placed', preview: 'UFJF', poster: 'UE9T' }))).toBe('data:image/jpeg;base64,UE9T');
     expect(jobPicture(job({ phase: 'placed', poster: 'UE9T' }))).toBe('data:image/jpeg;base64,UE9T');
+  });
+});
+
+describe('readSeed', () => {
+  it('accepts every seed the daemon prints, 0 … MAX_SEED, and empty for random', () => {
+    expect(readSeed('')).toEqual({ ok: true, value: undefined });
+    expect(readSeed('0')).toEqual({ ok: true, value: 0 });
+    expect(readSeed('214749')).toEqual({ ok: true, value: 214_749 });
+    expect(readSeed(String(MAX_SEED))).toEqual({ ok: true, value: 4_294_967_295 });
+    expect(readSeed('007')).toEqual({ ok: true, value: 7 });
+  });
+
+  it('refuses anything else with an inline error naming the range', () => {
+    for (const bad of [String(MAX_SEED + 1), '99999999999999999999', '-1', '1.5', '1e3', '12a', '0x10', ' 1 2']) {
+      expect([bad, readSeed(bad)]).toEqual([bad, { ok: false, error: 'Seed: a whole number from 0 to 4294967295 (digits only), or empty for a random one' }]);
+    }
+  });
+});
+
+describe('jobSeedText', () => {
+  it('names the seed and the model, or nothing when the seed is unknown', () => {
+    expect(jobSeedText(job({ seed: 4_294_967_295, model: 'tiny-uvit' }))).toBe('Seed 4294967295 · tiny-uvit');
+    expect(jobSeedText(job({ seed: 0 }))).toBe('Seed 0');
+    expect(jobSeedText(job({}))).toBe('');
   });
 });

@@ -2,6 +2,7 @@
  * The panel's view: Spectrum widgets bound to PanelState. It reads the form, calls PanelController actions and
  * redraws from the store; it never talks to the daemon or Premiere itself.
  */
+import { MAX_SEED, MAX_VARIATIONS } from '../../shared/protocol-constants';
 import type { JobKind, PanelController } from '../state/panel-controller';
 import type { JobView, PanelState } from '../state/panel-state';
 
@@ -21,6 +22,19 @@ function fieldValue(el: Element): string {
 
 function optionalInt(text: string): number | undefined {
   return text === '' ? undefined : Number.parseInt(text, 10);
+}
+
+/** A form field read: its value, or the inline error to show under it. */
+export type FieldRead<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/**
+ * Reads the seed field: empty is "random"; otherwise digits only, 0 … MAX_SEED (every seed the daemon prints). A text
+ * field, since UXP's number fields only span about ±214,748.
+ */
+export function readSeed(text: string): FieldRead<number | undefined> {
+  if (text === '') return { ok: true, value: undefined };
+  if (!/^[0-9]+$/.test(text) || Number(text) > MAX_SEED) return { ok: false, error: `Seed: a whole number from 0 to ${MAX_SEED} (digits only), or empty for a random one` };
+  return { ok: true, value: Number(text) };
 }
 
 /** What a job's status line says. */
@@ -44,6 +58,11 @@ export function jobStatus(job: JobView): string {
     case 'cancelled':
       return 'Cancelled';
   }
+}
+
+/** A job's seed line: the seed the daemon ran and the model, so the shot can be made again. */
+export function jobSeedText(job: JobView): string {
+  return job.seed === null ? '' : `Seed ${job.seed}${job.model ? ` · ${job.model}` : ''}`;
 }
 
 /** The picture a job row shows: its poster once the clip is done, else the latest preview (data: URLs). */
@@ -88,27 +107,38 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
   const prompt = el(doc, 'sp-textarea', { id: 'prompt', placeholder: 'Describe the shot, e.g. "a red circle bounces left"' });
   const settings = el(doc, 'div', { class: 'settings' });
   const seconds = el(doc, 'sp-textfield', { id: 'seconds', type: 'number', value: '4', title: 'Duration in seconds (extend: up to 60; fill: the gap decides)' });
-  const seed = el(doc, 'sp-textfield', { id: 'seed', type: 'number', placeholder: 'random', title: 'Seed (empty: random)' });
+  const seed = el(doc, 'sp-textfield', { id: 'seed', placeholder: 'random', title: `Seed: 0 to ${MAX_SEED} (empty: random)` });
   const steps = el(doc, 'sp-textfield', { id: 'steps', type: 'number', placeholder: 'model default', title: 'Sampler steps' });
   for (const [label, field] of [['Seconds', seconds], ['Seed', seed], ['Steps', steps]] as const) {
     const wrap = el(doc, 'label', { class: 'setting' });
     add(wrap, el(doc, 'sp-label', {}, label), field);
     add(settings, wrap);
   }
+  const seedError = el(doc, 'div', { id: 'seed-error', class: 'field-error is-hidden', role: 'alert' });
+  /** Reads the seed field and shows or clears its inline error. */
+  const checkSeed = () => {
+    const read = readSeed(fieldValue(seed));
+    seedError.textContent = read.ok ? '' : read.error;
+    show(seedError, !read.ok);
+    return read;
+  };
+  seed.addEventListener('input', () => void checkSeed());
   const actions = el(doc, 'div', { class: 'actions' });
   for (const [kind, label, variant] of JOB_BUTTONS) {
     const button = el(doc, 'sp-button', { id: `job-${kind}`, variant }, label);
     button.addEventListener('click', () => {
+      const seedRead = checkSeed();
+      if (!seedRead.ok) return;
       void controller.generate(kind, {
         prompt: fieldValue(prompt),
         seconds: Number(fieldValue(seconds) || '4'),
-        seed: optionalInt(fieldValue(seed)),
+        seed: seedRead.value,
         steps: optionalInt(fieldValue(steps)),
       });
     });
     add(actions, button);
   }
-  add(compose, prompt, settings, actions);
+  add(compose, prompt, settings, seedError, actions);
 
   const notice = el(doc, 'p', { class: 'notice', role: 'status' });
   const list = el(doc, 'ul', { class: 'jobs' });
@@ -124,20 +154,30 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
     const title = el(doc, 'div', { class: 'job-title' });
     const bar = el(doc, 'sp-progressbar', { max: '100', value: '0', size: 's' });
     const status = el(doc, 'div', { class: 'job-status' });
+    const seedLine = el(doc, 'div', { class: 'job-seed' });
+    const seedText = el(doc, 'span', { class: 'job-seed-text' });
     const buttons = el(doc, 'div', { class: 'job-buttons' });
-    const button = (name: string, label: string, act: () => void) => {
+    const button = (name: string, label: string, act: () => void, parent = buttons) => {
       const b = el(doc, 'sp-button', { class: `job-${name}`, size: 's', variant: 'secondary', quiet: '' }, label);
       b.addEventListener('click', act);
-      add(buttons, b);
+      add(parent, b);
       return b;
     };
     const cancel = button('cancel', 'Cancel', () => controller.cancel(job.id));
     const retry = button('retry', 'Retry', () => void controller.retry(job.id));
     const place = button('place', 'Place', () => void controller.place(job.id));
     const reveal = button('reveal', 'Show file', () => void controller.reveal(job.id));
-    add(body, title, bar, status, buttons);
+    add(seedLine, seedText);
+    button('copy-seed', 'Copy', () => void controller.copySeed(job.id), seedLine);
+    button('reuse-seed', 'Reuse seed', () => {
+      const current = controller.store.get().jobs.find((j) => j.id === job.id)?.seed;
+      if (current === null || current === undefined) return;
+      (seed as unknown as { value: string }).value = String(current);
+      checkSeed();
+    }, seedLine);
+    add(body, title, bar, status, seedLine, buttons);
     add(li, preview, body);
-    return { li, preview, title, bar, status, cancel, retry, place, reveal };
+    return { li, preview, title, bar, status, seedLine, seedText, cancel, retry, place, reveal };
   }
 
   function render(state: PanelState): void {
@@ -168,6 +208,8 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
       row.bar.setAttribute('value', String(percent));
       show(row.bar, job.phase === 'queued' || job.phase === 'running' || job.phase === 'placing');
       row.status.textContent = jobStatus(job);
+      row.seedText.textContent = jobSeedText(job);
+      show(row.seedLine, job.seed !== null);
       // The live estimate while sampling, the poster frame once the clip is done.
       const picture = jobPicture(job);
       if (picture && row.preview.getAttribute('src') !== picture) row.preview.src = picture;
