@@ -5,9 +5,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DAEMON_PORT } from '../shared/protocol-constants';
 
 /** Default TCP port of the daemon; the panel's manifest permits exactly this loopback port. */
-export const DEFAULT_PORT = 43117;
+export const DEFAULT_PORT = DAEMON_PORT;
 
 /** Resolved settings. */
 export interface Config {

@@ -5,6 +5,8 @@
 
 /** The protocol version this build speaks; a peer with another major version is refused at `hello`. */
 export const PROTOCOL_VERSION = '1.0';
+/** The daemon's port on 127.0.0.1. Fixed for the panel: UXP lets it reach only the addresses its manifest lists. */
+export const DAEMON_PORT = 43117;
 /** The WebSocket subprotocol the daemon answers with. */
 export const WS_SUBPROTOCOL = 'longshot.v1';
 /** Prefix of the WebSocket subprotocol that carries the pairing token (UXP cannot set headers). */
