@@ -55,6 +55,7 @@ async function startHarnessServer(clipsDir: string): Promise<{ origin: string; c
 interface Harness {
   layout(): [number, number, number, string][];
   revealed: string[];
+  copied: string[];
   select(trackIndex: number, clipIndex: number): void;
   setPlayhead(frame: number): void;
 }
@@ -88,7 +89,7 @@ describe('Longshot panel in Chromium', () => {
     for (const dir of [clipsDir, daemon?.dataDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('pairs, then makes B-roll with live previews, extends it and fills a gap on the fake timeline', async () => {
+  it('pairs, then makes B-roll with live previews, extends it, fills a gap, reuses a seed and makes ×2 variations on the fake timeline', async () => {
     const page = await browser.newPage({ viewport: { width: 380, height: 640 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -98,11 +99,13 @@ describe('Longshot panel in Chromium', () => {
     // Not paired yet: the panel says how to pair and shows the code field.
     await page.waitForSelector('header.connection[data-status="unpaired"]');
     expect(await page.textContent('.connection-text')).toMatch(/npx longshot pair/);
+    expect(await page.textContent('.port-help')).toMatch(/127\.0\.0\.1:43117; this port is fixed/);
     await page.fill('#pair-code input', daemon.pairing.createCode().code);
     await page.click('#pair');
     await page.waitForSelector('header.connection[data-status="connected"]');
     await page.waitForFunction((model) => (document.querySelector('.connection-text')?.textContent ?? '').includes(model), MODEL, { timeout: 60_000 });
     expect(await page.isHidden('.pairing')).toBe(true);
+    expect(await page.isHidden('.port-help')).toBe(true);
 
     // The playhead is inside the V1 clip: fill gap says what is wrong.
     await page.click('#job-fill');
@@ -146,13 +149,42 @@ describe('Longshot panel in Chromium', () => {
     expect(v2).toEqual([[50, 100], [100, 125], [125, 130], [130, 155]]);
     expect(await page.textContent('li.job:first-child .job-title')).toMatch(/^Fill gap · 0.20 s/);
 
+    // History shows pictures: every done job keeps the daemon's poster (fetched over HTTP with the token).
+    await page.waitForFunction(() => (JSON.parse(localStorage.getItem('longshot.history.v1') ?? '[]') as { poster: string | null }[]).every((j) => j.poster?.startsWith('/9j/')));
+
+    // Seeds: a bad one is refused inline; Reuse seed fills the field with the job's seed; Copy puts it on the clipboard.
+    await page.fill('#seed input', '4294967296');
+    await page.click('#job-broll');
+    expect(await page.textContent('#seed-error')).toMatch(/from 0 to 4294967295/);
+    expect(await page.isVisible('#seed-error')).toBe(true);
+    await page.click('li.job:first-child .job-reuse-seed');
+    const seedText = (await page.textContent('li.job:first-child .job-seed-text')) ?? '';
+    const reused = /^Seed (\d+)/.exec(seedText)![1]!;
+    expect(await page.inputValue('#seed input')).toBe(reused);
+    expect(await page.isHidden('#seed-error')).toBe(true);
+    await page.click('li.job:first-child .job-copy-seed');
+    await page.waitForFunction((seed) => (window as unknown as HarnessWindow).harness.copied.includes(seed), reused);
+
+    // Variations ×2 from that seed: seeds s and s+1, both placed at the playhead (V2 is free there, then V3).
+    await page.fill('#variations input', '17');
+    await page.click('#job-broll');
+    expect(await page.textContent('#variations-error')).toMatch(/from 1 to 16/);
+    await page.fill('#variations input', '2');
+    await page.evaluate(() => (window as unknown as HarnessWindow).harness.setPlayhead(200));
+    await page.click('#job-broll');
+    await page.waitForFunction(() => document.querySelectorAll('li.job[data-phase="placed"]').length === 6, undefined, { timeout: 300_000 });
+    const seeds = await page.$$eval('li.job .job-seed-text', (els) => els.slice(0, 2).map((e) => e.textContent));
+    expect(seeds.map((t) => /^Seed (\d+)/.exec(t ?? '')![1])).toEqual([String((Number(reused) + 1) % 2 ** 32), reused]);
+    const at200 = (await page.evaluate(() => (window as unknown as HarnessWindow).harness.layout())).filter(([, start]) => start === 200);
+    expect(at200.map(([track, start, end]) => [track, start, end]).sort()).toEqual([[1, 200, 225], [2, 200, 225]]);
+
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     // A reload keeps the pairing and the history.
     await page.reload();
     await page.waitForSelector('header.connection[data-status="connected"]');
-    await page.waitForFunction(() => document.querySelectorAll('li.job[data-phase="placed"]').length === 4);
+    await page.waitForFunction(() => document.querySelectorAll('li.job[data-phase="placed"]').length === 6);
     expect(pageErrors).toEqual([]);
   }, 400_000);
 });

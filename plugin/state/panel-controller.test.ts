@@ -163,6 +163,24 @@ describe('PanelController with a real daemon and the fake Premiere', () => {
     expect(sequence.layout().filter(([track]) => track === 1).map(([, s, e]) => [s, e])).toEqual([[100, 110], [127, 137], [110, 127]]);
   });
 
+  it('makes ×N variations with seeds s, s+1, … and places each as it finishes', async () => {
+    const { sequence, controller } = panel(nodePlatform(clipsDir, new Map([[TOKEN_KEY, daemon.token]])));
+    await connected(controller);
+    sequence.playheadTicks = 0;
+    // No seed: the daemon picks s for the first, the panel counts on from it.
+    await controller.generate('broll', { prompt: 'a red circle', seconds: 0.5, steps: 1, variations: 2 });
+    const [second, first] = controller.store.get().jobs;
+    expect(second!.seed).toBe(((first!.seed ?? 0) + 1) % 2 ** 32);
+    await until(controller, (s) => s.jobs.filter((j) => j.phase === 'placed').length === 2, 'both variations placed');
+    expect(sequence.layout().map(([track, start, end]) => [track, start, end]).sort()).toEqual([[0, 0, 13], [1, 0, 13]]);
+    // A seed given: s, s+1, … from it, wrapping past MAX_SEED as the daemon does.
+    await controller.generate('broll', { prompt: 'a red circle', seconds: 0.5, steps: 1, seed: 2 ** 32 - 1, variations: 2 });
+    expect(controller.store.get().jobs.slice(0, 2).map((j) => j.seed)).toEqual([0, 2 ** 32 - 1]);
+    await until(controller, (s) => s.jobs.filter((j) => j.phase === 'placed').length === 4, 'the wrapped pair placed');
+    await controller.generate('broll', { prompt: 'x', seconds: 0.5, variations: 17 });
+    expect(controller.store.get().notice?.text).toBe('×N: from 1 to 16 variations');
+  });
+
   it('turns timeline and connection problems into clear notices', async () => {
     const platform = nodePlatform(clipsDir);
     const { ppro, controller } = panel(platform);

@@ -4,6 +4,7 @@
  */
 import { toErrorBody } from '../../shared/errors';
 import type { Job } from '../../shared/protocol';
+import { MAX_VARIATIONS, variationSeeds } from '../../shared/protocol-constants';
 import type { JobPlan } from '../host/job-plans';
 import type { TimelineHost } from '../host/timeline-host';
 import type { DaemonClient, DaemonEvent } from '../net/daemon-client';
@@ -24,6 +25,8 @@ export interface JobInput {
   seconds: number;
   seed?: number;
   steps?: number;
+  /** How many jobs to make, with seeds seed, seed+1, … (1 … MAX_VARIATIONS; default 1); each is placed as it finishes. */
+  variations?: number;
 }
 
 const message = (err: unknown) => toErrorBody(err).message;
@@ -74,24 +77,35 @@ export class PanelController {
       return this.notify('error', message(err));
     }
     if (this.store.get().connection.status !== 'connected') return this.notify('error', this.store.get().connection.message);
-    let job: Job;
-    try {
-      job = await client.submit({
-        mode: plan.mode,
-        prompt: input.prompt,
-        seconds: plan.seconds,
-        fps: plan.fps,
-        seed: input.seed,
-        steps: input.steps,
-        format: 'mp4',
-        references: plan.references,
-      });
-    } catch (err) {
-      return this.notify('error', message(err));
+    const count = input.variations ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_VARIATIONS) return this.notify('error', `×N: from 1 to ${MAX_VARIATIONS} variations`);
+    // Variations are jobs with seeds s, s+1, …; with no seed given the daemon picks s for the first.
+    let seeds = input.seed === undefined ? null : variationSeeds(input.seed, count);
+    for (let i = 0; i < count; i++) {
+      let job: Job;
+      try {
+        job = await client.submit({
+          mode: plan.mode,
+          prompt: input.prompt,
+          seconds: plan.seconds,
+          fps: plan.fps,
+          seed: seeds?.[i],
+          steps: input.steps,
+          format: 'mp4',
+          references: plan.references,
+        });
+      } catch (err) {
+        return this.notify('error', count > 1 ? `variation ${i + 1} of ${count}: ${message(err)}` : message(err));
+      }
+      if (seeds === null && job.request.seed !== undefined) seeds = variationSeeds(job.request.seed, count);
+      this.addJob(job, input.prompt, plan);
     }
+  }
+
+  private addJob(job: Job, prompt: string, plan: JobPlan): void {
     const view: JobView = {
       id: job.id,
-      prompt: input.prompt,
+      prompt,
       plan,
       phase: 'queued',
       progress: null,

@@ -1,6 +1,6 @@
 import type { JobView } from '../state/panel-state';
 import { MAX_SEED } from '../../shared/protocol-constants';
-import { jobPicture, jobSeedText, jobStatus, readSeed } from './panel-view';
+import { PORT_HELP, jobPicture, jobSeedText, jobStatus, readSeed, readVariations } from './panel-view';
 
 const job = (change: Partial<JobView>): JobView => ({
   id: 'j1',
@@ -64,5 +64,21 @@ describe('jobSeedText', () => {
     expect(jobSeedText(job({ seed: 4_294_967_295, model: 'tiny-uvit' }))).toBe('Seed 4294967295 · tiny-uvit');
     expect(jobSeedText(job({ seed: 0 }))).toBe('Seed 0');
     expect(jobSeedText(job({}))).toBe('');
+  });
+});
+
+describe('readVariations', () => {
+  it('takes 1 … MAX_VARIATIONS (empty is 1) and refuses the rest inline', () => {
+    expect(readVariations('')).toEqual({ ok: true, value: 1 });
+    expect(readVariations('2')).toEqual({ ok: true, value: 2 });
+    expect(readVariations('16')).toEqual({ ok: true, value: 16 });
+    for (const bad of ['0', '17', '-2', '2.5', 'x']) expect([bad, readVariations(bad)]).toEqual([bad, { ok: false, error: '×N: a whole number of variations from 1 to 16' }]);
+  });
+});
+
+describe('PORT_HELP', () => {
+  it('says plainly that the daemon port is fixed at 43117', () => {
+    expect(PORT_HELP).toMatch(/127\.0\.0\.1:43117; this port is fixed/);
+    expect(PORT_HELP).toMatch(/npx longshot serve/);
   });
 });

@@ -2,7 +2,7 @@
  * The panel's view: Spectrum widgets bound to PanelState. It reads the form, calls PanelController actions and
  * redraws from the store; it never talks to the daemon or Premiere itself.
  */
-import { MAX_SEED, MAX_VARIATIONS } from '../../shared/protocol-constants';
+import { DAEMON_PORT, MAX_SEED, MAX_VARIATIONS } from '../../shared/protocol-constants';
 import type { JobKind, PanelController } from '../state/panel-controller';
 import type { JobView, PanelState } from '../state/panel-state';
 
@@ -12,6 +12,9 @@ const JOB_BUTTONS: [JobKind, string, string][] = [
   ['extend-head', 'Extend clip head', 'secondary'],
   ['fill', 'Fill gap at playhead', 'primary'],
 ];
+
+/** Connection help: the port cannot be changed from the panel (plugin/README.md says the same). */
+export const PORT_HELP = `The panel reaches the daemon only at 127.0.0.1:${DAEMON_PORT}; this port is fixed (Premiere lets the panel reach only the address in its manifest), so start the daemon with \`npx longshot serve\` and no --port.`;
 
 const MODE_NAMES: Record<JobView['plan']['mode'], string> = { broll: 'B-roll', extend: 'Extend', 'extend-head': 'Extend head', fill: 'Fill gap' };
 
@@ -34,6 +37,13 @@ export type FieldRead<T> = { ok: true; value: T } | { ok: false; error: string }
 export function readSeed(text: string): FieldRead<number | undefined> {
   if (text === '') return { ok: true, value: undefined };
   if (!/^[0-9]+$/.test(text) || Number(text) > MAX_SEED) return { ok: false, error: `Seed: a whole number from 0 to ${MAX_SEED} (digits only), or empty for a random one` };
+  return { ok: true, value: Number(text) };
+}
+
+/** Reads the ×N field: how many variations (seeds s, s+1, …), 1 … MAX_VARIATIONS; empty is 1. */
+export function readVariations(text: string): FieldRead<number> {
+  if (text === '') return { ok: true, value: 1 };
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > MAX_VARIATIONS) return { ok: false, error: `×N: a whole number of variations from 1 to ${MAX_VARIATIONS}` };
   return { ok: true, value: Number(text) };
 }
 
@@ -101,6 +111,7 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
   const pairing = el(doc, 'section', { class: 'pairing' });
   const pairCode = el(doc, 'sp-textfield', { id: 'pair-code', placeholder: 'Code from npx longshot pair' });
   const pairButton = el(doc, 'sp-button', { id: 'pair', variant: 'cta' }, 'Pair');
+  const portHelp = el(doc, 'p', { class: 'port-help' }, PORT_HELP);
   add(pairing, pairCode, pairButton);
 
   const compose = el(doc, 'section', { class: 'compose' });
@@ -109,40 +120,49 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
   const seconds = el(doc, 'sp-textfield', { id: 'seconds', type: 'number', value: '4', title: 'Duration in seconds (extend: up to 60; fill: the gap decides)' });
   const seed = el(doc, 'sp-textfield', { id: 'seed', placeholder: 'random', title: `Seed: 0 to ${MAX_SEED} (empty: random)` });
   const steps = el(doc, 'sp-textfield', { id: 'steps', type: 'number', placeholder: 'model default', title: 'Sampler steps' });
-  for (const [label, field] of [['Seconds', seconds], ['Seed', seed], ['Steps', steps]] as const) {
+  const variations = el(doc, 'sp-textfield', { id: 'variations', value: '1', title: `Variations: makes N jobs with seeds s, s+1, … (1 to ${MAX_VARIATIONS}), each placed as it finishes` });
+  for (const [label, field] of [['Seconds', seconds], ['Seed', seed], ['×N', variations], ['Steps', steps]] as const) {
     const wrap = el(doc, 'label', { class: 'setting' });
     add(wrap, el(doc, 'sp-label', {}, label), field);
     add(settings, wrap);
   }
-  const seedError = el(doc, 'div', { id: 'seed-error', class: 'field-error is-hidden', role: 'alert' });
-  /** Reads the seed field and shows or clears its inline error. */
-  const checkSeed = () => {
-    const read = readSeed(fieldValue(seed));
-    seedError.textContent = read.ok ? '' : read.error;
-    show(seedError, !read.ok);
-    return read;
+  /** A field read on every keystroke and on submit, its error shown inline under the settings. */
+  const checked = <T>(field: HTMLElement, id: string, read: (text: string) => FieldRead<T>) => {
+    const error = el(doc, 'div', { id, class: 'field-error is-hidden', role: 'alert' });
+    const check = () => {
+      const result = read(fieldValue(field));
+      error.textContent = result.ok ? '' : result.error;
+      show(error, !result.ok);
+      return result;
+    };
+    field.addEventListener('input', () => void check());
+    return { error, check };
   };
-  seed.addEventListener('input', () => void checkSeed());
+  const seedField = checked(seed, 'seed-error', readSeed);
+  const checkSeed = seedField.check;
+  const variationsField = checked(variations, 'variations-error', readVariations);
   const actions = el(doc, 'div', { class: 'actions' });
   for (const [kind, label, variant] of JOB_BUTTONS) {
     const button = el(doc, 'sp-button', { id: `job-${kind}`, variant }, label);
     button.addEventListener('click', () => {
       const seedRead = checkSeed();
-      if (!seedRead.ok) return;
+      const variationsRead = variationsField.check();
+      if (!seedRead.ok || !variationsRead.ok) return;
       void controller.generate(kind, {
         prompt: fieldValue(prompt),
         seconds: Number(fieldValue(seconds) || '4'),
         seed: seedRead.value,
         steps: optionalInt(fieldValue(steps)),
+        variations: variationsRead.value,
       });
     });
     add(actions, button);
   }
-  add(compose, prompt, settings, seedError, actions);
+  add(compose, prompt, settings, seedField.error, variationsField.error, actions);
 
   const notice = el(doc, 'p', { class: 'notice', role: 'status' });
   const list = el(doc, 'ul', { class: 'jobs' });
-  add(root, header, pairing, compose, notice, list);
+  add(root, header, pairing, portHelp, compose, notice, list);
 
   pairButton.addEventListener('click', () => void controller.pair(fieldValue(pairCode)));
 
@@ -189,6 +209,7 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
         ? `${info.hostname} (${info.machine.slice(0, 8)}) · ${info.model ?? 'loading model…'}${info.provider ? ` on ${info.provider}` : ''}`
         : connection.message;
     show(pairing, connection.status === 'unpaired' || connection.status === 'unauthorized');
+    show(portHelp, connection.status !== 'connected');
 
     notice.textContent = state.notice?.text ?? '';
     notice.setAttribute('data-kind', state.notice?.kind ?? '');
