@@ -9,14 +9,13 @@ text length (the engine) or to the longest prompt of a batch (training).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from .diffusion import alpha_sigma
-from .uvit import timestep_embedding
+from .uvit import Block, timestep_embedding
 
 
 @dataclass
@@ -38,41 +37,6 @@ class LatentUViTConfig:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-class MaskedAttention(nn.Module):
-    def __init__(self, dim: int, heads: int):
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """x [B, L, D]; bias [B, 1, 1, L] added to the attention logits (−1e4 on padding keys)."""
-        b, l, d = x.shape
-        # B L (3 H Dh) -> 3 B H L Dh
-        q, k, v = self.qkv(x).reshape(b, l, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // self.heads) + bias, dim=-1)  # B H L L
-        return self.proj((weights @ v).transpose(1, 2).reshape(b, l, d))
-
-
-class Block(nn.Module):
-    """Pre-norm transformer block; with `skip`, first joins a long skip (concat, Linear) as U-ViT's out-blocks do."""
-
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, skip: bool = False):
-        super().__init__()
-        self.skip_linear = nn.Linear(2 * dim, dim) if skip else None
-        self.norm1 = nn.LayerNorm(dim)
-        self.attn = MaskedAttention(dim, heads)
-        self.norm2 = nn.LayerNorm(dim)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
-
-    def forward(self, x: torch.Tensor, bias: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
-        if self.skip_linear is not None:
-            x = self.skip_linear(torch.cat([x, skip], dim=-1))
-        x = x + self.attn(self.norm1(x), bias)
-        return x + self.mlp(self.norm2(x))
 
 
 class LatentUViT(nn.Module):
@@ -124,10 +88,10 @@ class LatentUViT(nn.Module):
         bias = (padding * -1e4).view(b, 1, 1, -1)
         skips = []
         for block in self.in_blocks:
-            h = block(h, bias)
+            h = block(h, bias=bias)
             skips.append(h)
-        h = self.mid_block(h, bias)
+        h = self.mid_block(h, bias=bias)
         for block in self.out_blocks:
-            h = block(h, bias, skips.pop())
+            h = block(h, skips.pop(), bias)
         out = self.decoder_pred(self.norm(h[:, 2 + length:]))                                    # B N (k Z)
         return out.reshape(b, f, z)

@@ -66,11 +66,13 @@ class MultiHeadAttentionOp(torch.autograd.Function):
         return g.op("com.microsoft::MultiHeadAttention", q, k, v, num_heads_i=heads).setType(q.type())
 
 
-def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int) -> torch.Tensor:
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Plain attention; `bias` [B, 1, 1, L] is added to the logits (−1e4 on keys to ignore)."""
     b, l, d = q.shape
     # B L (H Dh) -> B H L Dh
     q, k, v = (x.reshape(b, l, heads, d // heads).transpose(1, 2) for x in (q, k, v))
-    weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // heads), dim=-1)  # B H L L
+    logits = q @ k.transpose(-1, -2) / math.sqrt(d // heads)                      # B H L L
+    weights = torch.softmax(logits if bias is None else logits + bias, dim=-1)
     return (weights @ v).transpose(1, 2).reshape(b, l, d)
 
 
@@ -82,9 +84,11 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.exporting = False
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         q, k, v = self.qkv(x).chunk(3, dim=-1)  # each B L D
-        out = MultiHeadAttentionOp.apply(q, k, v, self.heads) if self.exporting else _attention(q, k, v, self.heads)
+        # The fused ONNX node takes no bias: masked attention (latent U-ViT) exports as MatMul/Softmax.
+        fused = self.exporting and bias is None
+        out = MultiHeadAttentionOp.apply(q, k, v, self.heads) if fused else _attention(q, k, v, self.heads, bias)
         return self.proj(out)
 
 
@@ -100,10 +104,10 @@ class Block(nn.Module):
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
 
-    def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None, bias: torch.Tensor | None = None) -> torch.Tensor:
         if self.skip_linear is not None:
             x = self.skip_linear(torch.cat([x, skip], dim=-1))
-        x = x + self.attn(self.norm1(x))
+        x = x + self.attn(self.norm1(x), bias)
         return x + self.mlp(self.norm2(x))
 
 

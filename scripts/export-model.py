@@ -58,9 +58,11 @@ def file_entries(out: Path) -> dict:
     return {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in sorted(out.iterdir()) if p.is_file() and p.name != "model.json"}
 
 
-def example_inputs(cfg: UViTConfig, batch: int, seed: int):
+def example_inputs(cfg, batch: int, seed: int):
+    """Inputs of one U-ViT call: x of the package's shape (frames, or latents for a latent U-ViT), the rest alike."""
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, cfg.frames, cfg.channels, cfg.height, cfg.width, generator=g)
+    frame = (cfg.latent,) if hasattr(cfg, "latent") else (cfg.channels, cfg.height, cfg.width)
+    x = torch.randn(batch, cfg.frames, *frame, generator=g)
     known = torch.zeros(batch, cfg.frames)
     known[:, : cfg.context_frames] = 1
     t = torch.rand(batch, generator=g) * T_MAX
@@ -210,7 +212,7 @@ def export_latent(a) -> None:
         with torch.no_grad():
             torch.onnx.export(graph, (example,), str(out / file), input_names=[name_in], output_names=[name_out],
                               dynamic_axes={name_in: {0: "N"}, name_out: {0: "N"}}, opset_version=17, do_constant_folding=True)
-    inputs = example_inputs_latent(cfg, 2, 0)
+    inputs = example_inputs(cfg, 2, 0)
     with torch.no_grad():
         torch.onnx.export(model, inputs, str(out / "uvit.onnx"), input_names=INPUTS, output_names=["v"],
                           dynamic_axes={name: {0: "B"} for name in INPUTS + ["v"]}, opset_version=17, do_constant_folding=True)
@@ -242,19 +244,8 @@ def export_latent(a) -> None:
     with torch.no_grad():
         verify(out, "encoder.onnx", {"frames": frames}, "latent", codes)
         verify(out, "decoder.onnx", {"latent": codes}, "frames", ae.decode(codes))
-        inputs = example_inputs_latent(cfg, 2, 1)
+        inputs = example_inputs(cfg, 2, 1)
         verify(out, "uvit.onnx", dict(zip(INPUTS, inputs)), "v", model(*inputs))
-
-
-def example_inputs_latent(cfg, batch: int, seed: int):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, cfg.frames, cfg.latent, generator=g)
-    known = torch.zeros(batch, cfg.frames)
-    known[:, : cfg.context_frames] = 1
-    t = torch.rand(batch, generator=g) * T_MAX
-    fps = torch.tensor([24.0, 29.97][:batch] + [25.0] * max(0, batch - 2))
-    tokens = tokenize(["a red circle bounces and a large blue square moves left on a gray background", ""][:batch] + [""] * max(0, batch - 2), cfg.text_len)
-    return x, known, t, fps, tokens
 
 
 if __name__ == "__main__":

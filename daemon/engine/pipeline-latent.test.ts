@@ -82,8 +82,9 @@ test('B-roll: exact RGB frames; the same seed gives the same codes and frames, a
 });
 
 test('latent x0 estimates are not clipped to value_range (pixel packages clip x0 there)', async () => {
-  // The preview decodes the x0 estimate itself: one code a step.
-  const { decodeCalls } = await recorded(base({ frameCount: 16, steps: 4 }), () => undefined);
+  // The preview decodes the x0 estimate itself: one code a step. A strong guidance pushes the estimate well past
+  // ±1 whatever the model, so a clip to value_range would show.
+  const { decodeCalls } = await recorded(base({ frameCount: 16, steps: 4, guidance: 30 }), () => undefined);
   const previewCodes = decodeCalls.filter((c) => c.length === 1).flat();
   expect(previewCodes).toHaveLength(12); // 3 windows (8 + 6 + 2 frames) of 4 steps
   expect(Math.max(...previewCodes.flatMap((c) => Array.from(c, Math.abs)))).toBeGreaterThan(1);
