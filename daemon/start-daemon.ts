@@ -15,6 +15,7 @@ import { JobStore } from './jobs/job-store';
 import { resolveFfmpeg, type Ffmpeg } from './media/ffmpeg-path';
 import { sweepTempFiles } from './media/encode';
 import { FfmpegChildren, sweepOrphanFfmpeg, trackFfmpegIn } from './media/run-ffmpeg';
+import { loadSigningIdentity } from './media/signing-identity';
 import { securePrivateTree } from './data-dir';
 import { JobFiles } from './jobs/job-files';
 import { createHttpApp } from './server/http-app';
@@ -60,8 +61,8 @@ export function machineId(dataDir: string): string {
  */
 export async function startDaemon(config: Config, options: StartOptions): Promise<RunningDaemon> {
   const { logger } = options;
-  // 1. Data folder: the database, clips, references and the pairing token, readable by this user only (0700/0600,
-  // checked again at every start); ffmpeg processes a crashed daemon left running are killed.
+  // 1. Data folder: the database, clips, references, the pairing token and the Content Credentials key, readable by
+  // this user only (0700/0600, checked again at every start); ffmpeg processes a crashed daemon left running are killed.
   const fixed = securePrivateTree(config.dataDir);
   if (fixed.length) logger.warn({ paths: fixed.length }, 'data folder was readable by others; made it private (0700/0600)');
   const pidDir = path.join(config.dataDir, 'run');
@@ -77,6 +78,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   const pairing = new Pairing(config.dataDir);
   pairing.token();
   const machine = machineId(config.dataDir);
+  const signingIdentity = loadSigningIdentity(config.dataDir);
 
   // 2. Media and models.
   const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
@@ -93,7 +95,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
     const pipeline = await models.get(job.request.model);
     const clip = await makeClip(
       { ...job.request, seed: job.request.seed ?? 0 },
-      { pipeline, ffmpegPath: ffmpeg.path, outputPath: files.outputPath(job), posterPath: files.posterPath(job), logger: logger.child({ jobId: job.id }), signal, onProgress, storedImage: (name) => files.read(name) },
+      { pipeline, ffmpegPath: ffmpeg.path, outputPath: files.outputPath(job), posterPath: files.posterPath(job), logger: logger.child({ jobId: job.id }), signal, onProgress, storedImage: (name) => files.read(name), signingIdentity },
     );
     return { output: clip.output, sha256: clip.sha256, bytes: clip.bytes };
   };

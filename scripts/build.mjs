@@ -16,6 +16,19 @@ await build({
   logLevel: 'warning',
 });
 
+// The Content Credentials worker: an ES module, since c2pa-wasm is one and a worker thread loads it natively.
+await build({
+  entryPoints: ['daemon/media/c2pa-worker.ts'],
+  outfile: 'dist/c2pa-worker.mjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+});
+
 if (existsSync('plugin/build.mjs')) {
   await import(new URL('../plugin/build.mjs', import.meta.url).href);
 }

@@ -9,6 +9,7 @@ import { makeClip } from '../generation/make-clip';
 import { withSeed } from '../generation/request';
 import { createLogger } from '../log';
 import { MIN_FFMPEG_MAJOR, resolveFfmpeg } from '../media/ffmpeg-path';
+import { loadSigningIdentity } from '../media/signing-identity';
 import { securePrivateTree } from '../data-dir';
 import { Pairing } from '../server/pairing';
 import { machineId, startDaemon } from '../start-daemon';
@@ -62,6 +63,9 @@ Makes one clip on this machine (no daemon needed).
   --extend-head FILE@T   lead into FILE before the frame at T seconds
   --fill A@T1,B@T2       fill the gap between A's frame at T1 and B's frame at T2
   --json                 JSON lines on stdout: progress events, then one "done" line per clip
+
+MP4 and MOV clips carry their provenance as XMP and as Content Credentials (C2PA), signed with this install's
+key in the data folder (--data-dir; the certificate is c2pa/cert.pem there).
 
 Example: longshot generate "a red circle bounces" --seconds 2 --fps 23.976 --variations 4 -o circle.mp4`,
   models: `Usage: longshot models [--models-dir DIR] [--json]
@@ -165,6 +169,7 @@ const commands: Record<string, Command> = {
       model: text('model'),
     })));
     await assertReferencesExist(request.references, referenceFlag);
+    const signingIdentity = loadSigningIdentity(config.dataDir);
     // The CLI tells people in plain lines; engine log lines would only repeat them as JSON.
     const logger = createLogger(values.json ? 'silent' : 'error');
     const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
@@ -189,6 +194,7 @@ const commands: Record<string, Command> = {
             ffmpegPath: ffmpeg.path,
             outputPath: path.resolve(seeds.length > 1 ? variationPath(output, seed) : output),
             logger,
+            signingIdentity,
             onProgress: (p) => {
               bar?.update(p.step, p.total, p.etaSeconds);
               if (values.json) process.stdout.write(JSON.stringify({ event: 'progress', seed, step: p.step, total: p.total, ...windowProgressJson(p.step, p.total, stepsPerWindow), etaSeconds: p.etaSeconds }) + '\n');

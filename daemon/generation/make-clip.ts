@@ -5,6 +5,7 @@ import type { PipelineProgress, RgbFrame, VideoPipeline } from '../engine/types'
 import { decodeImages, readFramesAt } from '../media/decode';
 import { encodeClip, defaultOutputSize } from '../media/encode';
 import { encodePoster } from '../media/poster';
+import type { SigningIdentity } from '../media/signing-identity';
 import { LONGSHOT_VERSION } from '../config';
 import { frameCountFor } from './request';
 
@@ -30,11 +31,13 @@ export interface MakeClipContext {
   storedImage?: (name: string) => Buffer;
   /** Where to write the poster: the middle frame as a JPEG at the clip's size (none when absent). */
   posterPath?: string;
+  /** The install's C2PA signer: MP4 and MOV clips carry a manifest signed with it (Content Credentials). */
+  signingIdentity?: SigningIdentity;
 }
 
 /**
  * Makes one clip from a request, in five steps: read the reference frames (media), generate the frames (engine),
- * encode them (media), write the poster (media), report. Used by the daemon's jobs and by `longshot generate` alike.
+ * encode and sign them (media), write the poster (media), report. Used by the daemon's jobs and by `longshot generate` alike.
  */
 export async function makeClip(request: GenerateRequest & { seed: number }, ctx: MakeClipContext): Promise<MadeClip> {
   const { pipeline } = ctx;
@@ -53,7 +56,8 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
     { signal: ctx.signal, onProgress: ctx.onProgress },
   );
 
-  // 3. Encode, scaled up to the requested size (default: ≥ 256 px tall, where H.264's 4:2:0 keeps small objects' colour).
+  // 3. Encode, scaled up to the requested size (default: ≥ 256 px tall, where H.264's 4:2:0 keeps small objects' colour),
+  // with the provenance as XMP and, signed with the install's key, as a C2PA manifest.
   const size = request.width && request.height ? { width: request.width, height: request.height } : defaultOutputSize(pipeline.nativeWidth, pipeline.nativeHeight);
   const encoded = await encodeClip(ctx.ffmpegPath, frames, {
     width: pipeline.nativeWidth,
@@ -81,7 +85,9 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
       sources: request.references.flatMap((r) => (r.source.kind === 'media' ? [r.source.path] : [])),
       creatorTool: `longshot ${LONGSHOT_VERSION}`,
     },
+    credentials: ctx.signingIdentity && { identity: ctx.signingIdentity, generator: { name: 'longshot', version: LONGSHOT_VERSION } },
   });
+  if (encoded.unsignedBecause) ctx.logger.warn({ output: encoded.path, because: encoded.unsignedBecause }, 'clip written without Content Credentials (its XMP is there)');
 
   // 4. The poster: the middle frame at the clip's size. A clip without one is still a clip, so a failure is logged.
   let poster: string | null = null;

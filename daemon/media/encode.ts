@@ -5,6 +5,7 @@ import path from 'node:path';
 import { LongshotError } from '../../shared/errors';
 import { fpsRational } from './probe';
 import { FfmpegError, runFfmpeg } from './run-ffmpeg';
+import { MAX_SIGNED_BYTES, signClip, type ContentCredentialsSigner } from './content-credentials';
 import { embedXmp, xmpPacket, type Provenance } from './xmp';
 
 /** Containers the encoder writes: H.264 MP4, a MOV (see {@link MovCodec}), or a PNG sequence. */
@@ -30,6 +31,8 @@ export interface EncodeOptions {
   metadata: Record<string, string>;
   /** How the clip was made, embedded as XMP (a `metadata.xmp` beside PNG frames). */
   provenance?: Provenance;
+  /** Signs an MP4 or MOV with a C2PA manifest of the provenance (Content Credentials). */
+  credentials?: ContentCredentialsSigner;
   signal?: AbortSignal;
 }
 
@@ -40,6 +43,8 @@ export interface EncodedClip {
   sha256: string;
   bytes: number;
   frames: number;
+  /** Why the clip carries no C2PA manifest although a signer was given; null when it does or none was asked for. */
+  unsignedBecause: string | null;
 }
 
 /** Marks unfinished outputs, so a sweep after a crash can find them. */
@@ -107,13 +112,14 @@ export async function encodeClip(ffmpegPath: string, frames: Uint8Array[], optio
       if (format === 'png') await fs.writeFile(path.join(temp, 'metadata.xmp'), packet);
       else await embedXmp(temp, packet);
     }
+    const unsignedBecause = await signTemp(temp, options);
     const files = format === 'png' ? (await fs.readdir(temp)).sort().map((f) => path.join(temp, f)) : [temp];
     for (const file of files) await fsyncFile(file);
     const digest = await hashFiles(files);
     if (format === 'png') await fs.rm(outputPath, { recursive: true, force: true });
     await fs.rename(temp, outputPath);
     await fsyncFile(dir);
-    return { path: outputPath, sha256: digest.sha256, bytes: digest.bytes, frames: frames.length };
+    return { path: outputPath, sha256: digest.sha256, bytes: digest.bytes, frames: frames.length, unsignedBecause };
   } catch (err) {
     await fs.rm(temp, { recursive: true, force: true });
     if ((err instanceof FfmpegError && err.noSpace) || (err as NodeJS.ErrnoException).code === 'ENOSPC') {
@@ -122,6 +128,17 @@ export async function encodeClip(ffmpegPath: string, frames: Uint8Array[], optio
     if (err instanceof FfmpegError) throw new LongshotError('internal', `encoding ${path.basename(outputPath)} failed: ${err.message}`, { cause: err });
     throw err;
   }
+}
+
+/** Signs the finished temp clip (after its XMP, so the manifest's hash covers that too); returns why not when it is not. */
+async function signTemp(temp: string, options: EncodeOptions): Promise<string | null> {
+  const { credentials, provenance, format } = options;
+  if (!credentials || !provenance) return null;
+  // C2PA binds a manifest to one file; a frame folder keeps its metadata.xmp.
+  if (format === 'png') return 'a PNG sequence is a folder of frames, and a C2PA manifest signs one file';
+  const title = path.basename(options.outputPath);
+  if (await signClip(temp, { signer: credentials, provenance, format, title, signal: options.signal })) return null;
+  return `clips over ${MAX_SIGNED_BYTES / 1024 ** 3} GiB are not signed (c2pa-wasm holds them in WebAssembly memory)`;
 }
 
 async function fsyncFile(file: string): Promise<void> {
