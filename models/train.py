@@ -23,6 +23,7 @@ import torch.distributed as dist
 from torch import nn
 
 from .diffusion import T_MAX, alpha_sigma, tokenize
+from .run_args import training_parser
 from .shapesworld.grammar import COLOURS, SHAPES, VOCABULARY, sample_split
 from .shapesworld.world import Scene, render, sample_scene
 from .uvit import UViT, UViTConfig
@@ -199,19 +200,10 @@ def save(path: Path, model: UViT, ema: UViT, probe: ObjectProbe, opt, step: int,
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", choices=sorted(CONFIGS), required=True)
-    ap.add_argument("--out", required=True, help="checkpoint folder (last.pt, loss.csv)")
-    ap.add_argument("--steps", type=int, default=10 ** 9)
-    ap.add_argument("--max-minutes", type=float, default=10 ** 9)
-    ap.add_argument("--checkpoint-minutes", type=float, default=3.0)
-    ap.add_argument("--seed", type=int, default=1234, help="data and initialisation seed")
+    ap = training_parser(__doc__, CONFIGS, "start from this checkpoint's weights (a new optimiser, step 0); its temporal patch may be a divisor of the config's")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads per worker (0: torch's default)")
     ap.add_argument("--workers", type=int, default=1,
                     help="CPU training processes sharing each batch (gradients averaged), one thread each")
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init", metavar="CHECKPOINT",
-                    help="start from this checkpoint's weights (a new optimiser, step 0); its temporal patch may be a divisor of the config's")
     ap.add_argument("--batch", type=int, default=0, help="override the config's batch size (all workers together)")
     ap.add_argument("--lr", type=float, default=0.0, help="override the config's learning rate")
     ap.add_argument("--cosine", action="store_true",

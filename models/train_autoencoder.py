@@ -24,6 +24,8 @@ import torch
 
 from . import cpu_workers
 from .autoencoder import FrameAEConfig, FrameAutoencoder
+from .run_args import training_parser
+from .scene_autoencoder import SceneAutoencoder, load_scene_autoencoder
 from .shapesworld.grammar import sample_split
 from .shapesworld.world import render, sample_scene
 
@@ -95,8 +97,11 @@ def save(path: Path, ae: FrameAutoencoder, opt, step: int, phase: str, a, log: l
     tmp.replace(path)
 
 
-def load_autoencoder(path: str | Path) -> FrameAutoencoder:
+def load_autoencoder(path: str | Path) -> FrameAutoencoder | SceneAutoencoder:
+    """A frame autoencoder checkpoint of either kind: a learned code (this file) or a scene state (train_scene_ae)."""
     state = torch.load(path, map_location="cpu")
+    if state["model_config"].get("kind") == "scene":
+        return load_scene_autoencoder(state)
     known = FrameAEConfig.__dataclass_fields__
     mc = {k: v for k, v in state["model_config"].items() if k in known}  # options of earlier variants, all at their defaults
     mc["channels"] = tuple(mc["channels"])
@@ -106,19 +111,11 @@ def load_autoencoder(path: str | Path) -> FrameAutoencoder:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", choices=sorted(CONFIGS), required=True)
-    ap.add_argument("--out", required=True, help="checkpoint folder (last.pt, loss.csv)")
-    ap.add_argument("--steps", type=int, default=10 ** 9)
-    ap.add_argument("--max-minutes", type=float, default=10 ** 9)
+    ap = training_parser(__doc__, CONFIGS, "start from this autoencoder's weights (new optimiser, step 0)")
     ap.add_argument("--grid-minutes", type=float, default=None,
                     help="minutes of the grid phase before the code phase (default: half of --max-minutes)")
     ap.add_argument("--grid-steps", type=int, default=None, help="steps of the grid phase (instead of --grid-minutes)")
-    ap.add_argument("--checkpoint-minutes", type=float, default=3.0)
-    ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init", metavar="CHECKPOINT", help="start from this autoencoder's weights (new optimiser, step 0)")
     ap.add_argument("--init-phase", choices=["grid", "code"], default="code",
                     help="the phase an --init run starts in: grid trains the convolutions further, code only the code MLPs")
     ap.add_argument("--lr", type=float, default=0.0, help="override the config's learning rate")

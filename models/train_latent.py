@@ -1,13 +1,16 @@
 """Trains the latent U-ViT of the ShapesWorld package on frame latents precomputed once per autoencoder.
 
   /usr/bin/python3 -m models.train_latent --config latent-tiny --ae /tmp/ae/last.pt --data /tmp/lat.pt --clips 16 --steps 20 --out /tmp/lu
-  /usr/bin/python3 -m models.train_latent --config latent-bundled --ae runs/ae/last.pt --data runs/latents.pt --clips 12000 \
-      --workers 2 --max-minutes 90 --out runs/uvit [--resume | --init models/shapesworld-latent/checkpoints/uvit.pt]
+  /usr/bin/python3 -m models.train_latent --config latent-scene --ae scene-state --data runs/scene-latents.pt --clips 60000 \
+      --workers 2 --max-minutes 90 --out runs/uvit [--resume | --init CHECKPOINT]
 
-The data file holds clips of ShapesWorld rendered from training prompts (random frame rates, B-roll clips from the
-spec's start state t = 0, continuations from later times) and encoded by the autoencoder, with the per-channel
-shift and scale that make the latents unit-variance; it is built on first use and rebuilt when the autoencoder
-changes (its checkpoint's hash is recorded). Windows are random crops of the clips.
+The data file holds clips of ShapesWorld from training prompts (random frame rates, B-roll clips from the spec's
+start state t = 0, continuations from later times) as latents, with the per-channel shift and scale that make them
+unit-variance; it is built on first use and rebuilt when the latents change meaning (recorded as `latent_space`).
+A learned code's latents are rendered frames encoded by its autoencoder (its checkpoint's hash is recorded); a
+scene autoencoder's latents are the world's scene state itself (`--ae scene-state`, or the scene autoencoder's
+checkpoint for its frame size), which its encoder is trained to output: no rendering or encoding pass, so the
+U-ViT can train while the autoencoder does. Windows are random crops of the clips.
 """
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ import torch
 from . import cpu_workers
 from .diffusion import T_MAX, alpha_sigma, tokenize
 from .latent_uvit import LatentUViT, LatentUViTConfig
+from .run_args import training_parser
+from .scene_autoencoder import LATENT, LATENT_SPACE, SceneAEConfig, SceneAutoencoder, scene_latents
 from .shapesworld.grammar import VOCABULARY, parse, sample_split
 from .shapesworld.world import render, sample_scene
 from .train_autoencoder import load_autoencoder
@@ -35,6 +40,7 @@ from .train_autoencoder import load_autoencoder
 CLIP_FRAMES = 32                      # frames a precomputed clip holds; windows are crops of it
 TIMELINE_RATES = (23.976, 24.0, 25.0, 29.97, 30.0)
 MASK_MODES = ("none", "first", "last", "both")
+SCENE_STATE = "scene-state"         # --ae value: the latents are the world's scene state
 
 
 @dataclass
@@ -57,33 +63,47 @@ CONFIGS = {
     # Width 160: 0.87 s (w160, depth 9) and 1.14 s (w192, depth 7) a worker's 32-window step against 0.51 s at w128
     # while another job ran; steps and width both matter, and the calibration's w192 learned crisp objects.
     "latent-bundled": LatentTrainConfig(LatentUViTConfig(width_dim=160, depth=7, heads=4), batch=64, lr=1e-3, warmup=200),
+    # Over scene-state latents (models/scene_autoencoder.py), 29 floats a frame: positions and sizes, not pixels, so
+    # width 128 suffices and a 64-window step takes about 0.5 s on one core.
+    "latent-scene-tiny": LatentTrainConfig(LatentUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2, context_frames=2),
+                                           batch=8, lr=2e-3, warmup=5, curriculum_steps=10),
+    "latent-scene": LatentTrainConfig(LatentUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4), batch=64, lr=1e-3, warmup=200),
 }
 
 
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def latent_space(ae: str | Path) -> str:
+    """What the latents mean, recorded with the data and the U-ViT: the scene state's layout (`--ae scene-state`, or a
+    scene autoencoder, whose encoder is trained to output it), or the hash of a learned code's checkpoint."""
+    if str(ae) == SCENE_STATE or torch.load(ae, map_location="cpu")["model_config"].get("kind") == "scene":
+        return LATENT_SPACE
+    return "sha256:" + hashlib.sha256(Path(ae).read_bytes()).hexdigest()
 
 
 def _encode_shard(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     """Renders and encodes clips rank, rank + workers, … of the data set into a shard file."""
     torch.set_num_threads(1)
-    ae = load_autoencoder(a.ae)
-    m = ae.cfg
+    ae = None if str(a.ae) == SCENE_STATE else load_autoencoder(a.ae)
+    scene_state = ae is None or isinstance(ae, SceneAutoencoder)
+    # The frame's aspect sets the world's width, so scene-state latents take the autoencoder's frame size too.
+    height, width = (SceneAEConfig.height, SceneAEConfig.width) if ae is None else (ae.cfg.height, ae.cfg.width)
     rng = random.Random(a.seed * 7919 + rank)
     count = len(range(rank, a.clips, workers))
     prompts, fps_list, t0_list, codes = [], [], [], []
     for start in range(0, count, 32):
         n = min(32, count - start)
         batch_prompts = [sample_split(rng, held_out=False) for _ in range(n)]
-        scene = sample_scene(batch_prompts, rng, m.width / m.height)
+        scene = sample_scene(batch_prompts, rng, width / height)
         fps = torch.tensor([rng.choice(TIMELINE_RATES) if rng.random() < 0.5 else math.exp(rng.uniform(math.log(6), math.log(60)))
                             for _ in range(n)])
         # 40 % B-roll starts (t = 0, the spec's start state), the rest continuations anywhere in a 16 s clip.
         t0 = torch.tensor([0.0 if rng.random() < 0.4 else rng.uniform(0, 16) for _ in range(n)])
         times = t0.unsqueeze(1) + torch.arange(CLIP_FRAMES).unsqueeze(0) / fps.unsqueeze(1)
-        frames, _ = render(scene, times, m.height, m.width)
-        with torch.no_grad():
-            z = ae.encode((frames / 127.5 - 1).flatten(0, 1)).view(n, CLIP_FRAMES, -1)
+        if scene_state:  # the latents are the world's state: nothing to render or encode
+            z = scene_latents(scene, times)
+        else:
+            frames, _ = render(scene, times, height, width)
+            with torch.no_grad():
+                z = ae.encode((frames / 127.5 - 1).flatten(0, 1)).view(n, CLIP_FRAMES, -1)
         prompts += batch_prompts
         fps_list.append(fps)
         t0_list.append(t0)
@@ -105,7 +125,7 @@ def build_dataset(a: argparse.Namespace) -> None:
     shift, scale = flat.mean(0), 1 / std.clamp(min=0.05 * float(std.median()))
     data = {"prompts": sum((p["prompts"] for p in parts), []), "fps": torch.cat([p["fps"] for p in parts]),
             "t0": torch.cat([p["t0"] for p in parts]), "latents": (codes - shift) * scale, "shift": shift, "scale": scale,
-            "ae_sha256": file_sha256(a.ae), "clip_frames": CLIP_FRAMES}
+            "latent_space": latent_space(a.ae), "clip_frames": CLIP_FRAMES}
     torch.save(data, a.data)
     for s in shards:
         s.unlink()
@@ -171,7 +191,7 @@ def save(path: Path, model, ema, opt, step: int, a, log: list, data: dict) -> No
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step, "config": a.config,
                 "model_config": model.cfg.to_json(), "seed": a.seed, "log": log, "latent_shift": data["shift"],
-                "latent_scale": data["scale"], "ae_sha256": data["ae_sha256"]}, tmp)
+                "latent_scale": data["scale"], "latent_space": data["latent_space"]}, tmp)
     tmp.replace(path)
 
 
@@ -183,24 +203,17 @@ def load_latent_uvit(path: str | Path, weights: str = "ema") -> tuple[LatentUViT
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", choices=sorted(CONFIGS), required=True)
-    ap.add_argument("--ae", required=True, help="the frame autoencoder checkpoint (models/train_autoencoder.py)")
+    ap = training_parser(__doc__, CONFIGS, "start from this checkpoint's weights (new optimiser, step 0)")
+    ap.add_argument("--ae", required=True, help=f"the frame autoencoder checkpoint (models/train_autoencoder.py), or {SCENE_STATE}: "
+                    "latents are the scene state (models/scene_autoencoder.py)")
     ap.add_argument("--data", required=True, help="the precomputed latents file (built when missing or stale)")
     ap.add_argument("--clips", type=int, default=12000, help="clips of the data set when it is built")
-    ap.add_argument("--out", required=True, help="checkpoint folder (last.pt, loss.csv)")
-    ap.add_argument("--steps", type=int, default=10 ** 9)
-    ap.add_argument("--max-minutes", type=float, default=10 ** 9, help="of training (building the data set not counted)")
-    ap.add_argument("--checkpoint-minutes", type=float, default=3.0)
-    ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (new optimiser, step 0)")
     ap.add_argument("--lr", type=float, default=0.0, help="override the config's learning rate")
     ap.add_argument("--cosine", action="store_true", help="decay the learning rate along a cosine over the run")
     a = ap.parse_args()
     data_path = Path(a.data)
-    if not data_path.exists() or torch.load(data_path)["ae_sha256"] != file_sha256(a.ae):
+    if not data_path.exists() or torch.load(data_path).get("latent_space") != latent_space(a.ae):
         build_dataset(a)
     cpu_workers.run_workers(train, a, a.workers)
 

@@ -6,11 +6,17 @@ round trip is the ceiling of every latent model built on it, so it is reported o
 
 Prints one JSON summary (pass rate, per check, per family, mean absolute error in levels) and writes it with every
 clip's verdict to OUT/results.json; --sheet writes a PNG of truth and round-trip frames side by side.
+
+A scene autoencoder (models/scene_autoencoder.py) is also judged on what its encoder reads against the world's true
+state, on exact renders and on footage as the daemon sees references: rendered 4× larger, written as H.264 and
+scaled down to the native size with Lanczos (daemon/media/decode.ts).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import random
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -24,11 +30,44 @@ sys.path.insert(0, str(ROOT))
 
 from models.shapesworld.grammar import family, held_out_prompts, parse  # noqa: E402
 from models.shapesworld.judge import judge_clip  # noqa: E402
-from models.shapesworld.media import write_clip, write_png  # noqa: E402
-from models.shapesworld.world import render_prompt  # noqa: E402
+from models.scene_autoencoder import SLOT, SLOTS, SceneAutoencoder, scene_latents  # noqa: E402
+from models.shapesworld.grammar import BACKGROUNDS, COLOURS  # noqa: E402
+from models.shapesworld.media import ffmpeg_path, write_clip, write_png  # noqa: E402
+from models.shapesworld.world import render, render_prompt, sample_scene  # noqa: E402
 from models.train_autoencoder import load_autoencoder  # noqa: E402
 
 OUTPUT_HEIGHT = 256
+FOOTAGE_SCALE = 4
+
+
+def as_reference(frames_u8: torch.Tensor, fps: float, path: Path) -> torch.Tensor:
+    """Frames [F, 3, H, W] rendered larger → H.264 → scaled to H/FOOTAGE_SCALE with Lanczos, as the daemon decodes them."""
+    f, _, h, w = frames_u8.shape
+    write_clip(frames_u8.permute(0, 2, 3, 1).numpy(), fps, str(path))
+    nh, nw = h // FOOTAGE_SCALE, w // FOOTAGE_SCALE
+    raw = subprocess.run([ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-vf", f"scale={nw}:{nh}:flags=lanczos",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], capture_output=True, check=True).stdout
+    return torch.from_numpy(np.frombuffer(raw, np.uint8).reshape(-1, nh, nw, 3).copy()).permute(0, 3, 1, 2)
+
+
+def reading_errors(read: torch.Tensor, truth: torch.Tensor, height: int) -> dict:
+    """What a scene encoder read [N, LATENT] against the true state: presence, colour and shape accuracy, position
+    error in native pixels (median and 95th percentile) and log-size error, over present slots."""
+    nb, nc = len(BACKGROUNDS), len(COLOURS)
+    rows = {"background": (read[:, :nb].argmax(1) == truth[:, :nb].argmax(1)).float().tolist(), "present": [], "colour": [], "shape": [],
+            "position_px": [], "log_size": []}
+    for slot in range(SLOTS):
+        r, t = read[:, nb + slot * SLOT: nb + (slot + 1) * SLOT], truth[:, nb + slot * SLOT: nb + (slot + 1) * SLOT]
+        on = t[:, 0] > 0
+        rows["present"] += ((r[:, 0] > 0.5) == on).float().tolist()
+        rows["colour"] += (r[on, 1: 1 + nc].argmax(1) == t[on, 1: 1 + nc].argmax(1)).float().tolist()
+        rows["shape"] += (r[on, 1 + nc: SLOT - 3].argmax(1) == t[on, 1 + nc: SLOT - 3].argmax(1)).float().tolist()
+        rows["position_px"] += ((r[on, SLOT - 3: SLOT - 1] - t[on, SLOT - 3: SLOT - 1]).norm(dim=1) * height).tolist()
+        rows["log_size"] += (r[on, SLOT - 1] - t[on, SLOT - 1]).abs().tolist()
+    out = {k: float(np.mean(v)) for k, v in rows.items() if k != "position_px"}
+    out["position_px_median"] = float(np.median(rows["position_px"]))
+    out["position_px_p95"] = float(np.quantile(rows["position_px"], 0.95))
+    return out
 
 
 def main() -> None:
@@ -48,9 +87,19 @@ def main() -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    verdicts, errors, sheet_rows = [], [], []
+    verdicts, errors, sheet_rows, readings = [], [], [], {"render": [], "footage": []}
     for i, prompt in enumerate(held_out_prompts(a.prompts, a.seed)):
         truth = render_prompt(prompt, a.seconds, a.fps, m.height, m.width, a.seed + i)               # F 3 H W uint8
+        if isinstance(ae, SceneAutoencoder):
+            # The same scene (seed) as render_prompt, its true state at each frame's time.
+            scene = sample_scene([prompt], random.Random(a.seed + i), m.width / m.height)
+            times = (torch.arange(truth.shape[0], dtype=torch.float32) / a.fps).unsqueeze(0)
+            state = scene_latents(scene, times)[0]
+            large, _ = render(scene, times, m.height * FOOTAGE_SCALE, m.width * FOOTAGE_SCALE)
+            footage = as_reference(large[0].round().clamp(0, 255).to(torch.uint8), a.fps, out / f"footage-{i:04d}.mp4")
+            with torch.no_grad():
+                readings["render"].append((ae.encode(truth.float() / 127.5 - 1), state))
+                readings["footage"].append((ae.encode(footage.float() / 127.5 - 1), state))
         with torch.no_grad():
             trip = ae.decode(ae.encode(truth.float() / 127.5 - 1))
         trip_u8 = ((trip + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
@@ -75,6 +124,9 @@ def main() -> None:
     summary = {"checkpoint": a.checkpoint, "prompts": len(verdicts), "seconds": a.seconds, "fps": a.fps, "seed": a.seed,
                "mean_abs_error_levels": float(np.mean(errors)), "minutes": round((time.time() - started) / 60, 2),
                "overall": rates(verdicts), "families": {f: rates(vs) for f, vs in sorted(by_family.items())}}
+    if readings["render"]:
+        summary["encoder_reading"] = {source: reading_errors(torch.cat([r for r, _ in pairs]), torch.cat([t for _, t in pairs]), m.height)
+                                      for source, pairs in readings.items()}
     (out / "results.json").write_text(json.dumps({"summary": summary, "clips": verdicts}, indent=1, default=float))
     print(json.dumps(summary, default=float))
 

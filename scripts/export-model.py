@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.diffusion import COSINE_S, T_MAX, tokenize  # noqa: E402
 from models.train_autoencoder import load_autoencoder  # noqa: E402
-from models.train_latent import file_sha256, load_latent_uvit  # noqa: E402
+from models.train_latent import latent_space, load_latent_uvit  # noqa: E402
 from models.shapesworld.grammar import VOCABULARY  # noqa: E402
 from models.train import CONFIGS  # noqa: E402
 from models.uvit import UViT, UViTConfig  # noqa: E402
@@ -198,8 +198,9 @@ def export_latent(a) -> None:
     normalised codes ((code − shift) · scale), the vocabulary and model.json; each graph verified in onnxruntime-node."""
     model, state = load_latent_uvit(a.checkpoint, a.weights if a.weights == "ema" else "model")
     ae = load_autoencoder(a.autoencoder)
-    if file_sha256(a.autoencoder) != state["ae_sha256"]:
-        sys.exit(f"--autoencoder {a.autoencoder} is not the autoencoder the U-ViT was trained on (its latents' sha256 differs)")
+    if latent_space(a.autoencoder) != state["latent_space"]:
+        sys.exit(f"--autoencoder {a.autoencoder} is not the autoencoder the U-ViT was trained on: its latents mean "
+                 f"{latent_space(a.autoencoder)}, the U-ViT's {state['latent_space']}")
     cfg, m = model.cfg, ae.cfg
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
