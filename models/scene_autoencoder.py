@@ -40,6 +40,8 @@ PALETTE = (*COLOURS.values(), *BACKGROUNDS.values())  # the decoder's output col
 # The colour maps' logits are scaled so that Adam's steps of about lr reach sure colours in hundreds of steps, not thousands.
 COLOUR_LOGIT_SCALE = 10.0
 _X, _Y, _LOG_SIZE = SLOT - 3, SLOT - 2, SLOT - 1
+# The latent's continuous channels (each slot's x, y and log size): where motion and physics are.
+GEOMETRY = tuple(len(BACKGROUNDS) + slot * SLOT + c for slot in range(SLOTS) for c in (_X, _Y, _LOG_SIZE))
 
 
 def scene_latents(scene: Scene, times: torch.Tensor) -> torch.Tensor:
@@ -105,6 +107,7 @@ def _coords(n: int, height: int, width: int, like: torch.Tensor) -> tuple[torch.
 
 
 MOMENTS = 13  # the per-colour features of _moments
+LEAK_FLOOR = 0.1
 
 
 def _moments(membership: torch.Tensor, height: int) -> torch.Tensor:
@@ -112,6 +115,9 @@ def _moments(membership: torch.Tensor, height: int) -> torch.Tensor:
     mass and spread (logs), centroid, and the scale-free shape features (correlation, skew, kurtosis, x²y² ratio,
     mass over spread) that separate circles (x²y² ratio 2/3), squares (1) and triangles (skewed in y)."""
     n, c, h, w = membership.shape
+    # Memberships under LEAK_FLOOR are dropped: a softmax is never exactly 0, and 0.5 % of a colour over thousands of
+    # background pixels far away (measured) outweighs the object in the spread and fourth moments.
+    membership = (membership - LEAK_FLOOR).clamp(min=0) / (1 - LEAK_FLOOR)
     px, py = _coords(1, h, w, membership)
     px, py = px.view(1, 1, h, w), py.view(1, 1, h, w)
     mass = membership.sum((2, 3)) + 1e-4                            # N C, in pixels

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.diffusion import T_MAX, alpha_sigma, tokenize  # noqa: E402
-from models.shapesworld.grammar import family, held_out_prompts, parse  # noqa: E402
+from models.shapesworld.grammar import MOTIONS, family, held_out_prompts, parse  # noqa: E402
 from models.shapesworld.judge import judge_clip  # noqa: E402
 from models.shapesworld.media import write_clip  # noqa: E402
 from models.train_autoencoder import load_autoencoder  # noqa: E402
@@ -157,13 +157,22 @@ def main() -> None:
     ap.add_argument("--weights", choices=["ema", "raw"], default="ema", help="as scripts/export-model.py")
     ap.add_argument("--autoencoder", help="the frame autoencoder of a latent U-ViT checkpoint")
     ap.add_argument("--per-second", action="store_true", help="also the spec's check 6: every second judged on its own (long clips)")
+    ap.add_argument("--one-object", metavar="MOTIONS", help="only one-object prompts of these comma-separated motions (e.g. 'moves left,stays "
+                    "still' for check 6: a fall or a bounce ends at rest, a growth outgrows the frame, so their later seconds cannot show the motion)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
+    prompts = held_out_prompts(a.prompts, a.seed)
+    if a.one_object:
+        motions = {m.strip() for m in a.one_object.split(",")}
+        unknown = motions - set(MOTIONS)
+        if unknown:
+            sys.exit(f"--one-object: unknown motion {sorted(unknown)[0]!r}; the motions are {', '.join(MOTIONS)}")
+        single = lambda p: len(parse(p).objects) == 1 and parse(p).objects[0].motion in motions
+        prompts = [p for p in held_out_prompts(a.prompts * 60, a.seed) if single(p)][: a.prompts]
     model = load(a.checkpoint, a.weights, a.autoencoder)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    prompts = held_out_prompts(a.prompts, a.seed)
     frame_count = round(a.seconds * a.fps)
     started = time.time()
     verdicts = []
