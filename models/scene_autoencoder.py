@@ -108,6 +108,7 @@ def _coords(n: int, height: int, width: int, like: torch.Tensor) -> tuple[torch.
 
 MOMENTS = 13  # the per-colour features of _moments
 LEAK_FLOOR = 0.1
+PRESENCE_SHARPNESS = 4.0
 
 
 def _moments(membership: torch.Tensor, height: int) -> torch.Tensor:
@@ -169,7 +170,9 @@ class SceneAutoencoder(nn.Module):
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """frames [N, 3, H, W] in [-1, 1] → latents [N, LATENT] (the package's encoder graph, before scale and shift)."""
         read = self.read_colours(frames)
-        present = torch.sigmoid(read["present"])                          # N C
+        # Sharpened: the presence logits of absent colours settle near −3.5 (p = 0.03), and five of them shifted the
+        # soft rank below by 0.15, blending the slots (2.6 px median position error; 0.07 px sharpened, measured).
+        present = torch.sigmoid(PRESENCE_SHARPNESS * read["present"])     # N C
         # The present colours in palette order fill the slots: colour c goes to slot k when it is the k-th present one.
         rank = torch.cumsum(present, 1)
         parts = [read["background"].softmax(1)]
