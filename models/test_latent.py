@@ -81,6 +81,14 @@ class SceneLatentTest(unittest.TestCase):
             self.assertTrue(torch.allclose(slot[SLOT - 3:], torch.tensor([colour, colour, -colour], dtype=torch.float32), atol=1e-3))
 
 
+class EvalModelOptionsTest(unittest.TestCase):
+    def test_an_unknown_one_object_motion_is_refused_with_the_motions_listed(self):
+        result = subprocess.run([sys.executable, "scripts/eval-model.py", "--checkpoint", "unused.pt", "--out", "unused",
+                                 "--one-object", "moves left,hovers"], cwd=ROOT, capture_output=True, text=True)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("--one-object: unknown motion 'hovers'; the motions are moves left", result.stderr)
+
+
 class TinyLatentTrainingTest(unittest.TestCase):
     def test_tiny_autoencoder_and_latent_uvit_learn_and_export(self):
         with tempfile.TemporaryDirectory() as tmp:
