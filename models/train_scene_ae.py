@@ -5,8 +5,9 @@
 
 Its two halves learn side by side from the same batch, each against the renderer's truth: the encoder's segmentation
 learns each pixel's palette coverage (weighted cross-entropy) and its per-colour reading learns what is there
-(cross-entropy on background, presence and shape; Huber error on position and log size), the decoder draws each frame from its true state with noise on the one-hots (so the U-ViT's imperfect
-latents still draw clean objects), against every pixel's palette coverage. Checkpoints every few minutes (last.pt,
+(cross-entropy on background, presence and shape; Huber error on position and log size), the decoder draws each
+frame from its true state with noise on the one-hots (so the U-ViT's imperfect latents still draw clean objects),
+against every pixel's palette coverage. Checkpoints every few minutes (last.pt,
 resumable); loss.csv has the curve.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 from torch.nn import functional as F
 
 from .run_args import training_parser
-from .scene_autoencoder import LATENT, PALETTE, SLOT, SLOTS, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
+from .scene_autoencoder import GEOMETRY, LATENT, PALETTE, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from .shapesworld.grammar import BACKGROUNDS, sample_split
 from .shapesworld.world import render, sample_scene
 
@@ -90,8 +91,7 @@ def decoder_loss(ae: SceneAutoencoder, cfg: SceneAETrainConfig, z: torch.Tensor,
                  generator: torch.Generator) -> torch.Tensor:
     noisy = z.clone()
     one_hot = torch.ones(LATENT, dtype=torch.bool)
-    for slot in range(SLOTS):
-        one_hot[len(BACKGROUNDS) + (slot + 1) * SLOT - 3: len(BACKGROUNDS) + (slot + 1) * SLOT] = False
+    one_hot[list(GEOMETRY)] = False
     noisy[:, one_hot] += cfg.one_hot_noise * torch.randn(z.shape[0], int(one_hot.sum()), generator=generator)
     return coverage_loss(ae.palette_probabilities(noisy).clamp(min=1e-6).log(), target, weight)
 
