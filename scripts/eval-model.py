@@ -157,8 +157,9 @@ def main() -> None:
     ap.add_argument("--weights", choices=["ema", "raw"], default="ema", help="as scripts/export-model.py")
     ap.add_argument("--autoencoder", help="the frame autoencoder of a latent U-ViT checkpoint")
     ap.add_argument("--per-second", action="store_true", help="also the spec's check 6: every second judged on its own (long clips)")
-    ap.add_argument("--one-object", metavar="MOTIONS", help="only one-object prompts of these comma-separated motions (e.g. 'moves left,stays "
-                    "still' for check 6: a fall or a bounce ends at rest, a growth outgrows the frame, so their later seconds cannot show the motion)")
+    ap.add_argument("--one-object", metavar="MOTIONS", help="only one-object prompts of these comma-separated motions (e.g. 'moves left,falls' "
+                    "for check 6: the spec's exponential growth outgrows the frame within 8 s and a shrinking object is too small to "
+                    "find within 3 s, so grows and shrinks fail later seconds even on truth clips)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)

@@ -26,6 +26,8 @@ SPEED_TOLERANCE = 0.30
 STILL_SPEED = 0.02
 GRAVITY = 2.0              # H/s², ± 30 % (check 4)
 SEAM_JUMP = 1.5            # × the typical per-frame step (check 5)
+# Flight arcs lower than this are a few pixels tall (a bounce dying out): a g fitted to them is quantisation noise.
+MIN_ARC_HEIGHT = 0.05
 
 
 def largest_regions(mask: torch.Tensor) -> torch.Tensor:
@@ -89,7 +91,8 @@ def fit_acceleration(times: np.ndarray, ys: np.ndarray) -> float | None:
 
 
 def free_fall_stretches(times: np.ndarray, ys: np.ndarray, floor: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Free-flight arcs: runs of frames off the floor, split where the object turns from falling to rising (a bounce)."""
+    """Free-flight arcs: runs of frames off the floor, split where the object turns from falling to rising (a bounce),
+    at least MIN_ARC_HEIGHT high."""
     airborne = ys < floor - 0.01
     bounce = np.zeros(len(ys), dtype=bool)
     bounce[1:-1] = (ys[1:-1] >= ys[:-2]) & (ys[1:-1] > ys[2:])
@@ -99,14 +102,51 @@ def free_fall_stretches(times: np.ndarray, ys: np.ndarray, floor: float) -> list
         if flying and start is None:
             start = i
         elif not flying and start is not None:
-            if i - start >= 4:
+            if i - start >= 4 and floor - float(ys[start:i].min()) >= MIN_ARC_HEIGHT:
                 stretches.append((times[start:i], ys[start:i]))
             start = None
     return stretches
 
 
-def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: list[float] = ()) -> dict:
-    """Runs checks 1–5 on decoded frames [F, H, W, 3]; returns per-check results and overall `pass`."""
+def continuing_motion(motion: str, fps: float, tr: dict, found: np.ndarray, floor: float, h: int, w: int) -> tuple[bool, bool, float | None]:
+    """Adherence's motion and dynamics for a later stretch of a long clip (check 6), by the world's rules for an object
+    already in motion: a `moves` object keeps its speed and its axis and turns back only at a frame edge; one that
+    `falls` or `bounces` is in free fall or at rest on the floor (a fall ends there, bounces die out). Returns
+    (motion_ok, dynamics_ok, speed)."""
+    x, y, box = tr["x"][found], tr["y"][found], tr["box"][found]
+    if len(x) < 3:
+        return False, False, None
+    if motion.startswith("moves"):
+        horizontal = motion.split()[1] in ("left", "right")
+        along, across = (np.diff(x), np.diff(y)) if horizontal else (np.diff(y), np.diff(x))
+        speed = float(np.median(np.hypot(along, across)) * fps)
+        # A turn is a sign change between successive clear steps (a pause between them does not hide it); it must
+        # happen with the object's box at a frame edge.
+        step = SPEED / fps
+        clear = np.flatnonzero(np.abs(along) > 0.25 * step)
+        signs = np.sign(along)
+        turns = [int(b) for a, b in zip(clear, clear[1:]) if signs[a] != signs[b]]
+        margin = 2 + 2 * step * h
+        low, high, size = (0, 2, w) if horizontal else (1, 3, h)
+        at_edge = all(box[i, low] <= margin or box[i, high] >= size - 1 - margin for i in turns)
+        motion_ok = float(np.median(np.abs(along))) > 2 * float(np.median(np.abs(across))) and at_edge
+        return motion_ok, abs(speed - SPEED) <= SPEED_TOLERANCE * SPEED, speed
+    if motion in ("falls", "bounces"):
+        t = np.arange(len(found))[found] / fps
+        arcs = free_fall_stretches(t, y, floor)
+        if arcs:
+            accel = fit_acceleration(*arcs[0])
+            return accel is not None and accel > 0, True, None
+        resting = y >= floor - MIN_ARC_HEIGHT
+        vertical = abs(float(np.polyfit(t, y, 1)[0]))
+        return bool(resting.mean() >= 0.9) and vertical < STILL_SPEED * 3, True, vertical
+    return False, False, None
+
+
+def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: list[float] = (), continuing: bool = False) -> dict:
+    """Runs checks 1–5 on decoded frames [F, H, W, 3]; returns per-check results and overall `pass`. `continuing`: the
+    frames are a later stretch of a long clip (check 6), so `moves`, `falls` and `bounces` are judged by the world's
+    rules for an object already in motion (continuing_motion), not from the start state."""
     prompt: Prompt = parse(prompt_text)
     frames = torch.from_numpy(frames_u8.astype(np.float32))
     f, h, w, _ = frames.shape
@@ -151,6 +191,10 @@ def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: lis
                 motion_ok = slope > 0.1 if obj.motion == "grows" else slope < -0.1
             else:
                 motion_ok = speed < STILL_SPEED * 3
+        dyn_ok = None
+        if continuing and (obj.motion.startswith("moves") or obj.motion in ("falls", "bounces")):
+            floor = 1 - float(np.median(tr["height"][found])) / 2 if found.any() else 1.0
+            motion_ok, dyn_ok, speed = continuing_motion(obj.motion, fps, tr, found, floor, h, w)
         # 2. consistency
         # Measured as the 90th percentile over frames, so a moment where two objects overlap is not a change.
         colours = tr["colour"][steady]
@@ -159,7 +203,9 @@ def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: lis
         area_dev = float(np.quantile(np.abs(areas / np.median(areas) - 1), 0.9)) if steady.any() and obj.motion not in ("grows", "shrinks") else 0.0
         consistent = colour_dev <= STABILITY and area_dev <= STABILITY
         # 3. dynamics
-        if obj.motion.startswith("moves"):
+        if dyn_ok is not None:
+            pass
+        elif obj.motion.startswith("moves"):
             dyn_ok = speed is not None and abs(speed - SPEED) <= SPEED_TOLERANCE * SPEED
         elif obj.motion == "stays still":
             dyn_ok = speed is not None and speed < STILL_SPEED
@@ -172,7 +218,8 @@ def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: lis
             fits = [fit_acceleration(t, y) for t, y in free_fall_stretches(times[found], tr["y"][found], floor)]
             fits = [g for g in fits if g is not None]
             g = float(np.median(fits)) if fits else None
-            phys = {"g": g, "ok": g is not None and abs(g - GRAVITY) <= 0.3 * GRAVITY}
+            # A later stretch may show no flight at all: the object rests on the floor (continuing_motion checks it).
+            phys = {"g": g, "ok": abs(g - GRAVITY) <= 0.3 * GRAVITY if g is not None else continuing and motion_ok}
             if obj.motion == "bounces":
                 peaks = [float(y.min()) for _, y in free_fall_stretches(times[found], tr["y"][found], floor)[1:]]
                 heights = [floor - p for p in peaks]
@@ -220,9 +267,11 @@ def judge_clip(path: str, prompt: str, seams: list[float] = (), per_second: bool
     frames, fps = read_clip(path)
     result = judge_frames(frames, fps, prompt, seams)
     if per_second:
-        # 6. Length: checks 1–5 hold in every second of the clip (each second judged as its own clip).
+        # 6. Length: checks 1–5 hold in every second of the clip, each second judged as its own clip; after the first,
+        # motions are judged as continuing ones (a reflection turns a `moves` object back, a fall ends at rest).
         n = int(len(frames) // round(fps))
-        seconds = [judge_frames(frames[int(round(s * fps)): int(round((s + 1) * fps))], fps, prompt)["pass"] for s in range(n)]
+        seconds = [judge_frames(frames[int(round(s * fps)): int(round((s + 1) * fps))], fps, prompt, continuing=s > 0)["pass"]
+                   for s in range(n)]
         result["checks"]["length"] = bool(seconds) and all(seconds)
         result["seconds"] = seconds
         result["pass"] = all(result["checks"].values())

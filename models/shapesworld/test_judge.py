@@ -54,5 +54,41 @@ class JudgeTest(unittest.TestCase):
         self.assertFalse(result["checks"]["consistency"])
 
 
+class LaterSecondsTest(unittest.TestCase):
+    """Check 6 judges every second of a long clip; after the first, by the world's rules for an object in motion."""
+
+    def test_every_second_of_16_s_truth_clips_passes_for_moving_falling_bouncing_and_still_objects(self):
+        rng = random.Random(11)
+        failed = []
+        for motion in ("moves left", "moves right", "moves up", "moves down", "stays still", "falls", "bounces"):
+            prompt = f"a {rng.choice(['', 'large '])}{rng.choice(['red', 'white', 'yellow'])} {rng.choice(['circle', 'square'])} {motion}"
+            fps = rng.choice([24.0, 30.0])
+            frames = clip(prompt, seconds=16.0, fps=fps, seed=rng.randrange(100))
+            n = round(fps)
+            failed += [(prompt, s) for s in range(16)
+                       if not judge_frames(frames[s * n: (s + 1) * n], fps, prompt, continuing=s > 0)["pass"]]
+        self.assertEqual(failed, [])
+
+    def test_a_turn_away_from_the_edges_fails(self):
+        prompt = "a red circle moves right"
+        frames = clip(prompt, seconds=3.0, seed=4)
+        turned = np.concatenate([frames[24:36], frames[35:23:-1]])  # back the way it came, mid-frame
+        self.assertTrue(judge_frames(frames[24:48], 24.0, prompt, continuing=True)["pass"])
+        self.assertFalse(judge_frames(turned, 24.0, prompt, continuing=True)["checks"]["adherence"])
+
+    def test_an_object_hanging_in_the_air_fails_falls_and_a_still_gif_fails_moves(self):
+        falls = clip("a blue square falls", seconds=2.0, seed=5)
+        hanging = np.repeat(falls[2:3], 24, axis=0)
+        self.assertFalse(judge_frames(hanging, 24.0, "a blue square falls", continuing=True)["pass"])
+        moves = clip("a green circle moves up", seconds=2.0, seed=6)
+        self.assertFalse(judge_frames(np.repeat(moves[30:31], 24, axis=0), 24.0, "a green circle moves up", continuing=True)["checks"]["dynamics"])
+
+    def test_a_fall_that_ends_at_rest_passes_later_seconds_but_not_as_a_first_second(self):
+        prompt = "a white circle falls"
+        frames = clip(prompt, seconds=3.0, seed=7)
+        self.assertTrue(judge_frames(frames[48:72], 24.0, prompt, continuing=True)["pass"])
+        self.assertFalse(judge_frames(frames[48:72], 24.0, prompt)["pass"])
+
+
 if __name__ == "__main__":
     unittest.main()
