@@ -30,6 +30,10 @@ class LatentUViTConfig:
     vocab: int = 31
     text_len: int = 24
     context_frames: int = 4
+    # What the head outputs. "x0" (0.3.0): the clean latents, whose regression error (about 0.01 H in position)
+    # stays even when the input is almost clean, which breaks seams and still objects. "v": x0 = alpha·x_t − sigma·v,
+    # so near the end of sampling the output is the input plus a correction scaled by sigma (EDM's skip).
+    predicts: str = "x0"
 
     @property
     def video_tokens(self) -> int:
@@ -41,7 +45,7 @@ class LatentUViTConfig:
 
 class LatentUViT(nn.Module):
     """x [B, F, Z] (noisy latents; known frames clean), known [B, F], t [B] in [0, 1], fps [B], tokens [B, L]
-    → v-prediction [B, F, Z] (the package's output; the network itself predicts x0)."""
+    → v-prediction [B, F, Z] (the package's output; the network's own head predicts x0 or v, `predicts`)."""
 
     def __init__(self, cfg: LatentUViTConfig):
         super().__init__()
@@ -61,18 +65,28 @@ class LatentUViT(nn.Module):
         self.decoder_pred = nn.Linear(d, k * cfg.latent)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.text_pos, std=0.02)
-        nn.init.zeros_(self.decoder_pred.weight)  # the untrained network predicts x0 = 0 (as DiT's zero-init)
+        nn.init.zeros_(self.decoder_pred.weight)  # the untrained head outputs 0 (as DiT's zero-init)
         nn.init.zeros_(self.decoder_pred.bias)
 
     def forward(self, x: torch.Tensor, known: torch.Tensor, t: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """The package's output: v = alpha·eps − sigma·x0, from the network's x0 (models/PACKAGE.md)."""
-        x0 = self.denoise(x, known, t, fps, tokens)
+        """The package's output: v = alpha·eps − sigma·x0 (models/PACKAGE.md)."""
+        out = self.head(x, known, t, fps, tokens)
+        if self.cfg.predicts == "v":
+            return out
         alpha, sigma = (s.view(-1, 1, 1) for s in alpha_sigma(t))
         # x0 = alpha·x_t − sigma·v, solved for v; the engine never evaluates t = 0 (sigma = 0).
-        return (alpha * x - x0) / sigma.clamp(min=1e-4)
+        return (alpha * x - out) / sigma.clamp(min=1e-4)
 
     def denoise(self, x: torch.Tensor, known: torch.Tensor, t: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """The clean latents x0 [B, F, Z] the network sees in x_t."""
+        out = self.head(x, known, t, fps, tokens)
+        if self.cfg.predicts == "x0":
+            return out
+        alpha, sigma = (s.view(-1, 1, 1) for s in alpha_sigma(t))
+        return alpha * x - sigma * out
+
+    def head(self, x: torch.Tensor, known: torch.Tensor, t: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """The network's own output [B, F, Z]: x0 or v, as `predicts` says."""
         cfg = self.cfg
         b, f, z = x.shape
         k = cfg.frames_per_token

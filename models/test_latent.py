@@ -6,15 +6,17 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from models.diffusion import tokenize
+from models.diffusion import alpha_sigma, tokenize
 from models.latent_uvit import LatentUViT, LatentUViTConfig
 from models.scene_autoencoder import LATENT, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS
 from models.shapesworld.world import sample_scene
+from models.train_latent import init_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +41,38 @@ class LatentUViTTest(unittest.TestCase):
             other = model.denoise(x, known, t, fps, tokenize(["a blue square falls"], 24))
         self.assertLess(float((padded - trimmed).abs().max()), 1e-5)
         self.assertGreater(float((padded - other).abs().max()), 1e-3)
+
+
+class PredictionTest(unittest.TestCase):
+    def test_v_and_x0_heads_give_the_package_v_and_the_same_x0(self):
+        torch.manual_seed(0)
+        x, known = torch.randn(2, 8, 8), torch.zeros(2, 8)
+        t, fps, tokens = torch.tensor([0.3, 0.9]), torch.tensor([24.0, 30.0]), tokenize(["a red circle bounces", ""], 24)
+        alpha, sigma = (s.view(-1, 1, 1) for s in alpha_sigma(t))
+        for predicts in ("x0", "v"):
+            model = LatentUViT(LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, predicts=predicts)).eval()
+            torch.nn.init.normal_(model.decoder_pred.weight, std=0.1)
+            with torch.no_grad():
+                v, x0 = model(x, known, t, fps, tokens), model.denoise(x, known, t, fps, tokens)
+            self.assertTrue(torch.allclose(x0, alpha * x - sigma * v, atol=1e-5), predicts)
+        model = LatentUViT(LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, predicts="v")).eval()
+        with torch.no_grad():  # an untrained v head returns its input scaled by alpha: nearly the input at low noise
+            x0 = model.denoise(x, known, torch.tensor([0.01, 0.01]), fps, tokens)
+        self.assertLess(float((x0 - x).abs().max()), 0.01 * float(x.abs().max()))
+
+    def test_init_from_an_x0_checkpoint_keeps_the_trunk_and_resets_the_head(self):
+        torch.manual_seed(0)
+        cfg = LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2)
+        old = LatentUViT(cfg)
+        torch.nn.init.normal_(old.decoder_pred.weight, std=0.1)
+        checkpoint = {"ema": old.state_dict(), "model_config": {k: v for k, v in cfg.to_json().items() if k != "predicts"}}
+        same = LatentUViT(cfg)
+        self.assertFalse(init_weights(same, checkpoint))
+        self.assertTrue(torch.equal(same.decoder_pred.weight, old.decoder_pred.weight))
+        new = LatentUViT(replace(cfg, predicts="v"))
+        self.assertTrue(init_weights(new, checkpoint))
+        self.assertTrue(torch.equal(new.word_embed.weight, old.word_embed.weight))
+        self.assertEqual(float(new.decoder_pred.weight.abs().sum()), 0.0)
 
 
 class SceneLatentTest(unittest.TestCase):

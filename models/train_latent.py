@@ -66,13 +66,17 @@ CONFIGS = {
     "latent-bundled": LatentTrainConfig(LatentUViTConfig(width_dim=160, depth=7, heads=4), batch=64, lr=1e-3, warmup=200),
     # Over scene-state latents (models/scene_autoencoder.py), 29 floats a frame: positions and sizes, not pixels, so
     # width 128 suffices and a 64-window step takes about 0.5 s on one core.
-    "latent-scene-tiny": LatentTrainConfig(LatentUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2, context_frames=2),
-                                           batch=8, lr=2e-3, warmup=5, curriculum_steps=10),
+    "latent-scene-tiny": LatentTrainConfig(LatentUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2, context_frames=2,
+                                                            predicts="v"), batch=8, lr=2e-3, warmup=5, curriculum_steps=10),
     # Geometry weighted 10×: the network's x0 error is about the same in every normalised channel, and one frame's
     # step at 24 fps is only 0.04 of a position's spread, so at equal weights continuations slowed down and still
     # objects drifted (step 8,500: speeds 0.04–0.2 H/s for 0.4, drift up to 0.3 H/s for still).
-    "latent-scene": LatentTrainConfig(LatentUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4), batch=64, lr=1e-3, warmup=200,
-                                      geometry_weight=10.0),
+    # Predicting v since 0.4.0: 0.3.0's x0 head (15,639 steps) read a position back 0.01 H off even from an almost
+    # clean input (t = 0.02), so the first frame after known ones jumped and still objects drifted; the seam check
+    # allows 0.003 H for a still object. Continuation windows (first k known) weigh more: a 2 s B-roll clip at 24 fps
+    # is one window from the start state and three continuations.
+    "latent-scene": LatentTrainConfig(LatentUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4, predicts="v"), batch=64, lr=1e-3,
+                                      warmup=200, geometry_weight=10.0, mask_weights=(0.25, 0.4, 0.15, 0.2)),
 }
 
 
@@ -175,8 +179,9 @@ class LatentWindows:
 
 
 def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.Generator) -> torch.Tensor:
-    """x0 loss on the unknown frames. Predicting x0, not v: a token cannot carry the full-rank noise that v is at
-    low noise levels (the calibration's v-predicting latent U-ViT stalled at loss 0.72)."""
+    """The loss of the head's own output (x0 or v, `predicts`) on the unknown frames. The calibration's v-predicting
+    U-ViT over 448-float tokens stalled (a token could not carry that much noise); a 29-float scene state can, and v's
+    loss weighs the low noise levels where positions are refined (it is the x0 loss × 1/sigma²)."""
     x0, known, fps, tokens = batch
     b = x0.shape[0]
     t = torch.rand(b, generator=generator) * T_MAX
@@ -188,7 +193,8 @@ def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.G
     eps = torch.randn(x0.shape, generator=generator)
     k = known.unsqueeze(-1)
     x_t = (alpha * x0 + sigma * eps) * (1 - k) + x0 * k
-    error = (model.denoise(x_t, known, t, fps, tokens) - x0) ** 2 * (1 - k)
+    target = x0 if model.cfg.predicts == "x0" else alpha * eps - sigma * x0
+    error = (model.head(x_t, known, t, fps, tokens) - target) ** 2 * (1 - k)
     if cfg.geometry_weight != 1.0:
         weight = torch.ones(x0.shape[-1])
         weight[list(GEOMETRY)] = cfg.geometry_weight
@@ -202,6 +208,17 @@ def save(path: Path, model, ema, opt, step: int, a, log: list, data: dict) -> No
                 "model_config": model.cfg.to_json(), "seed": a.seed, "log": log, "latent_shift": data["shift"],
                 "latent_scale": data["scale"], "latent_space": data["latent_space"]}, tmp)
     tmp.replace(path)
+
+
+def init_weights(model: LatentUViT, checkpoint: dict) -> bool:
+    """Loads a checkpoint's EMA weights to continue from; when its head predicted something else (x0 or v), keeps the
+    trunk and starts the head at zero, as a new network's. Returns whether the head was reset."""
+    model.load_state_dict(checkpoint["ema"])
+    if checkpoint["model_config"].get("predicts", "x0") == model.cfg.predicts:
+        return False
+    torch.nn.init.zeros_(model.decoder_pred.weight)
+    torch.nn.init.zeros_(model.decoder_pred.bias)
+    return True
 
 
 def load_latent_uvit(path: str | Path, weights: str = "ema") -> tuple[LatentUViT, dict]:
@@ -243,7 +260,9 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     torch.manual_seed(a.seed)
     model = LatentUViT(replace(cfg.model, vocab=len(VOCABULARY)))
     if a.init:
-        model.load_state_dict(torch.load(a.init, map_location="cpu")["ema"])
+        init = torch.load(a.init, map_location="cpu")
+        if init_weights(model, init) and lead:
+            print(json.dumps({"event": "head reset", "from": init["model_config"].get("predicts", "x0"), "to": model.cfg.predicts}), flush=True)
     ema = copy.deepcopy(model).eval()
     params = list(model.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01, betas=(0.9, 0.99))
