@@ -60,6 +60,15 @@ class PredictionTest(unittest.TestCase):
             x0 = model.denoise(x, known, torch.tensor([0.01, 0.01]), fps, tokens)
         self.assertLess(float((x0 - x).abs().max()), 0.01 * float(x.abs().max()))
 
+    def test_velocity_inputs_are_differences_of_known_frames_only(self):
+        model = LatentUViT(LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, velocity_gain=10.0))
+        x = torch.randn(1, 8, 8)
+        known = torch.tensor([[1.0, 1.0, 1.0, 0, 0, 0, 1.0, 1.0]])  # first 3 and last 2 known
+        velocity = model.known_velocity(x, known)[0]
+        self.assertTrue(torch.allclose(velocity[1], 10.0 * (x[0, 1] - x[0, 0])))
+        self.assertTrue(torch.allclose(velocity[7], 10.0 * (x[0, 7] - x[0, 6])))
+        self.assertEqual(float(velocity[[0, 3, 4, 5, 6]].abs().sum()), 0.0)
+
     def test_init_from_an_x0_checkpoint_keeps_the_trunk_and_resets_the_head(self):
         torch.manual_seed(0)
         cfg = LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2)
@@ -69,6 +78,13 @@ class PredictionTest(unittest.TestCase):
         same = LatentUViT(cfg)
         self.assertFalse(init_weights(same, checkpoint))
         self.assertTrue(torch.equal(same.decoder_pred.weight, old.decoder_pred.weight))
+        # Velocity inputs the checkpoint lacked start at zero: the same function until they learn.
+        widened = LatentUViT(replace(cfg, velocity_gain=10.0)).eval()
+        self.assertFalse(init_weights(widened, checkpoint))
+        x, known = torch.randn(1, 8, 8), torch.tensor([[1.0, 1.0, 1.0, 0, 0, 0, 0, 0]])
+        args = (torch.tensor([0.5]), torch.tensor([24.0]), tokenize(["a red circle moves left"], 24))
+        with torch.no_grad():
+            self.assertTrue(torch.allclose(widened.denoise(x, known, *args), old.eval().denoise(x, known, *args), atol=1e-5))
         new = LatentUViT(replace(cfg, predicts="v"))
         self.assertTrue(init_weights(new, checkpoint))
         self.assertTrue(torch.equal(new.word_embed.weight, old.word_embed.weight))

@@ -67,7 +67,7 @@ CONFIGS = {
     # Over scene-state latents (models/scene_autoencoder.py), 29 floats a frame: positions and sizes, not pixels, so
     # width 128 suffices and a 64-window step takes about 0.5 s on one core.
     "latent-scene-tiny": LatentTrainConfig(LatentUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2, context_frames=2,
-                                                            predicts="v"), batch=8, lr=2e-3, warmup=5, curriculum_steps=10),
+                                                            predicts="v", velocity_gain=10.0), batch=8, lr=2e-3, warmup=5, curriculum_steps=10),
     # Geometry weighted 10×: the network's x0 error is about the same in every normalised channel, and one frame's
     # step at 24 fps is only 0.04 of a position's spread, so at equal weights continuations slowed down and still
     # objects drifted (step 8,500: speeds 0.04–0.2 H/s for 0.4, drift up to 0.3 H/s for still).
@@ -75,8 +75,8 @@ CONFIGS = {
     # clean input (t = 0.02), so the first frame after known ones jumped and still objects drifted; the seam check
     # allows 0.003 H for a still object. Continuation windows (first k known) weigh more: a 2 s B-roll clip at 24 fps
     # is one window from the start state and three continuations.
-    "latent-scene": LatentTrainConfig(LatentUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4, predicts="v"), batch=64, lr=1e-3,
-                                      warmup=200, geometry_weight=10.0, mask_weights=(0.25, 0.4, 0.15, 0.2)),
+    "latent-scene": LatentTrainConfig(LatentUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4, predicts="v", velocity_gain=10.0),
+                                      batch=64, lr=1e-3, warmup=200, geometry_weight=10.0, mask_weights=(0.25, 0.4, 0.15, 0.2)),
 }
 
 
@@ -211,9 +211,15 @@ def save(path: Path, model, ema, opt, step: int, a, log: list, data: dict) -> No
 
 
 def init_weights(model: LatentUViT, checkpoint: dict) -> bool:
-    """Loads a checkpoint's EMA weights to continue from; when its head predicted something else (x0 or v), keeps the
-    trunk and starts the head at zero, as a new network's. Returns whether the head was reset."""
-    model.load_state_dict(checkpoint["ema"])
+    """Loads a checkpoint's EMA weights to continue from. Inputs the checkpoint did not have (velocity features) start
+    with zero weights, so the network computes what the checkpoint did; when its head predicted something else (x0 or
+    v), keeps the trunk and starts the head at zero, as a new network's. Returns whether the head was reset."""
+    weights = dict(checkpoint["ema"])
+    embed = weights["video_embed.weight"]
+    wanted = model.video_embed.weight
+    if embed.shape != wanted.shape and embed.shape[0] == wanted.shape[0] and embed.shape[1] < wanted.shape[1]:
+        weights["video_embed.weight"] = torch.cat([embed, torch.zeros(wanted.shape[0], wanted.shape[1] - embed.shape[1])], 1)
+    model.load_state_dict(weights)
     if checkpoint["model_config"].get("predicts", "x0") == model.cfg.predicts:
         return False
     torch.nn.init.zeros_(model.decoder_pred.weight)

@@ -186,7 +186,7 @@ def main() -> None:
             write_clip(rgb[i], a.fps, str(path), scale_to_height=OUTPUT_HEIGHT)
             result = judge_clip(str(path), prompt, per_second=a.per_second)
             verdicts.append({"prompt": prompt, "clip": path.name, "family": family(parse(prompt)), "pass": result["pass"],
-                             "checks": result["checks"], "objects": result["objects"]})
+                             "checks": result["checks"], "objects": result["objects"], **({"seconds": result["seconds"]} if a.per_second else {})})
         print(json.dumps({"event": "progress", "clips": len(verdicts), "minutes": round((time.time() - started) / 60, 2)}), flush=True)
 
     checks = list(verdicts[0]["checks"])
@@ -197,7 +197,9 @@ def main() -> None:
     def rates(vs: list[dict]) -> dict:
         return {"clips": len(vs), "pass": sum(v["pass"] for v in vs) / len(vs),
                 **{c: sum(v["checks"][c] for v in vs) / len(vs) for c in checks},
-                "objects_found": sum(o["found_share"] >= 0.9 for v in vs for o in v["objects"]) / max(1, sum(len(v["objects"]) for v in vs))}
+                "objects_found": sum(o["found_share"] >= 0.9 for v in vs for o in v["objects"]) / max(1, sum(len(v["objects"]) for v in vs)),
+                # check 6's share of seconds that pass, over all clips (a clip passes only when every second does)
+                **({"seconds_passed": sum(sum(v["seconds"]) for v in vs) / max(1, sum(len(v["seconds"]) for v in vs))} if a.per_second else {})}
 
     summary = {"checkpoint": a.checkpoint, "weights": a.weights, "prompts": len(prompts), "seconds": a.seconds, "fps": a.fps, "steps": a.steps,
                "guidance": a.guidance, "seed": a.seed, "minutes": round((time.time() - started) / 60, 2),
