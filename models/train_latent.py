@@ -32,7 +32,7 @@ from . import cpu_workers
 from .diffusion import T_MAX, alpha_sigma, tokenize
 from .latent_uvit import LatentUViT, LatentUViTConfig
 from .run_args import training_parser
-from .scene_autoencoder import GEOMETRY, LATENT, LATENT_SPACE, SceneAEConfig, SceneAutoencoder, scene_latents
+from .scene_autoencoder import GEOMETRY, LATENT, LATENT_SPACE, LOG_SIZES, SceneAEConfig, SceneAutoencoder, scene_latents
 from .shapesworld.grammar import VOCABULARY, parse, sample_split
 from .shapesworld.world import render, sample_scene
 from .train_autoencoder import load_autoencoder
@@ -55,7 +55,8 @@ class LatentTrainConfig:
     mask_weights: tuple = (0.35, 0.3, 0.15, 0.2)  # none / first k / last k / both
     one_object_start: float = 0.8  # curriculum: share of one-object clips at step 0, easing to the data's own
     curriculum_steps: int = 3000
-    geometry_weight: float = 1.0   # x0 loss weight of the scene state's positions and log sizes (GEOMETRY)
+    geometry_weight: float = 1.0   # loss weight of the scene state's positions and log sizes (GEOMETRY)
+    log_size_weight: float = 0.0   # the log sizes' own weight, when not geometry_weight (0)
 
 
 CONFIGS = {
@@ -74,9 +75,11 @@ CONFIGS = {
     # Predicting v since 0.4.0: 0.3.0's x0 head (15,639 steps) read a position back 0.01 H off even from an almost
     # clean input (t = 0.02), so the first frame after known ones jumped and still objects drifted; the seam check
     # allows 0.003 H for a still object. Continuation windows (first k known) weigh more: a 2 s B-roll clip at 24 fps
-    # is one window from the start state and three continuations.
+    # is one window from the start state and three continuations. Log sizes weigh 30: with the rest learned, an
+    # object's size wandering more than 7 % (area 15 %) across a clip was what failed most clips (27 of 50).
     "latent-scene": LatentTrainConfig(LatentUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4, predicts="v", velocity_gain=10.0),
-                                      batch=64, lr=1e-3, warmup=200, geometry_weight=10.0, mask_weights=(0.25, 0.4, 0.15, 0.2)),
+                                      batch=64, lr=1e-3, warmup=200, geometry_weight=10.0, log_size_weight=30.0,
+                                      mask_weights=(0.25, 0.4, 0.15, 0.2)),
 }
 
 
@@ -198,6 +201,8 @@ def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.G
     if cfg.geometry_weight != 1.0:
         weight = torch.ones(x0.shape[-1])
         weight[list(GEOMETRY)] = cfg.geometry_weight
+        if cfg.log_size_weight:
+            weight[list(LOG_SIZES)] = cfg.log_size_weight
         error = error * weight
     return error.sum() / ((1 - k).expand_as(error).sum() + 1e-8)
 
