@@ -191,9 +191,9 @@ def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: lis
                 motion_ok = slope > 0.1 if obj.motion == "grows" else slope < -0.1
             else:
                 motion_ok = speed < STILL_SPEED * 3
-        dyn_ok = None
+        dyn_ok = None  # 3. dynamics, when the motion's own rule sets it
+        floor = 1 - float(np.median(tr["height"][found])) / 2 if found.any() else 1.0
         if continuing and (obj.motion.startswith("moves") or obj.motion in ("falls", "bounces")):
-            floor = 1 - float(np.median(tr["height"][found])) / 2 if found.any() else 1.0
             motion_ok, dyn_ok, speed = continuing_motion(obj.motion, fps, tr, found, floor, h, w)
         # 2. consistency
         # Measured as the 90th percentile over frames, so a moment where two objects overlap is not a change.
@@ -203,18 +203,13 @@ def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: lis
         area_dev = float(np.quantile(np.abs(areas / np.median(areas) - 1), 0.9)) if steady.any() and obj.motion not in ("grows", "shrinks") else 0.0
         consistent = colour_dev <= STABILITY and area_dev <= STABILITY
         # 3. dynamics
-        if dyn_ok is not None:
-            pass
-        elif obj.motion.startswith("moves"):
+        if dyn_ok is None and obj.motion.startswith("moves"):
             dyn_ok = speed is not None and abs(speed - SPEED) <= SPEED_TOLERANCE * SPEED
-        elif obj.motion == "stays still":
-            dyn_ok = speed is not None and speed < STILL_SPEED
-        else:
-            dyn_ok = True
+        elif dyn_ok is None:
+            dyn_ok = speed is not None and speed < STILL_SPEED if obj.motion == "stays still" else True
         # 4. physics
         phys = {"ok": True}
         if obj.motion in ("falls", "bounces"):
-            floor = 1 - float(np.median(tr["height"][found])) / 2 if found.any() else 1.0
             fits = [fit_acceleration(t, y) for t, y in free_fall_stretches(times[found], tr["y"][found], floor)]
             fits = [g for g in fits if g is not None]
             g = float(np.median(fits)) if fits else None
