@@ -174,6 +174,9 @@ class TinyLatentTrainingTest(unittest.TestCase):
             run("-m", "models.train_latent", "--config", "latent-scene-tiny", "--ae", str(tmp / "sae" / "last.pt"), "--data", str(tmp / "latents.pt"),
                 "--clips", "64", "--steps", "100", "--out", str(tmp / "uvit"))
             self.assertEqual(torch.load(tmp / "latents.pt")["latent_space"], torch.load(tmp / "uvit" / "last.pt")["latent_space"])
+            continued = json.loads(run("scripts/eval-continuation.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--windows", "6").stdout)
+            self.assertEqual((continued["windows"], continued["known"]), (6, 2))
+            self.assertTrue(0 <= continued["seam_ok"] <= 1 and continued["position_error_h"] >= 0)
             result = run("scripts/export-model.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--autoencoder", str(tmp / "sae" / "last.pt"),
                          "--out", str(tmp / "package"), "--name", "ci-scene")
             verified = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{") and '"verified"' in line]
