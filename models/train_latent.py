@@ -198,7 +198,7 @@ def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.G
     x_t = (alpha * x0 + sigma * eps) * (1 - k) + x0 * k
     target = x0 if model.cfg.predicts == "x0" else alpha * eps - sigma * x0
     error = (model.head(x_t, known, t, fps, tokens) - target) ** 2 * (1 - k)
-    if cfg.geometry_weight != 1.0:
+    if cfg.geometry_weight != 1.0 or cfg.log_size_weight:
         weight = torch.ones(x0.shape[-1])
         weight[list(GEOMETRY)] = cfg.geometry_weight
         if cfg.log_size_weight:
