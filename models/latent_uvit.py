@@ -9,7 +9,7 @@ text length (the engine) or to the longest prompt of a batch (training).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
@@ -38,6 +38,12 @@ class LatentUViTConfig:
     # A 0.4 H/s step at 24 fps is 0.04 of a position's spread: 0.3.0 could not read the direction of travel from its
     # known frames, and its continuations slowed to 0.1 H/s (the mean of left and right).
     velocity_gain: float = 0.0
+    # Slot conditioning (empty: off). The scene state holds its objects in slots ordered by colour; 0.4.0, reading
+    # words through attention alone, gave two-object prompts' shapes and motions to the wrong object (1 % passed).
+    # With the ids of the words that split ("and") and end ("on") object clauses, the object colours in slot order
+    # and the colour a clause without one takes, the network sums each clause's word embeddings, orders the clauses as
+    # the slots are ordered, and adds both to every video token: which words belong to which slot is then given.
+    slot_words: dict = field(default_factory=dict)
 
     @property
     def video_tokens(self) -> int:
@@ -68,6 +74,12 @@ class LatentUViT(nn.Module):
         self.out_blocks = nn.ModuleList([Block(d, cfg.heads, cfg.mlp_ratio, skip=True) for _ in range(half)])
         self.norm = nn.LayerNorm(d)
         self.decoder_pred = nn.Linear(d, k * cfg.latent)
+        if cfg.slot_words:
+            self.register_buffer("colour_ids", torch.tensor(cfg.slot_words["colours"]), persistent=False)
+            # Zero output at first, so a checkpoint without it continues computing what it did (models/train_latent.py).
+            self.slot_condition = nn.Sequential(nn.Linear(2 * d, 2 * d), nn.SiLU(), nn.Linear(2 * d, d))
+            nn.init.zeros_(self.slot_condition[-1].weight)
+            nn.init.zeros_(self.slot_condition[-1].bias)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.text_pos, std=0.02)
         nn.init.zeros_(self.decoder_pred.weight)  # the untrained head outputs 0 (as DiT's zero-init)
@@ -95,6 +107,29 @@ class LatentUViT(nn.Module):
         both = (known[:, 1:] * known[:, :-1]).unsqueeze(-1)
         return torch.cat([torch.zeros_like(x[:, :1]), (x[:, 1:] - x[:, :-1]) * both * self.cfg.velocity_gain], dim=1)
 
+    def slot_clauses(self, tokens: torch.Tensor) -> torch.Tensor:
+        """[B, 2·D]: the summed word embeddings of the prompt's first two object clauses, in the scene state's slot
+        order (by colour in palette order; a clause without a colour word sorts as the colour of palette index
+        `unnamed`; a missing clause is last and zero). Words from "on" on (the background phrase) belong to no clause, as in models/shapesworld/grammar.parse."""
+        words = self.cfg.slot_words
+        splits = (tokens == words["and"]).long()
+        clause = torch.cumsum(splits, 1)                                                           # B L
+        in_clause = (tokens != 0) & (splits == 0) & (torch.cumsum((tokens == words["on"]).long(), 1) == 0)
+        hit = (tokens.unsqueeze(-1) == self.colour_ids).float()                                   # B L C
+        count = float(self.colour_ids.shape[0])
+        rank = (hit * torch.arange(self.colour_ids.shape[0], dtype=hit.dtype, device=hit.device)).sum(-1) + (1 - hit.sum(-1)) * count
+        embedded = self.word_embed(tokens)
+        bags, keys = [], []
+        for j in range(2):
+            member = (in_clause & (clause == j)).float()                                           # B L
+            bags.append((embedded * member.unsqueeze(-1)).sum(1))
+            key = torch.where(member > 0, rank, torch.full_like(rank, count)).min(1).values
+            has_words = member.sum(1) > 0
+            key = torch.where(has_words & (key >= count), torch.full_like(key, float(words["unnamed"])), key)
+            keys.append(torch.where(has_words, key, torch.full_like(key, count + 1)))
+        swap = (keys[1] < keys[0]).float().unsqueeze(-1)
+        return torch.cat([bags[0] * (1 - swap) + bags[1] * swap, bags[1] * (1 - swap) + bags[0] * swap], -1)
+
     def head(self, x: torch.Tensor, known: torch.Tensor, t: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """The network's own output [B, F, Z]: x0 or v, as `predicts` says."""
         cfg = self.cfg
@@ -105,6 +140,8 @@ class LatentUViT(nn.Module):
         if cfg.velocity_gain:
             video = torch.cat([video, self.known_velocity(x, known).reshape(b, f // k, k * z)], dim=-1)
         video = self.video_embed(video) + self.pos_embed                                          # B N D
+        if cfg.slot_words:
+            video = video + self.slot_condition(self.slot_clauses(tokens)).unsqueeze(1)
         time_token = self.time_embed(timestep_embedding(t * 1000, cfg.width_dim)).unsqueeze(1)   # B 1 D
         fps_token = self.fps_embed(timestep_embedding(fps * 10, cfg.width_dim)).unsqueeze(1)     # B 1 D
         length = tokens.shape[1]

@@ -16,7 +16,7 @@ from models.latent_uvit import LatentUViT, LatentUViTConfig
 from models.scene_autoencoder import LATENT, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS
 from models.shapesworld.world import sample_scene
-from models.train_latent import init_weights
+from models.train_latent import SLOT_WORDS, init_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,8 +78,8 @@ class PredictionTest(unittest.TestCase):
         same = LatentUViT(cfg)
         self.assertFalse(init_weights(same, checkpoint))
         self.assertTrue(torch.equal(same.decoder_pred.weight, old.decoder_pred.weight))
-        # Velocity inputs the checkpoint lacked start at zero: the same function until they learn.
-        widened = LatentUViT(replace(cfg, velocity_gain=10.0)).eval()
+        # Velocity inputs and slot conditioning the checkpoint lacked start at zero: the same function until they learn.
+        widened = LatentUViT(replace(cfg, velocity_gain=10.0, slot_words=SLOT_WORDS)).eval()
         self.assertFalse(init_weights(widened, checkpoint))
         x, known = torch.randn(1, 8, 8), torch.tensor([[1.0, 1.0, 1.0, 0, 0, 0, 0, 0]])
         args = (torch.tensor([0.5]), torch.tensor([24.0]), tokenize(["a red circle moves left"], 24))
@@ -89,6 +89,26 @@ class PredictionTest(unittest.TestCase):
         self.assertTrue(init_weights(new, checkpoint))
         self.assertTrue(torch.equal(new.word_embed.weight, old.word_embed.weight))
         self.assertEqual(float(new.decoder_pred.weight.abs().sum()), 0.0)
+
+
+class SlotConditioningTest(unittest.TestCase):
+    def bags(self, *prompts: str) -> torch.Tensor:
+        torch.manual_seed(0)
+        model = LatentUViT(LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, slot_words=SLOT_WORDS))
+        return model.slot_clauses(tokenize(list(prompts), 24)).detach().view(len(prompts), 2, 32)
+
+    def test_clauses_come_in_the_slots_colour_order_without_the_background_phrase(self):
+        bags = self.bags("a blue square falls and a red circle moves left on a gray background", "a red circle moves left and a blue square falls",
+                         "a red circle moves left", "a blue square falls")
+        self.assertTrue(torch.allclose(bags[0], bags[1], atol=1e-6))
+        self.assertTrue(torch.allclose(bags[0, 0], bags[2, 0], atol=1e-6))
+        self.assertTrue(torch.allclose(bags[0, 1], bags[3, 0], atol=1e-6))
+        self.assertEqual(float(bags[2, 1].abs().sum()), 0.0)  # one object: the second slot has no words
+
+    def test_a_clause_without_a_colour_sorts_as_the_parsers_colour(self):
+        bags = self.bags("a circle falls and a red square grows", "a red square grows", "a purple square grows and a circle falls")
+        self.assertTrue(torch.allclose(bags[0, 0], bags[1, 0], atol=1e-6))   # white (unnamed) after red
+        self.assertTrue(torch.allclose(bags[2, 0], bags[0, 1], atol=1e-6))   # and before purple
 
 
 class SceneLatentTest(unittest.TestCase):

@@ -33,7 +33,7 @@ from .diffusion import T_MAX, alpha_sigma, tokenize
 from .latent_uvit import LatentUViT, LatentUViTConfig
 from .run_args import training_parser
 from .scene_autoencoder import GEOMETRY, LATENT, LATENT_SPACE, LOG_SIZES, SceneAEConfig, SceneAutoencoder, scene_latents
-from .shapesworld.grammar import VOCABULARY, parse, sample_split
+from .shapesworld.grammar import COLOURS, UNNAMED_COLOUR, VOCABULARY, parse, sample_split
 from .shapesworld.world import render, sample_scene
 from .train_autoencoder import load_autoencoder
 
@@ -53,10 +53,16 @@ class LatentTrainConfig:
     ema: float = 0.999
     terminal_share: float = 0.1   # share of samples at t_max from pure noise (see models/train.py's loss_fn)
     mask_weights: tuple = (0.35, 0.3, 0.15, 0.2)  # none / first k / last k / both
-    one_object_start: float = 0.8  # curriculum: share of one-object clips at step 0, easing to the data's own
+    one_object_start: float = 0.8  # curriculum: share of one-object clips at step 0, easing to one_object_end
+    one_object_end: float = 0.5    # the data's own share
     curriculum_steps: int = 3000
     geometry_weight: float = 1.0   # loss weight of the scene state's positions and log sizes (GEOMETRY)
     log_size_weight: float = 0.0   # the log sizes' own weight, when not geometry_weight (0)
+
+_WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
+# The words that delimit object clauses and name their colours, for the U-ViT's slot conditioning (LatentUViTConfig).
+SLOT_WORDS = {"and": _WORD_ID["and"], "on": _WORD_ID["on"], "colours": [_WORD_ID[c] for c in COLOURS],
+              "unnamed": list(COLOURS).index(UNNAMED_COLOUR)}
 
 
 CONFIGS = {
@@ -68,7 +74,7 @@ CONFIGS = {
     # Over scene-state latents (models/scene_autoencoder.py), 29 floats a frame: positions and sizes, not pixels, so
     # width 128 suffices and a 64-window step takes about 0.5 s on one core.
     "latent-scene-tiny": LatentTrainConfig(LatentUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2, context_frames=2,
-                                                            predicts="v", velocity_gain=10.0), batch=8, lr=2e-3, warmup=5, curriculum_steps=10),
+                                                            predicts="v", velocity_gain=10.0, slot_words=SLOT_WORDS), batch=8, lr=2e-3, warmup=5, curriculum_steps=10),
     # Geometry weighted 10×: the network's x0 error is about the same in every normalised channel, and one frame's
     # step at 24 fps is only 0.04 of a position's spread, so at equal weights continuations slowed down and still
     # objects drifted (step 8,500: speeds 0.04–0.2 H/s for 0.4, drift up to 0.3 H/s for still).
@@ -77,9 +83,12 @@ CONFIGS = {
     # allows 0.003 H for a still object. Continuation windows (first k known) weigh more: a 2 s B-roll clip at 24 fps
     # is one window from the start state and three continuations. Log sizes weigh 30: with the rest learned, an
     # object's size wandering more than 7 % (area 15 %) across a clip was what failed most clips (27 of 50).
-    "latent-scene": LatentTrainConfig(LatentUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4, predicts="v", velocity_gain=10.0),
+    # Slot conditioning since 0.5.0 (LatentUViTConfig.slot_words), with two-object windows 60 % of samples from the
+    # start: the chain continues from one-object-capable weights, and two-object prompts are what fails.
+    "latent-scene": LatentTrainConfig(LatentUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4, predicts="v", velocity_gain=10.0,
+                                                       slot_words=SLOT_WORDS),
                                       batch=64, lr=1e-3, warmup=200, geometry_weight=10.0, log_size_weight=30.0,
-                                      mask_weights=(0.25, 0.4, 0.15, 0.2)),
+                                      mask_weights=(0.25, 0.4, 0.15, 0.2), one_object_start=0.4, one_object_end=0.4),
 }
 
 
@@ -158,7 +167,7 @@ class LatentWindows:
         cfg, rng, m = self.cfg, self.rng, self.cfg.model
         f = m.frames
         ease = min(1.0, step / max(1, cfg.curriculum_steps))
-        p_one = cfg.one_object_start + (0.5 - cfg.one_object_start) * ease
+        p_one = cfg.one_object_start + (cfg.one_object_end - cfg.one_object_start) * ease
         x0 = torch.zeros(size, f, m.latent)
         known = torch.zeros(size, f)
         fps = torch.zeros(size)
@@ -216,14 +225,17 @@ def save(path: Path, model, ema, opt, step: int, a, log: list, data: dict) -> No
 
 
 def init_weights(model: LatentUViT, checkpoint: dict) -> bool:
-    """Loads a checkpoint's EMA weights to continue from. Inputs the checkpoint did not have (velocity features) start
-    with zero weights, so the network computes what the checkpoint did; when its head predicted something else (x0 or
-    v), keeps the trunk and starts the head at zero, as a new network's. Returns whether the head was reset."""
+    """Loads a checkpoint's EMA weights to continue from. Inputs the checkpoint did not have (velocity features, slot
+    conditioning) start with zero weights, so the network computes what the checkpoint did; when its head predicted
+    something else (x0 or v), keeps the trunk and starts the head at zero, as a new network's. Returns whether the
+    head was reset."""
     weights = dict(checkpoint["ema"])
     embed = weights["video_embed.weight"]
     wanted = model.video_embed.weight
     if embed.shape != wanted.shape and embed.shape[0] == wanted.shape[0] and embed.shape[1] < wanted.shape[1]:
         weights["video_embed.weight"] = torch.cat([embed, torch.zeros(wanted.shape[0], wanted.shape[1] - embed.shape[1])], 1)
+    if model.cfg.slot_words and not any(k.startswith("slot_condition.") for k in weights):
+        weights.update({k: v for k, v in model.state_dict().items() if k.startswith("slot_condition.")})
     model.load_state_dict(weights)
     if checkpoint["model_config"].get("predicts", "x0") == model.cfg.predicts:
         return False

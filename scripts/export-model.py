@@ -67,7 +67,8 @@ def example_inputs(cfg, batch: int, seed: int):
     known[:, : cfg.context_frames] = 1
     t = torch.rand(batch, generator=g) * T_MAX
     fps = torch.tensor([24.0, 29.97][:batch] + [25.0] * max(0, batch - 2))
-    tokens = tokenize(["a red circle bounces and a large blue square moves left on a gray background", ""][:batch] + [""] * max(0, batch - 2), cfg.text_len)
+    # Red comes before blue in the palette: a slot-conditioned U-ViT's clause swap is part of what is verified.
+    tokens = tokenize(["a large blue square moves left and a red circle bounces on a gray background", ""][:batch] + [""] * max(0, batch - 2), cfg.text_len)
     return x, known, t, fps, tokens
 
 

@@ -17,6 +17,7 @@ COLOURS = {
 BACKGROUNDS = {"black": (16, 16, 16), "gray": (100, 100, 100), "beige": (210, 190, 150)}
 SHAPES = ("circle", "square", "triangle")
 SIZES = {"small": 0.12, "large": 0.22}
+UNNAMED_COLOUR = "white"  # the colour of an object clause that names none
 MOTIONS = ("moves left", "moves right", "moves up", "moves down", "falls", "bounces", "grows", "shrinks", "stays still")
 
 # Every word the grammar can produce: the word tokenizer's vocabulary (after "<pad>").
@@ -61,7 +62,7 @@ def parse(text: str) -> Prompt:
 
     def close() -> None:
         if "colour" in current or "shape" in current:
-            objects.append(ObjectClause(current.get("colour", "white"), current.get("shape", "circle"),
+            objects.append(ObjectClause(current.get("colour", UNNAMED_COLOUR), current.get("shape", "circle"),
                                         current.get("motion", "stays still"), current.get("size", "small")))
         current.clear()
 
