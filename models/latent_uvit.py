@@ -110,7 +110,8 @@ class LatentUViT(nn.Module):
     def slot_clauses(self, tokens: torch.Tensor) -> torch.Tensor:
         """[B, 2·D]: the summed word embeddings of the prompt's first two object clauses, in the scene state's slot
         order (by colour in palette order; a clause without a colour word sorts as the colour of palette index
-        `unnamed`; a missing clause is last and zero). Words from "on" on (the background phrase) belong to no clause, as in models/shapesworld/grammar.parse."""
+        `unnamed`; a missing clause is last and zero). Words from "on" on (the background phrase) belong to no
+        clause, as in models/shapesworld/grammar.parse."""
         words = self.cfg.slot_words
         splits = (tokens == words["and"]).long()
         clause = torch.cumsum(splits, 1)                                                           # B L

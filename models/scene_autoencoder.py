@@ -43,6 +43,7 @@ _X, _Y, _LOG_SIZE = SLOT - 3, SLOT - 2, SLOT - 1
 # The latent's continuous channels (each slot's x, y and log size): where motion and physics are.
 GEOMETRY = tuple(len(BACKGROUNDS) + slot * SLOT + c for slot in range(SLOTS) for c in (_X, _Y, _LOG_SIZE))
 LOG_SIZES = GEOMETRY[2::3]
+PRESENCE = tuple(len(BACKGROUNDS) + slot * SLOT for slot in range(SLOTS))
 
 
 def scene_latents(scene: Scene, times: torch.Tensor) -> torch.Tensor:

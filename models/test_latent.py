@@ -13,10 +13,10 @@ import torch
 
 from models.diffusion import alpha_sigma, tokenize
 from models.latent_uvit import LatentUViT, LatentUViTConfig
-from models.scene_autoencoder import LATENT, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
+from models.scene_autoencoder import LATENT, LOG_SIZES, PRESENCE, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS
 from models.shapesworld.world import sample_scene
-from models.train_latent import SLOT_WORDS, init_weights
+from models.train_latent import CONFIGS, SLOT_WORDS, LatentWindows, init_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,6 +109,24 @@ class SlotConditioningTest(unittest.TestCase):
         bags = self.bags("a circle falls and a red square grows", "a red square grows", "a purple square grows and a circle falls")
         self.assertTrue(torch.allclose(bags[0, 0], bags[1, 0], atol=1e-6))   # white (unnamed) after red
         self.assertTrue(torch.allclose(bags[2, 0], bags[0, 1], atol=1e-6))   # and before purple
+
+
+class ContextSizeJitterTest(unittest.TestCase):
+    def test_present_objects_keep_the_offset_and_lose_the_slope_after_the_known_frames(self):
+        import random
+        shift, scale = torch.zeros(LATENT), torch.full((LATENT,), 2.0)
+        data = {"latents": torch.zeros(1, 32, LATENT), "fps": torch.tensor([24.0]), "t0": torch.tensor([0.0]),
+                "prompts": ["a red circle moves left"], "shift": shift, "scale": scale}
+        windows = LatentWindows(data, replace(CONFIGS["latent-scene"], context_size_jitter=(0.1, 0.01)), random.Random(1))
+        window = torch.zeros(16, LATENT)
+        window[:, PRESENCE[0]] = 1.0 * 2.0              # slot 0 present (normalised), slot 1 absent
+        windows.jitter_sizes(window, 3)
+        size = window[:, LOG_SIZES[0]] / 2.0            # back to raw log sizes
+        offset, slope = float(size[2]), float(size[2] - size[1])
+        self.assertNotEqual(offset, 0.0)
+        self.assertTrue(torch.allclose(size[3:], torch.full((13,), offset)))
+        self.assertAlmostEqual(float(size[1] - size[0]), slope, places=5)
+        self.assertEqual(float(window[:, LOG_SIZES[1]].abs().sum()), 0.0)
 
 
 class SceneLatentTest(unittest.TestCase):

@@ -32,7 +32,7 @@ from . import cpu_workers
 from .diffusion import T_MAX, alpha_sigma, tokenize
 from .latent_uvit import LatentUViT, LatentUViTConfig
 from .run_args import training_parser
-from .scene_autoencoder import GEOMETRY, LATENT, LATENT_SPACE, LOG_SIZES, SceneAEConfig, SceneAutoencoder, scene_latents
+from .scene_autoencoder import GEOMETRY, LATENT, LATENT_SPACE, LOG_SIZES, PRESENCE, SceneAEConfig, SceneAutoencoder, scene_latents
 from .shapesworld.grammar import COLOURS, UNNAMED_COLOUR, VOCABULARY, parse, sample_split
 from .shapesworld.world import render, sample_scene
 from .train_autoencoder import load_autoencoder
@@ -58,6 +58,12 @@ class LatentTrainConfig:
     curriculum_steps: int = 3000
     geometry_weight: float = 1.0   # loss weight of the scene state's positions and log sizes (GEOMETRY)
     log_size_weight: float = 0.0   # the log sizes' own weight, when not geometry_weight (0)
+    # Scene-state latents only: the std of an offset of each object's log size (the whole window) and of a slope
+    # (per frame) across its first known frames, in half the windows that continue known frames. Sampled context
+    # is never exact, and 0.4.0 carried on a slope of 0.005 a frame in its context (last frame 0.04 off): over the
+    # 31 windows of a 16 s clip sizes random-walked 42 %. The target keeps the offset and not the slope: carry on
+    # from the context's size, at the rate the prompt says.
+    context_size_jitter: tuple = (0.0, 0.0)
 
 _WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
 # The words that delimit object clauses and name their colours, for the U-ViT's slot conditioning (LatentUViTConfig).
@@ -84,11 +90,13 @@ CONFIGS = {
     # is one window from the start state and three continuations. Log sizes weigh 30: with the rest learned, an
     # object's size wandering more than 7 % (area 15 %) across a clip was what failed most clips (27 of 50).
     # Slot conditioning since 0.5.0 (LatentUViTConfig.slot_words), with two-object windows 60 % of samples from the
-    # start: the chain continues from one-object-capable weights, and two-object prompts are what fails.
+    # start: the chain continues from one-object-capable weights, and two-object prompts are what fails. Context
+    # sizes jittered since 0.5.0 (context_size_jitter).
     "latent-scene": LatentTrainConfig(LatentUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4, predicts="v", velocity_gain=10.0,
                                                        slot_words=SLOT_WORDS),
                                       batch=64, lr=1e-3, warmup=200, geometry_weight=10.0, log_size_weight=30.0,
-                                      mask_weights=(0.25, 0.4, 0.15, 0.2), one_object_start=0.4, one_object_end=0.4),
+                                      mask_weights=(0.25, 0.4, 0.15, 0.2), one_object_start=0.4, one_object_end=0.4,
+                                      context_size_jitter=(0.03, 0.004)),
 }
 
 
@@ -158,6 +166,7 @@ class LatentWindows:
 
     def __init__(self, data: dict, cfg: LatentTrainConfig, rng: random.Random):
         self.latents, self.fps, self.cfg, self.rng = data["latents"], data["fps"], cfg, rng
+        self.shift, self.scale = data["shift"], data["scale"]
         self.prompts = data["prompts"]
         one = [len(parse(p).objects) == 1 for p in self.prompts]
         start = [float(t) == 0.0 for t in data["t0"]]
@@ -184,10 +193,23 @@ class LatentWindows:
                 known[b, : rng.randint(1, m.context_frames)] = 1
             if mode in ("last", "both"):
                 known[b, f - rng.randint(1, m.context_frames):] = 1
+            if mode in ("first", "both") and any(cfg.context_size_jitter) and rng.random() < 0.5:
+                self.jitter_sizes(x0[b], int(known[b, : m.context_frames].sum()))
             prompts.append(self.prompts[clip] if rng.random() >= cfg.prompt_dropout else "")
         tokens = tokenize(prompts, m.text_len)
         length = max(1, int((tokens != 0).sum(1).max()))  # padded per batch: padding is masked in attention
         return x0, known, fps, tokens[:, :length]
+
+    def jitter_sizes(self, window: torch.Tensor, first_known: int) -> None:
+        """Offsets each present object's log size over the window [F, Z] (normalised, in place) and tilts it across
+        the first `first_known` frames, pivoting on the last of them (LatentTrainConfig.context_size_jitter)."""
+        offset_std, slope_std = self.cfg.context_size_jitter
+        tilt = torch.arange(window.shape[0], dtype=window.dtype) - (first_known - 1)
+        tilt[first_known:] = 0
+        for present, size in zip(PRESENCE, LOG_SIZES):
+            if float(window[0, present] / self.scale[present] + self.shift[present]) > 0.5:
+                change = self.rng.gauss(0, offset_std) + self.rng.gauss(0, slope_std) * tilt
+                window[:, size] += change * self.scale[size]
 
 
 def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.Generator) -> torch.Tensor:

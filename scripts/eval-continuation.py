@@ -12,7 +12,9 @@ Prints one JSON object:
 - seam_ok: share of windows whose first generated step is within that limit;
 - position_error_h: median distance from the true position over the generated frames; last_frame_error_h at the end;
 - still_drift_h: median drift of `stays still` objects over the generated frames (the judge allows 0.02 H/s);
-- moving_speed: median speed of `moves` objects over the generated frames (the world's is 0.40 H/s).
+- moving_speed: median speed of `moves` objects over the generated frames (the world's is 0.40 H/s);
+- area_drift: median |area of the last generated frame / the true area − 1| of objects that do not grow or shrink
+  (the judge allows 15 % over a clip; a 16 s clip is 31 windows, each carrying on from the last one's frames).
 """
 from __future__ import annotations
 
@@ -66,20 +68,23 @@ def main() -> None:
     x_known = (truth - shift) * scale * known[..., None]
     out = sample_window(model, x_known, known, torch.full((n,), a.fps), tokenize(prompts, cfg.text_len), a.steps, a.guidance,
                         torch.Generator().manual_seed(a.seed))
-    made = (out / scale + shift)[..., [GEOMETRY[0], GEOMETRY[1]]]
-    true = truth[..., [GEOMETRY[0], GEOMETRY[1]]]
+    made_state = out / scale + shift
+    made, true = made_state[..., [GEOMETRY[0], GEOMETRY[1]]], truth[..., [GEOMETRY[0], GEOMETRY[1]]]
     step, true_step = (made[:, k] - made[:, k - 1]).norm(dim=-1), (true[:, k] - true[:, k - 1]).norm(dim=-1)
     error = (made - true).norm(dim=-1)[:, k:]
     motion = [parse(p).objects[0].motion for p in prompts]
     still = torch.tensor([m == "stays still" for m in motion])
     moving = torch.tensor([m.startswith("moves") for m in motion])
+    steady_size = torch.tensor([m not in ("grows", "shrinks") for m in motion])
+    area_ratio = torch.exp(2 * (made_state[steady_size, -1, GEOMETRY[2]] - truth[steady_size, -1, GEOMETRY[2]]))
     limit = torch.where(true_step > 0, 1.5 * true_step, torch.full_like(true_step, STILL_SEAM))
     seconds = (f - 1 - k) / a.fps
     result = {"checkpoint": a.checkpoint, "windows": n, "known": k, "guidance": a.guidance,
               "seam_excess_h": float((step - true_step).abs().median()), "seam_ok": float((step <= limit).float().mean()),
               "position_error_h": float(error.median()), "last_frame_error_h": float(error[:, -1].median()),
               "still_drift_h": float((made[still, -1] - made[still, k - 1]).norm(dim=-1).median()) if still.any() else None,
-              "moving_speed": float(((made[moving, -1] - made[moving, k]).norm(dim=-1) / seconds).median()) if moving.any() else None}
+              "moving_speed": float(((made[moving, -1] - made[moving, k]).norm(dim=-1) / seconds).median()) if moving.any() else None,
+              "area_drift": float((area_ratio - 1).abs().median())}
     print(json.dumps(result))
 
 
