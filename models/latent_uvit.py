@@ -117,8 +117,8 @@ class LatentUViT(nn.Module):
         clause = torch.cumsum(splits, 1)                                                           # B L
         in_clause = (tokens != 0) & (splits == 0) & (torch.cumsum((tokens == words["on"]).long(), 1) == 0)
         hit = (tokens.unsqueeze(-1) == self.colour_ids).float()                                   # B L C
-        count = float(self.colour_ids.shape[0])
-        rank = (hit * torch.arange(self.colour_ids.shape[0], dtype=hit.dtype, device=hit.device)).sum(-1) + (1 - hit.sum(-1)) * count
+        count = float(len(words["colours"]))
+        rank = (hit * torch.arange(len(words["colours"]), dtype=hit.dtype, device=hit.device)).sum(-1) + (1 - hit.sum(-1)) * count
         embedded = self.word_embed(tokens)
         bags, keys = [], []
         for j in range(2):

@@ -14,7 +14,9 @@ Prints one JSON object:
 - still_drift_h: median drift of `stays still` objects over the generated frames (the judge allows 0.02 H/s);
 - moving_speed: median speed of `moves` objects over the generated frames (the world's is 0.40 H/s);
 - area_drift: median |area of the last generated frame / the true area − 1| of objects that do not grow or shrink
-  (the judge allows 15 % over a clip; a 16 s clip is 31 windows, each carrying on from the last one's frames).
+  (the judge allows 15 % over a clip; a 16 s clip is 31 windows, each carrying on from the last one's frames);
+- size_carried: with --size-slope s, the known frames' log sizes tilt by s a frame (ending at the truth), as sampled
+  context can: the mean log-size error of the last generated frame of those objects (0: the slope is not carried on).
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--guidance", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--size-slope", type=float, default=0.0, help="tilt of the known frames' log sizes, per frame")
     a = ap.parse_args()
     sample_window = _sampler()
 
@@ -65,7 +68,9 @@ def main() -> None:
     truth = scene_latents(scene, t0[:, None] + torch.arange(f)[None] / a.fps)
     known = torch.zeros(n, f)
     known[:, :k] = 1
-    x_known = (truth - shift) * scale * known[..., None]
+    context = truth.clone()
+    context[:, :k, GEOMETRY[2]] += a.size_slope * (torch.arange(k) - (k - 1))
+    x_known = (context - shift) * scale * known[..., None]
     out = sample_window(model, x_known, known, torch.full((n,), a.fps), tokenize(prompts, cfg.text_len), a.steps, a.guidance,
                         torch.Generator().manual_seed(a.seed))
     made_state = out / scale + shift
@@ -84,7 +89,8 @@ def main() -> None:
               "position_error_h": float(error.median()), "last_frame_error_h": float(error[:, -1].median()),
               "still_drift_h": float((made[still, -1] - made[still, k - 1]).norm(dim=-1).median()) if still.any() else None,
               "moving_speed": float(((made[moving, -1] - made[moving, k]).norm(dim=-1) / seconds).median()) if moving.any() else None,
-              "area_drift": float((area_ratio - 1).abs().median())}
+              "area_drift": float((area_ratio - 1).abs().median()),
+              "size_carried": float((made_state[steady_size, -1, GEOMETRY[2]] - truth[steady_size, -1, GEOMETRY[2]]).mean())}
     print(json.dumps(result))
 
 
