@@ -65,6 +65,7 @@ class LatentTrainConfig:
     # from the context's size, at the rate the prompt says.
     context_size_jitter: tuple = (0.0, 0.0)
 
+
 _WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
 # The words that delimit object clauses and name their colours, for the U-ViT's slot conditioning (LatentUViTConfig).
 SLOT_WORDS = {"and": _WORD_ID["and"], "on": _WORD_ID["on"], "colours": [_WORD_ID[c] for c in COLOURS],

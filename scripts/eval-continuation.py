@@ -81,7 +81,7 @@ def main() -> None:
     still = torch.tensor([m == "stays still" for m in motion])
     moving = torch.tensor([m.startswith("moves") for m in motion])
     steady_size = torch.tensor([m not in ("grows", "shrinks") for m in motion])
-    area_ratio = torch.exp(2 * (made_state[steady_size, -1, GEOMETRY[2]] - truth[steady_size, -1, GEOMETRY[2]]))
+    size_error = made_state[steady_size, -1, GEOMETRY[2]] - truth[steady_size, -1, GEOMETRY[2]]   # log size, last frame
     limit = torch.where(true_step > 0, 1.5 * true_step, torch.full_like(true_step, STILL_SEAM))
     seconds = (f - 1 - k) / a.fps
     result = {"checkpoint": a.checkpoint, "windows": n, "known": k, "guidance": a.guidance,
@@ -89,8 +89,7 @@ def main() -> None:
               "position_error_h": float(error.median()), "last_frame_error_h": float(error[:, -1].median()),
               "still_drift_h": float((made[still, -1] - made[still, k - 1]).norm(dim=-1).median()) if still.any() else None,
               "moving_speed": float(((made[moving, -1] - made[moving, k]).norm(dim=-1) / seconds).median()) if moving.any() else None,
-              "area_drift": float((area_ratio - 1).abs().median()),
-              "size_carried": float((made_state[steady_size, -1, GEOMETRY[2]] - truth[steady_size, -1, GEOMETRY[2]]).mean())}
+              "area_drift": float((torch.exp(2 * size_error) - 1).abs().median()), "size_carried": float(size_error.mean())}
     print(json.dumps(result))
 
 
