@@ -13,7 +13,7 @@ import torch
 
 from models.diffusion import alpha_sigma, tokenize
 from models.latent_uvit import LatentUViT, LatentUViTConfig
-from models.scene_autoencoder import LATENT, LOG_SIZES, PRESENCE, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
+from models.scene_autoencoder import GEOMETRY, LATENT, LOG_SIZES, PRESENCE, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS
 from models.shapesworld.world import sample_scene
 from models.train_latent import CONFIGS, SLOT_WORDS, LatentWindows, init_weights
@@ -111,7 +111,7 @@ class SlotConditioningTest(unittest.TestCase):
         self.assertTrue(torch.allclose(bags[2, 0], bags[0, 1], atol=1e-6))   # and before purple
 
 
-class ContextSizeJitterTest(unittest.TestCase):
+class LatentWindowsTest(unittest.TestCase):
     def test_present_objects_keep_the_offset_and_lose_the_slope_after_the_known_frames(self):
         import random
         shift, scale = torch.zeros(LATENT), torch.full((LATENT,), 2.0)
@@ -127,6 +127,34 @@ class ContextSizeJitterTest(unittest.TestCase):
         self.assertTrue(torch.allclose(size[3:], torch.full((13,), offset)))
         self.assertAlmostEqual(float(size[1] - size[0]), slope, places=5)
         self.assertEqual(float(window[:, LOG_SIZES[1]].abs().sum()), 0.0)
+
+
+    def test_present_objects_keep_the_last_known_position_and_lose_the_tilt_after_it(self):
+        import random
+        data = {"latents": torch.zeros(1, 32, LATENT), "fps": torch.tensor([24.0]), "t0": torch.tensor([0.0]),
+                "prompts": ["a red circle moves left"], "shift": torch.zeros(LATENT), "scale": torch.full((LATENT,), 2.0)}
+        windows = LatentWindows(data, replace(CONFIGS["latent-scene"], context_velocity_jitter=0.1), random.Random(3))
+        window = torch.zeros(16, LATENT)
+        window[:, PRESENCE[1]] = 1.0 * 2.0              # slot 1 present, slot 0 absent
+        windows.jitter_velocities(window, 4, 24.0)
+        x, y = window[:, GEOMETRY[3]] / 2.0, window[:, GEOMETRY[4]] / 2.0
+        for track in (x, y):
+            step = float(track[1] - track[0])
+            self.assertNotEqual(step, 0.0)
+            self.assertTrue(torch.allclose(track[:4], step * (torch.arange(4.0) - 3), atol=1e-6))
+            self.assertEqual(float(track[3:].abs().sum()), 0.0)
+        self.assertEqual(float(window[:, list(GEOMETRY[:3]) + [LOG_SIZES[1]]].abs().sum()), 0.0)
+
+    def test_motion_weights_draw_clips_in_proportion_and_gravity_clips_are_not_steady(self):
+        import random
+        prompts = ["a red circle moves left", "a red circle bounces", "a red circle falls and a blue square grows"]
+        data = {"latents": torch.zeros(3, 32, LATENT), "fps": torch.full((3,), 24.0), "t0": torch.zeros(3),
+                "prompts": prompts, "shift": torch.zeros(LATENT), "scale": torch.ones(LATENT)}
+        windows = LatentWindows(data, replace(CONFIGS["latent-scene"], motion_weights={"bounces": 3.0, "falls": 2.0}), random.Random(0))
+        self.assertEqual(windows.steady, [True, False, False])
+        members, cumulative = windows.pools[(True, True)]
+        self.assertEqual((members, cumulative), ([0, 1], [1.0, 4.0]))
+        self.assertEqual(windows.pools[(False, True)], ([2], [2.0]))
 
 
 class SceneLatentTest(unittest.TestCase):

@@ -19,11 +19,12 @@ import contextlib
 import copy
 import csv
 import hashlib
+import itertools
 import json
 import math
 import random
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -41,6 +42,7 @@ CLIP_FRAMES = 32                      # frames a precomputed clip holds; windows
 TIMELINE_RATES = (23.976, 24.0, 25.0, 29.97, 30.0)
 MASK_MODES = ("none", "first", "last", "both")
 SCENE_STATE = "scene-state"         # --ae value: the latents are the world's scene state
+GRAVITY_MOTIONS = ("falls", "bounces")
 
 
 @dataclass
@@ -64,6 +66,15 @@ class LatentTrainConfig:
     # 31 windows of a 16 s clip sizes random-walked 42 %. The target keeps the offset and not the slope: carry on
     # from the context's size, at the rate the prompt says.
     context_size_jitter: tuple = (0.0, 0.0)
+    # The std (H/s, per axis) of a velocity error tilted into the first known frames' positions, pivoting on the last,
+    # in half the continuation windows whose objects all keep a steady course (moves, stays still, grows, shrinks;
+    # a fall's or bounce's velocity is its phase, which only the context tells). 0.5.0's movers passed 2–9 of a 16 s
+    # clip's seconds: their speed wandered 0.2–0.66 H/s from window to window, each carrying on the last one's error.
+    # The target keeps the truth: carry on from the last known position at the prompt's speed.
+    context_velocity_jitter: float = 0.0
+    # Sampling weight of a clip by its objects' motions (the largest of them; 1 when not named): falls and bounces
+    # were 0.5.0's weakest families (one-object 33 % and 9 %: early, almost elastic bounces, falls overshooting the floor).
+    motion_weights: dict = field(default_factory=dict)
 
 
 _WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
@@ -92,12 +103,14 @@ CONFIGS = {
     # object's size wandering more than 7 % (area 15 %) across a clip was what failed most clips (27 of 50).
     # Slot conditioning since 0.5.0 (LatentUViTConfig.slot_words), with two-object windows 60 % of samples from the
     # start: the chain continues from one-object-capable weights, and two-object prompts are what fails. Context
-    # sizes jittered since 0.5.0 (context_size_jitter).
+    # sizes jittered since 0.5.0 (context_size_jitter); since 0.6.0 context velocities too, and falls and bounces
+    # drawn 2× and 3× as often.
     "latent-scene": LatentTrainConfig(LatentUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4, predicts="v", velocity_gain=10.0,
                                                        slot_words=SLOT_WORDS),
                                       batch=64, lr=1e-3, warmup=200, geometry_weight=10.0, log_size_weight=30.0,
                                       mask_weights=(0.25, 0.4, 0.15, 0.2), one_object_start=0.4, one_object_end=0.4,
-                                      context_size_jitter=(0.03, 0.004)),
+                                      context_size_jitter=(0.03, 0.004), context_velocity_jitter=0.08,
+                                      motion_weights={"falls": 2.0, "bounces": 3.0}),
 }
 
 
@@ -169,9 +182,16 @@ class LatentWindows:
         self.latents, self.fps, self.cfg, self.rng = data["latents"], data["fps"], cfg, rng
         self.shift, self.scale = data["shift"], data["scale"]
         self.prompts = data["prompts"]
-        one = [len(parse(p).objects) == 1 for p in self.prompts]
+        parsed = [parse(p).objects for p in self.prompts]
+        one = [len(objects) == 1 for objects in parsed]
         start = [float(t) == 0.0 for t in data["t0"]]
-        self.pools = {(o, s): [i for i in range(len(one)) if one[i] == o and (start[i] or not s)] for o in (True, False) for s in (True, False)}
+        self.steady = [all(o.motion not in GRAVITY_MOTIONS for o in objects) for objects in parsed]
+        weight = [max(cfg.motion_weights.get(o.motion, 1.0) for o in objects) if objects else 1.0 for objects in parsed]
+        self.pools = {}
+        for o in (True, False):
+            for s in (True, False):
+                members = [i for i in range(len(one)) if one[i] == o and (start[i] or not s)]
+                self.pools[(o, s)] = (members, list(itertools.accumulate(weight[i] for i in members)))
 
     def batch(self, size: int, step: int):
         cfg, rng, m = self.cfg, self.rng, self.cfg.model
@@ -184,8 +204,8 @@ class LatentWindows:
         prompts = []
         for b in range(size):
             mode = rng.choices(MASK_MODES, weights=cfg.mask_weights)[0]
-            pool = self.pools[(rng.random() < p_one, mode == "none")]
-            clip = rng.choice(pool)
+            members, cumulative = self.pools[(rng.random() < p_one, mode == "none")]
+            clip = rng.choices(members, cum_weights=cumulative)[0]
             # B-roll windows start at the spec's start state; known-frame windows anywhere in the clip.
             offset = 0 if mode == "none" else rng.randint(0, self.latents.shape[1] - f)
             x0[b] = self.latents[clip, offset: offset + f]
@@ -196,10 +216,24 @@ class LatentWindows:
                 known[b, f - rng.randint(1, m.context_frames):] = 1
             if mode in ("first", "both") and any(cfg.context_size_jitter) and rng.random() < 0.5:
                 self.jitter_sizes(x0[b], int(known[b, : m.context_frames].sum()))
+            if mode in ("first", "both") and cfg.context_velocity_jitter and self.steady[clip] and rng.random() < 0.5:
+                self.jitter_velocities(x0[b], int(known[b, : m.context_frames].sum()), float(fps[b]))
             prompts.append(self.prompts[clip] if rng.random() >= cfg.prompt_dropout else "")
         tokens = tokenize(prompts, m.text_len)
         length = max(1, int((tokens != 0).sum(1).max()))  # padded per batch: padding is masked in attention
         return x0, known, fps, tokens[:, :length]
+
+    def _present_slots(self, window: torch.Tensor) -> list[int]:
+        return [j for j, present in enumerate(PRESENCE) if float(window[0, present] / self.scale[present] + self.shift[present]) > 0.5]
+
+    def jitter_velocities(self, window: torch.Tensor, first_known: int, fps: float) -> None:
+        """Tilts each present object's position over the first `first_known` frames of the window [F, Z] (normalised,
+        in place) by a random velocity, pivoting on the last of them (LatentTrainConfig.context_velocity_jitter)."""
+        tilt = (torch.arange(window.shape[0], dtype=window.dtype) - (first_known - 1)) / fps
+        tilt[first_known:] = 0
+        for j in self._present_slots(window):
+            for channel in GEOMETRY[3 * j: 3 * j + 2]:   # x, y
+                window[:, channel] += self.rng.gauss(0, self.cfg.context_velocity_jitter) * tilt * self.scale[channel]
 
     def jitter_sizes(self, window: torch.Tensor, first_known: int) -> None:
         """Offsets each present object's log size over the window [F, Z] (normalised, in place) and tilts it across
@@ -207,10 +241,9 @@ class LatentWindows:
         offset_std, slope_std = self.cfg.context_size_jitter
         tilt = torch.arange(window.shape[0], dtype=window.dtype) - (first_known - 1)
         tilt[first_known:] = 0
-        for present, size in zip(PRESENCE, LOG_SIZES):
-            if float(window[0, present] / self.scale[present] + self.shift[present]) > 0.5:
-                change = self.rng.gauss(0, offset_std) + self.rng.gauss(0, slope_std) * tilt
-                window[:, size] += change * self.scale[size]
+        for j in self._present_slots(window):
+            change = self.rng.gauss(0, offset_std) + self.rng.gauss(0, slope_std) * tilt
+            window[:, LOG_SIZES[j]] += change * self.scale[LOG_SIZES[j]]
 
 
 def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.Generator) -> torch.Tensor:
