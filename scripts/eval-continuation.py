@@ -1,8 +1,8 @@
 """Measures how a latent U-ViT continues known frames, in latent space and against the world's truth: one-object
 held-out scenes at a random time, the first K frames of a window known (as every continuation window of B-roll,
-extend and long clips has them), the rest sampled as scripts/eval-model.py samples them. Cheap (about a minute on one
-core) and direct: a seam that jumps, a mover that slows down or a still object that drifts shows here before the
-judge's pass rates move.
+extend and long clips has them), the rest sampled as the evaluation scripts sample (models/sampling.py). Cheap
+(about a minute on one core) and direct: a seam that jumps, a mover that slows down or a still object that drifts
+shows here before the judge's pass rates move.
 
   /usr/bin/python3 scripts/eval-continuation.py --checkpoint models/shapesworld-latent/uvit.pt [--windows 96 --guidance 2]
 
@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.diffusion import tokenize  # noqa: E402
+from models.sampling import sample_window, sampling_arguments  # noqa: E402
 from models.scene_autoencoder import GEOMETRY, SceneAEConfig, scene_latents  # noqa: E402
 from models.shapesworld.grammar import parse, sample_split  # noqa: E402
 from models.shapesworld.world import sample_scene  # noqa: E402
@@ -44,13 +45,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True, help="a latent U-ViT checkpoint over scene-state latents (models/train_latent.py)")
     ap.add_argument("--windows", type=int, default=96)
-    ap.add_argument("--fps", type=float, default=24.0)
-    ap.add_argument("--steps", type=int, default=12)
-    ap.add_argument("--guidance", type=float, default=2.0)
+    sampling_arguments(ap, guidance=2.0)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--size-slope", type=float, default=0.0, help="tilt of the known frames' log sizes, per frame")
     a = ap.parse_args()
-    sample_window = _sampler()
 
     torch.set_num_threads(1)
     model, state = load_latent_uvit(a.checkpoint)
@@ -91,16 +89,6 @@ def main() -> None:
               "moving_speed": float(((made[moving, -1] - made[moving, k]).norm(dim=-1) / seconds).median()) if moving.any() else None,
               "area_drift": float((torch.exp(2 * size_error) - 1).abs().median()), "size_carried": float(size_error.mean())}
     print(json.dumps(result))
-
-
-def _sampler():
-    """scripts/eval-model.py's sampler (a script, not a module: loaded by path)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("eval_model", ROOT / "scripts" / "eval-model.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["eval_model"] = module
-    spec.loader.exec_module(module)
-    return module.sample_window
 
 
 if __name__ == "__main__":

@@ -1,0 +1,131 @@
+"""The Python twin of the engine's sampler (daemon/engine): DPM-Solver++(2M) on a log-SNR-uniform grid with
+classifier-free guidance as a batch of 2, one window of F frames at a time, the last K frames of a clip carried as
+known references into the next. The evaluation scripts sample checkpoints with it, so their figures are the product's.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .diffusion import COSINE_S, T_MAX, alpha_sigma, tokenize
+from .train_autoencoder import load_autoencoder
+from .train_latent import load_latent_uvit
+from .uvit import UViT, UViTConfig
+
+LOGSNR_T_END = 1e-3   # where the engine's log-SNR grid ends (daemon/engine/schedule.ts)
+
+
+def sampling_arguments(ap: argparse.ArgumentParser, guidance: float) -> None:
+    """The options every sampling script shares: frame rate, solver steps, guidance scale and seed."""
+    ap.add_argument("--fps", type=float, default=24.0)
+    ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--guidance", type=float, default=guidance)
+
+
+def half_lambda(t: torch.Tensor) -> torch.Tensor:
+    alpha, sigma = alpha_sigma(t)
+    return torch.log(alpha) - torch.log(sigma)
+
+
+def t_from_lambda(lam: torch.Tensor) -> torch.Tensor:
+    """Inverse of half_lambda for the cosine schedule."""
+    s = COSINE_S
+    alpha = 1 / torch.sqrt(1 + torch.exp(-2 * lam))
+    f0 = math.cos(math.pi / 2 * s / (1 + s))
+    return (2 / math.pi) * torch.acos(alpha * f0) * (1 + s) - s
+
+
+def sampling_grid(steps: int) -> torch.Tensor:
+    """steps + 1 times from T_MAX down, uniform in log-SNR, ending at LOGSNR_T_END (as the engine's grid)."""
+    start, end = half_lambda(torch.tensor(T_MAX, dtype=torch.float64)), half_lambda(torch.tensor(LOGSNR_T_END, dtype=torch.float64))
+    grid = t_from_lambda(start + (end - start) * torch.arange(steps + 1, dtype=torch.float64) / steps)
+    grid[0] = T_MAX
+    return grid
+
+
+@torch.no_grad()
+def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor,
+                  steps: int, guidance: float, generator: torch.Generator) -> torch.Tensor:
+    """One window [B, F, C, H, W]: DPM-Solver++(2M) in data prediction; known frames stay clean references."""
+    b = x_known.shape[0]
+    k = known.view(b, known.shape[1], *([1] * (x_known.dim() - 2)))  # B F 1 … (frames or latents)
+    x = torch.randn(x_known.shape, generator=generator)
+    uncond = torch.zeros_like(tokens)
+    grid = sampling_grid(steps)
+    previous_x0, previous_h = None, 0.0
+    for i in range(steps):
+        t, t_next = float(grid[i]), float(grid[i + 1])
+        alpha, sigma = (float(v) for v in alpha_sigma(torch.tensor(t, dtype=torch.float64)))
+        alpha_next, sigma_next = (float(v) for v in alpha_sigma(torch.tensor(t_next, dtype=torch.float64)))
+        x_in = x * (1 - k) + x_known * k
+        v = model(torch.cat([x_in, x_in]), torch.cat([known, known]), torch.full((2 * b,), t), torch.cat([fps, fps]),
+                  torch.cat([tokens, uncond]))
+        v = v[b:] + guidance * (v[:b] - v[b:])
+        x0 = alpha * x_in - sigma * v
+        h = math.log(alpha_next / sigma_next) - math.log(alpha / sigma)
+        on_d = -alpha_next * math.expm1(-h)
+        if previous_x0 is None:
+            d = x0
+        else:
+            half = h / (2 * previous_h)
+            d = (1 + half) * x0 - half * previous_x0
+        x = (sigma_next / sigma) * x_in + on_d * d
+        previous_x0, previous_h = x0, h
+    return x * (1 - k) + x_known * k
+
+
+@torch.no_grad()
+def sample_clips(model: "Sampled", prompts: list[str], frame_count: int, fps: float, steps: int, guidance: float, seed: int) -> torch.Tensor:
+    """B-roll clips [B, N, C, H, W] in [-1, 1]: forward windows, each headed by the last K frames made so far (in the
+    model's space: frames, or latents that are decoded once at the end)."""
+    F, K = model.frames, model.context_frames
+    b = len(prompts)
+    generator = torch.Generator().manual_seed(seed)
+    tokens = tokenize(prompts, model.text_len)
+    fps_t = torch.full((b,), float(fps))
+    clip = torch.zeros(b, 0, *model.frame_shape)
+    while clip.shape[1] < frame_count:
+        head = clip[:, -K:] if clip.shape[1] else clip
+        window = torch.zeros(b, F, *model.frame_shape)
+        window[:, : head.shape[1]] = head
+        known = torch.zeros(b, F)
+        known[:, : head.shape[1]] = 1
+        out = sample_window(model.network, window, known, fps_t, tokens, steps, guidance, generator)
+        clip = torch.cat([clip, out[:, head.shape[1]:]], dim=1)
+    clip = clip[:, :frame_count]
+    return model.to_frames(clip.flatten(0, 1)).view(b, frame_count, 3, *model.native)
+
+
+@dataclass
+class Sampled:
+    """A checkpoint as the sampler sees it: the network, its window geometry and the space it samples in."""
+    network: torch.nn.Module
+    frames: int
+    context_frames: int
+    text_len: int
+    frame_shape: tuple           # one sampled frame: (C, H, W) pixels or the latent's shape
+    native: tuple                # (H, W) of the frames
+    to_frames: Callable[[torch.Tensor], torch.Tensor]  # sampled frames [N, …] → pixel frames [N, 3, H, W]
+
+
+def load_sampled(checkpoint: str, weights: str, autoencoder: str | None = None) -> Sampled:
+    state = torch.load(checkpoint, map_location="cpu")
+    if "latent_shift" in state:
+        if not autoencoder:
+            sys.exit("--checkpoint is a latent U-ViT: give its --autoencoder too")
+        model, _ = load_latent_uvit(checkpoint, "ema" if weights == "ema" else "model")
+        ae = load_autoencoder(autoencoder)
+        shift, scale = state["latent_shift"], state["latent_scale"]
+        c = model.cfg
+        return Sampled(model, c.frames, c.context_frames, c.text_len, (c.latent,), (ae.cfg.height, ae.cfg.width),
+                       lambda z: ae.decode(z / scale + shift))
+    cfg = UViTConfig(**{**state["model_config"], "patch": tuple(state["model_config"]["patch"])})
+    model = UViT(cfg)
+    model.load_state_dict(state["ema" if weights == "ema" else "model"])
+    return Sampled(model.eval(), cfg.frames, cfg.context_frames, cfg.text_len, (cfg.channels, cfg.height, cfg.width),
+                   (cfg.height, cfg.width), lambda x: x)
