@@ -10,9 +10,11 @@ Per prompt the CLI makes 2 s of B-roll (judged on its own), and one scene is ren
 would be (H.264, the CLI's output size), then:
 - extend: the CLI continues the footage's first second by 2 s (`--extend A@t`);
 - fill: the CLI fills the 1 s gap between the footage's first second and the footage from 2 s on (`--fill A@t,B@0`).
-Each output is judged on its own (checks 1-4: the generated frames must show the prompt), and footage + output +
-footage is judged with the seams marked (check 5). Prints one JSON summary and writes it, with every verdict, to
-OUT/results.json.
+Each output is judged on its own (checks 1-4: the generated frames must show the prompt; an extend's or a fill's
+frames start mid-motion, so as a later stretch of a clip is judged, by the world's rules for an object already in
+motion), and footage + output + footage is judged with the seams marked (check 5). The true footage of the same
+stretch is judged as the output is (`truth_output_pass`): the ceiling of the output figures. Prints one JSON summary and
+writes it, with every verdict, to OUT/results.json.
 """
 from __future__ import annotations
 
@@ -96,14 +98,18 @@ def main() -> None:
         generate([prompt, "--extend", f"{before_path}@{last_ref_time}", "--seconds", str(EXTEND_SECONDS), "--fps", str(FPS), "--seed", str(seed),
                   "-o", str(extended)], a.models_dir, a.model, a.threads)
         made = read_clip(str(extended))[0]
-        row["extend"] = {"output": verdict(judge_frames(made, FPS, prompt)),
+        truth = footage(prompt, EXTEND_SECONDS, REFERENCE_SECONDS, seed, width, height, out / f"{n:03d}-extend-truth.mp4")
+        row["extend"] = {"output": verdict(judge_frames(made, FPS, prompt, continuing=True)),
+                         "truth_output": verdict(judge_frames(truth, FPS, prompt, continuing=True)),
                          "joined": verdict(judge_frames(np.concatenate([before, made]), FPS, prompt, [REFERENCE_SECONDS]))}
         # Fill: footage, the CLI's gap, footage.
         filled = out / f"{n:03d}-fill.mp4"
         generate([prompt, "--fill", f"{before_path}@{last_ref_time},{after_path}@0", "--seconds", str(GAP_SECONDS), "--fps", str(FPS),
                   "--seed", str(seed), "-o", str(filled)], a.models_dir, a.model, a.threads)
         made = read_clip(str(filled))[0]
-        row["fill"] = {"output": verdict(judge_frames(made, FPS, prompt)),
+        truth = footage(prompt, GAP_SECONDS, REFERENCE_SECONDS, seed, width, height, out / f"{n:03d}-fill-truth.mp4")
+        row["fill"] = {"output": verdict(judge_frames(made, FPS, prompt, continuing=True)),
+                       "truth_output": verdict(judge_frames(truth, FPS, prompt, continuing=True)),
                        "joined": verdict(judge_frames(np.concatenate([before, made, after]), FPS, prompt,
                                                       [REFERENCE_SECONDS, REFERENCE_SECONDS + GAP_SECONDS]))}
         clips.append(row)
@@ -116,6 +122,8 @@ def main() -> None:
                    **{f"output_{c}": sum(r["output"]["checks"][c] for r in rows) / len(rows) for c in output_checks},
                    "output_background_variation": float(np.mean([r["output"]["background_variation"] for r in rows])),
                    "output_stray_share": float(np.mean([r["output"]["stray_share"] for r in rows]))}
+        if "truth_output" in rows[0]:
+            figures["truth_output_pass"] = sum(r["truth_output"]["pass"] for r in rows) / len(rows)
         if "joined" in rows[0]:
             figures["seams"] = sum(r["joined"]["checks"]["seams"] for r in rows) / len(rows)
             figures["joined_pass"] = sum(r["joined"]["pass"] for r in rows) / len(rows)
