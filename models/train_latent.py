@@ -3,6 +3,8 @@
   /usr/bin/python3 -m models.train_latent --config latent-tiny --ae /tmp/ae/last.pt --data /tmp/lat.pt --clips 16 --steps 20 --out /tmp/lu
   /usr/bin/python3 -m models.train_latent --config latent-scene --ae scene-state --data runs/scene-latents.pt --clips 60000 \
       --workers 2 --max-minutes 90 --out runs/uvit [--resume | --init CHECKPOINT]
+  python3 -m models.train_latent --config latent-scene-gpu --ae scene-state --data /tmp/lat.pt --clips 400000 --workers 14 \
+      --loader-workers 5 --slim-checkpoints --max-minutes 7 --out $OUT/uvit --init CHECKPOINT   # the lent H200 (scripts/device-train.sh)
 
 The data file holds clips of ShapesWorld from training prompts (random frame rates, B-roll clips from the spec's
 start state t = 0, continuations from later times) as latents, with the per-channel shift and scale that make them
@@ -30,6 +32,7 @@ from pathlib import Path
 import torch
 
 from . import cpu_workers
+from .batch_stream import endless_batches, to_device, training_device
 from .diffusion import T_MAX, alpha_sigma, tokenize
 from .latent_uvit import LatentUViT, LatentUViTConfig
 from .run_args import training_parser
@@ -112,6 +115,10 @@ CONFIGS = {
                                       context_size_jitter=(0.03, 0.004), context_velocity_jitter=0.08,
                                       motion_weights={"falls": 2.0, "bounces": 3.0}),
 }
+# The same network on the lent H200, where a step is kernel launches more than arithmetic: a 16× batch, 37 steps a
+# second alone on the GPU (23 with two other runs beside it), against the CPU's 3 steps of 64; loader processes crop
+# the windows (models/batch_stream.py).
+CONFIGS["latent-scene-gpu"] = replace(CONFIGS["latent-scene"], batch=1024, warmup=300)
 
 
 def latent_space(ae: str | Path) -> str:
@@ -251,20 +258,20 @@ def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.G
     U-ViT over 448-float tokens stalled (a token could not carry that much noise); a 29-float scene state can, and v's
     loss weighs the low noise levels where positions are refined (it is the x0 loss × 1/sigma²)."""
     x0, known, fps, tokens = batch
-    b = x0.shape[0]
-    t = torch.rand(b, generator=generator) * T_MAX
-    terminal = torch.rand(b, generator=generator) < cfg.terminal_share
+    b, device = x0.shape[0], x0.device
+    t = torch.rand(b, generator=generator, device=device) * T_MAX
+    terminal = torch.rand(b, generator=generator, device=device) < cfg.terminal_share
     t = torch.where(terminal, torch.full_like(t, T_MAX), t)
     alpha, sigma = (v.view(b, 1, 1) for v in alpha_sigma(t))
     alpha = torch.where(terminal.view(b, 1, 1), torch.zeros_like(alpha), alpha)
     sigma = torch.where(terminal.view(b, 1, 1), torch.ones_like(sigma), sigma)
-    eps = torch.randn(x0.shape, generator=generator)
+    eps = torch.randn(x0.shape, generator=generator, device=device)
     k = known.unsqueeze(-1)
     x_t = (alpha * x0 + sigma * eps) * (1 - k) + x0 * k
     target = x0 if model.cfg.predicts == "x0" else alpha * eps - sigma * x0
     error = (model.head(x_t, known, t, fps, tokens) - target) ** 2 * (1 - k)
     if cfg.geometry_weight != 1.0 or cfg.log_size_weight:
-        weight = torch.ones(x0.shape[-1])
+        weight = torch.ones(x0.shape[-1], device=device)
         weight[list(GEOMETRY)] = cfg.geometry_weight
         if cfg.log_size_weight:
             weight[list(LOG_SIZES)] = cfg.log_size_weight
@@ -273,10 +280,13 @@ def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.G
 
 
 def save(path: Path, model, ema, opt, step: int, a, log: list, data: dict) -> None:
+    cpu = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}
+    state = {"model": cpu(model), "ema": cpu(ema), "step": step, "config": a.config, "model_config": model.cfg.to_json(), "seed": a.seed,
+             "log": log, "latent_shift": data["shift"], "latent_scale": data["scale"], "latent_space": data["latent_space"]}
+    if not a.slim_checkpoints:
+        state["opt"] = opt.state_dict()
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step, "config": a.config,
-                "model_config": model.cfg.to_json(), "seed": a.seed, "log": log, "latent_shift": data["shift"],
-                "latent_scale": data["scale"], "latent_space": data["latent_space"]}, tmp)
+    torch.save(state, tmp)
     tmp.replace(path)
 
 
@@ -316,11 +326,20 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--lr", type=float, default=0.0, help="override the config's learning rate")
     ap.add_argument("--cosine", action="store_true", help="decay the learning rate along a cosine over the run")
+    ap.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda where there is one)")
+    ap.add_argument("--loader-workers", type=int, default=0, help="processes that make batches (a GPU run; 0: this process)")
+    ap.add_argument("--slim-checkpoints", action="store_true",
+                    help="checkpoints without the optimiser state (half the size, to bring back from the device; --resume then starts a new optimiser)")
     a = ap.parse_args()
+    if training_device(a.device).type == "cuda" and a.workers > 1:
+        # --workers also sets the processes that build the data set; training on the GPU is one process.
+        a.train_workers = 1
+    else:
+        a.train_workers = a.workers
     data_path = Path(a.data)
     if not data_path.exists() or torch.load(data_path).get("latent_space") != latent_space(a.ae):
         build_dataset(a)
-    cpu_workers.run_workers(train, a, a.workers)
+    cpu_workers.run_workers(train, a, a.train_workers)
 
 
 def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
@@ -333,6 +352,7 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     if data["latents"].shape[-1] != cfg.model.latent:
         raise SystemExit(f"--data: latents have {data['latents'].shape[-1]} floats a frame, config {a.config} expects {cfg.model.latent}")
     lead = rank == 0
+    device = training_device(a.device)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "last.pt"
@@ -342,6 +362,7 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
         init = torch.load(a.init, map_location="cpu")
         if init_weights(model, init) and lead:
             print(json.dumps({"event": "head reset", "from": init["model_config"].get("predicts", "x0"), "to": model.cfg.predicts}), flush=True)
+    model.to(device)
     ema = copy.deepcopy(model).eval()
     params = list(model.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01, betas=(0.9, 0.99))
@@ -350,16 +371,24 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
         state = torch.load(ckpt_path, map_location="cpu")
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"])
+        if "opt" in state:
+            opt.load_state_dict(state["opt"])
         step, log = state["step"], state["log"]
     stream_seed = (a.seed * 1_000_003 + step) * 64 + rank
-    windows = LatentWindows(data, cfg, random.Random(stream_seed))
-    generator = torch.Generator().manual_seed(stream_seed)
+    first_step = step
+
+    def window_source(loader: int):
+        windows = LatentWindows(data, cfg, random.Random(stream_seed + 7919 * loader))
+        return lambda i: windows.batch(cfg.batch, first_step + i)
+
+    batches = endless_batches(window_source, a.loader_workers)
+    generator = torch.Generator(device=device).manual_seed(stream_seed)
+    ema_params, model_params = list(ema.parameters()), list(model.parameters())
     started = last_ckpt = time.time()
-    first_step, running = step, None
+    running = None
     if lead:
         print(json.dumps({"event": "start", "config": a.config, "params": sum(p.numel() for p in params), "clips": len(data["prompts"]),
-                          "step": step, "workers": workers, "batch": cfg.batch * workers}), flush=True)
+                          "step": step, "device": str(device), "workers": workers, "batch": cfg.batch * workers}), flush=True)
     with open(out / "loss.csv", "a", newline="") if lead else contextlib.nullcontext() as csv_file:
         writer = csv.writer(csv_file) if lead else None
         while True:
@@ -370,7 +399,7 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
                 lr *= 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
             for group in opt.param_groups:
                 group["lr"] = lr
-            loss = loss_fn(model, cfg, windows.batch(cfg.batch, step), generator)
+            loss = loss_fn(model, cfg, to_device(next(batches), device), generator)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             value, want_stop = cpu_workers.average(params, [loss.item(), float(want_stop)], workers)
@@ -379,9 +408,9 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             decay = min(cfg.ema, (1 + step - first_step) / (10 + step - first_step))
-            with torch.no_grad():
-                for pe, pm in zip(ema.parameters(), model.parameters()):
-                    pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+            with torch.no_grad():  # one kernel per op over all parameters, not one per tensor (the GPU run is launch-bound)
+                torch._foreach_mul_(ema_params, decay)
+                torch._foreach_add_(ema_params, model_params, alpha=1 - decay)
             step += 1
             running = value if running is None else 0.98 * running + 0.02 * value
             if not lead:

@@ -2,6 +2,7 @@
 
   /usr/bin/python3 -m models.train_scene_ae --config scene-tiny --steps 20 --out /tmp/sae                 # CI: seconds
   /usr/bin/python3 -m models.train_scene_ae --config scene-bundled --max-minutes 40 --out runs/sae [--resume | --init F]
+  python3 -m models.train_scene_ae --config scene-gpu --loader-workers 6 --max-minutes 8 --out $OUT/sae --init F   # the lent H200
 
 Its two halves learn side by side from the same batch, each against the renderer's truth: the encoder's segmentation
 learns each pixel's palette coverage (weighted cross-entropy) and its per-colour reading learns what is there
@@ -23,6 +24,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
+from .batch_stream import endless_batches, to_device, training_device
 from .run_args import training_parser
 from .scene_autoencoder import GEOMETRY, LATENT, PALETTE, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from .shapesworld.grammar import BACKGROUNDS, sample_split
@@ -45,6 +47,8 @@ CONFIGS = {
     "scene-tiny": SceneAETrainConfig(SceneAEConfig(height=32, width=48, segment=8, hidden=32, atlas=16),
                                      batch=8, lr=3e-3, warmup=5),
     "scene-bundled": SceneAETrainConfig(SceneAEConfig(), batch=32, lr=2e-3, warmup=100),
+    # The lent H200: 4× the frames a step, rendered by loader processes (models/batch_stream.py).
+    "scene-gpu": SceneAETrainConfig(SceneAEConfig(), batch=128, lr=2e-3, warmup=100),
 }
 
 
@@ -90,17 +94,20 @@ def encoder_loss(ae: SceneAutoencoder, cfg: SceneAETrainConfig, frames: torch.Te
 def decoder_loss(ae: SceneAutoencoder, cfg: SceneAETrainConfig, z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
                  generator: torch.Generator) -> torch.Tensor:
     noisy = z.clone()
-    one_hot = torch.ones(LATENT, dtype=torch.bool)
+    one_hot = torch.ones(LATENT, dtype=torch.bool, device=z.device)
     one_hot[list(GEOMETRY)] = False
-    noisy[:, one_hot] += cfg.one_hot_noise * torch.randn(z.shape[0], int(one_hot.sum()), generator=generator)
+    noisy[:, one_hot] += cfg.one_hot_noise * torch.randn(z.shape[0], LATENT - len(GEOMETRY), generator=generator, device=z.device)
     return coverage_loss(ae.palette_probabilities(noisy).clamp(min=1e-6).log(), target, weight)
 
 
 def main() -> None:
     ap = training_parser(__doc__, CONFIGS, "start from this autoencoder's weights (new optimiser, step 0)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda where there is one)")
+    ap.add_argument("--loader-workers", type=int, default=0, help="processes that render batches (a GPU run; 0: this process)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    device = training_device(a.device)
     cfg = CONFIGS[a.config]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -110,6 +117,7 @@ def main() -> None:
     if a.init:  # weights whose names and shapes match (a decoder carries over to a new encoder design)
         own, init = ae.state_dict(), torch.load(a.init, map_location="cpu")["model"]
         ae.load_state_dict({k: v for k, v in init.items() if k in own and own[k].shape == v.shape}, strict=False)
+    ae.to(device)
     opt = torch.optim.AdamW(ae.parameters(), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
     step, log = 0, []
     if a.resume and ckpt_path.exists():
@@ -117,14 +125,20 @@ def main() -> None:
         ae.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step, log = state["step"], state["log"]
-    rng = random.Random(a.seed * 1_000_003 + step)
-    generator = torch.Generator().manual_seed(a.seed * 1_000_003 + step)
+    stream_seed = a.seed * 1_000_003 + step
+
+    def frame_source(loader: int):
+        rng = random.Random(stream_seed + 7919 * loader)
+        return lambda i: make_batch(cfg, rng)
+
+    batches = endless_batches(frame_source, a.loader_workers)
+    generator = torch.Generator(device=device).manual_seed(stream_seed)
     started = last_ckpt = time.time()
     first_step, running = step, None
 
     def save() -> None:
         tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": ae.state_dict(), "opt": opt.state_dict(), "step": step, "config": a.config, "model_config": cfg.model.to_json(),
+        torch.save({"model": {k: v.detach().cpu() for k, v in ae.state_dict().items()}, "opt": opt.state_dict(), "step": step, "config": a.config, "model_config": cfg.model.to_json(),
                     "seed": a.seed, "log": log}, tmp)
         tmp.replace(ckpt_path)
 
@@ -136,7 +150,7 @@ def main() -> None:
             lr = cfg.lr * min(1.0, (step - first_step + 1) / cfg.warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, done))))
             for group in opt.param_groups:
                 group["lr"] = lr
-            frames, z, target, weight, truth = make_batch(cfg, rng)
+            frames, z, target, weight, truth = to_device(next(batches), device)
             enc, dec = encoder_loss(ae, cfg, frames, z, target, weight, truth), decoder_loss(ae, cfg, z, target, weight, generator)
             opt.zero_grad(set_to_none=True)
             (enc + dec).backward()
