@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 
 from .diffusion import COSINE_S, T_MAX, alpha_sigma, tokenize
-from .train_autoencoder import load_autoencoder
+from .train_autoencoder import drawing_decoder, load_autoencoder
 from .train_latent import load_latent_uvit
 from .uvit import UViT, UViTConfig
 
@@ -101,6 +101,9 @@ def sample_clips(model: "Sampled", prompts: list[str], frame_count: int, fps: fl
     return model.to_frames(clip.flatten(0, 1)).view(b, frame_count, 3, *model.native)
 
 
+DECODE_CHUNK = 64   # frames a decoder call
+
+
 @dataclass
 class Sampled:
     """A checkpoint as the sampler sees it: the network, its window geometry and the space it samples in."""
@@ -113,17 +116,20 @@ class Sampled:
     to_frames: Callable[[torch.Tensor], torch.Tensor]  # sampled frames [N, …] → pixel frames [N, 3, H, W]
 
 
-def load_sampled(checkpoint: str, weights: str, autoencoder: str | None = None) -> Sampled:
+def load_sampled(checkpoint: str, weights: str, autoencoder: str | None = None, draw_scale: int = 1) -> Sampled:
+    """A checkpoint ready to sample; a scene autoencoder's decoder draws frames draw_scale× its native size, as the
+    package's decoder.onnx does (scripts/export-model.py --draw-scale)."""
     state = torch.load(checkpoint, map_location="cpu")
     if "latent_shift" in state:
         if not autoencoder:
             sys.exit("--checkpoint is a latent U-ViT: give its --autoencoder too")
         model, _ = load_latent_uvit(checkpoint, "ema" if weights == "ema" else "model")
-        ae = load_autoencoder(autoencoder)
+        ae = drawing_decoder(load_autoencoder(autoencoder), draw_scale)
         shift, scale = state["latent_shift"], state["latent_scale"]
         c = model.cfg
+        # In chunks, as the engine decodes: 1,200 frames drawn at 4× at once need tens of GB.
         return Sampled(model, c.frames, c.context_frames, c.text_len, (c.latent,), (ae.cfg.height, ae.cfg.width),
-                       lambda z: ae.decode(z / scale + shift))
+                       lambda z: torch.cat([ae.decode(chunk / scale + shift) for chunk in z.split(DECODE_CHUNK)]))
     cfg = UViTConfig(**{**state["model_config"], "patch": tuple(state["model_config"]["patch"])})
     model = UViT(cfg)
     model.load_state_dict(state["ema" if weights == "ema" else "model"])

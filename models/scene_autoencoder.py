@@ -23,7 +23,7 @@ physics is, and training latents come straight from the world's state (models/tr
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -111,6 +111,7 @@ def _coords(n: int, height: int, width: int, like: torch.Tensor) -> tuple[torch.
 MOMENTS = 13  # the per-colour features of _moments
 LEAK_FLOOR = 0.1
 PRESENCE_SHARPNESS = 4.0
+SHAPE_SHARPNESS = 4.0    # the decoder's power on the shape weights before they mix atlases
 
 
 def _moments(membership: torch.Tensor, height: int) -> torch.Tensor:
@@ -195,8 +196,10 @@ class SceneAutoencoder(nn.Module):
             s = z[:, nb + slot * SLOT: nb + (slot + 1) * SLOT]
             size = torch.exp(s[:, _LOG_SIZE].clamp(-7, 3)).view(n, 1, 1)
             grid = torch.stack([(px - s[:, _X].view(n, 1, 1)) / size, (py - s[:, _Y].view(n, 1, 1)) / size], -1)  # N H W 2
-            shape = s[:, 1 + len(COLOURS): _X].clamp(min=0)
-            shape = shape / shape.sum(1, keepdim=True).clamp(min=1e-3)
+            # Sharpened: a U-ViT's shape one-hot is never exact, and a square at 0.7 with 0.3 of circle mixes their
+            # atlases into a rounded square that the judge reads as a circle once drawn at the output size.
+            shape = s[:, 1 + len(COLOURS): _X].clamp(min=0) ** SHAPE_SHARPNESS
+            shape = shape / shape.sum(1, keepdim=True).clamp(min=1e-6)
             # One atlas lookup of the shape mixture (a sure shape is one atlas); outside the atlas, far outside.
             atlas = torch.einsum("ns,schw->nchw", shape, self.atlas)
             distance = F.grid_sample(atlas, grid, mode="bilinear", padding_mode="border", align_corners=True)[:, 0]
@@ -208,6 +211,14 @@ class SceneAutoencoder(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """latents [N, LATENT] → frames [N, 3, H, W] in [-1, 1] (the package's decoder graph, after scale and shift)."""
         return torch.einsum("nphw,pc->nchw", self.palette_probabilities(z), self.palette_rgb)
+
+    def drawing_at(self, scale: int) -> "SceneAutoencoder":
+        """The same autoencoder drawing frames `scale`× the size (its decoder renders the scene state, so it draws at
+        any size). Drawn at the output size, edges and centroids are the renderer's: upscaled from 64 px, a still
+        object's centroid moved up to 0.2 px across an extend's seam, where the spec allows a fifth of a native pixel."""
+        drawer = SceneAutoencoder(replace(self.cfg, height=self.cfg.height * scale, width=self.cfg.width * scale))
+        drawer.load_state_dict(self.state_dict())
+        return drawer.eval()
 
 
 def load_scene_autoencoder(state: dict) -> SceneAutoencoder:

@@ -244,13 +244,16 @@ class TinyLatentTrainingTest(unittest.TestCase):
             self.assertEqual((continued["windows"], continued["known"]), (6, 2))
             self.assertTrue(0 <= continued["seam_ok"] <= 1 and continued["position_error_h"] >= 0)
             result = run("scripts/export-model.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--autoencoder", str(tmp / "sae" / "last.pt"),
-                         "--out", str(tmp / "package"), "--name", "ci-scene")
+                         "--out", str(tmp / "package"), "--name", "ci-scene", "--draw-scale", "2")
             verified = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{") and '"verified"' in line]
             self.assertEqual(sorted(v["graph"] for v in verified), ["decoder.onnx", "encoder.onnx", "uvit.onnx"])
             self.assertTrue(all(v["ok"] and v["max_abs_error"] < 1e-3 for v in verified), verified)
             manifest = json.loads((tmp / "package" / "model.json").read_text())
             self.assertEqual(manifest["latent"]["shape"], [LATENT])
             self.assertEqual(manifest["native"], {"width": 48, "height": 32})
+            # Its decoder renders the scene state, so it draws at twice the native size (verified above against PyTorch).
+            self.assertEqual(manifest["latent"]["decoder"]["output"]["shape"], ["N", 3, 64, 96])
+            self.assertEqual(manifest["latent"]["encoder"]["input"]["shape"], ["N", 3, 32, 48])
             # The scene U-ViT does not export with a learned-code autoencoder: its latents mean something else.
             run("-m", "models.train_autoencoder", "--config", "ae-tiny", "--steps", "2", "--grid-steps", "1", "--out", str(tmp / "ae"))
             refused = subprocess.run([sys.executable, "scripts/export-model.py", "--checkpoint", str(tmp / "uvit" / "last.pt"),

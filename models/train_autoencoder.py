@@ -110,6 +110,16 @@ def load_autoencoder(path: str | Path) -> FrameAutoencoder | SceneAutoencoder:
     return ae.eval()
 
 
+def drawing_decoder(ae: FrameAutoencoder | SceneAutoencoder, scale: int) -> FrameAutoencoder | SceneAutoencoder:
+    """The autoencoder whose decoder draws frames `scale`× the native size (--draw-scale): only a scene autoencoder,
+    whose decoder renders its scene state, can."""
+    if scale == 1:
+        return ae
+    if not isinstance(ae, SceneAutoencoder):
+        raise SystemExit(f"--draw-scale {scale}: only a scene autoencoder draws at another size; use --draw-scale 1")
+    return ae.drawing_at(scale)
+
+
 def main() -> None:
     ap = training_parser(__doc__, CONFIGS, "start from this autoencoder's weights (new optimiser, step 0)")
     ap.add_argument("--grid-minutes", type=float, default=None,

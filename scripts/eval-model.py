@@ -43,6 +43,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--weights", choices=["ema", "raw"], default="ema", help="as scripts/export-model.py")
     ap.add_argument("--autoencoder", help="the frame autoencoder of a latent U-ViT checkpoint")
+    ap.add_argument("--draw-scale", type=int, default=1, help="a scene autoencoder draws frames this many times its native size, "
+                    "as the package's decoder does (the bundled one: 4, scripts/export-model.py --draw-scale)")
     ap.add_argument("--per-second", action="store_true", help="also the spec's check 6: every second judged on its own (long clips)")
     ap.add_argument("--one-object", metavar="MOTIONS", help="only one-object prompts of these comma-separated motions (e.g. 'moves left,falls' "
                     "for check 6: the spec's exponential growth outgrows the frame within 8 s and a shrinking object is too small to "
@@ -58,7 +60,7 @@ def main() -> None:
             sys.exit(f"--one-object: unknown motion {sorted(unknown)[0]!r}; the motions are {', '.join(MOTIONS)}")
         single = lambda p: len(parse(p).objects) == 1 and parse(p).objects[0].motion in motions
         prompts = [p for p in held_out_prompts(a.prompts * 60, a.seed) if single(p)][: a.prompts]
-    model = load_sampled(a.checkpoint, a.weights, a.autoencoder)
+    model = load_sampled(a.checkpoint, a.weights, a.autoencoder, a.draw_scale)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     frame_count = round(a.seconds * a.fps)

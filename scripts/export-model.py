@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.diffusion import COSINE_S, T_MAX, tokenize  # noqa: E402
-from models.train_autoencoder import load_autoencoder  # noqa: E402
+from models.train_autoencoder import drawing_decoder, load_autoencoder  # noqa: E402
 from models.train_latent import latent_space, load_latent_uvit  # noqa: E402
 from models.shapesworld.grammar import VOCABULARY  # noqa: E402
 from models.train import CONFIGS  # noqa: E402
@@ -85,6 +85,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=12, help="default sampler steps written to model.json")
     ap.add_argument("--guidance", type=float, default=3.0)
     ap.add_argument("--autoencoder", help="the frame autoencoder checkpoint of a latent U-ViT checkpoint (models/train_autoencoder.py)")
+    ap.add_argument("--draw-scale", type=int, default=1, help="the decoder draws frames this many times the native size (a scene "
+                    "autoencoder renders its scene state at any size: drawn at the output size, seams and edges are the renderer's)")
     a = ap.parse_args()
 
     if a.checkpoint and "latent_shift" in torch.load(a.checkpoint, map_location="cpu"):
@@ -209,7 +211,8 @@ def export_latent(a) -> None:
     frames = torch.rand(3, 3, m.height, m.width, generator=g) * 2 - 1
     with torch.no_grad():
         codes = ae.encode(frames)
-    graphs = {"encoder.onnx": (_Graph(ae, "encode"), frames, "frames", "latent"), "decoder.onnx": (_Graph(ae, "decode"), codes, "latent", "frames")}
+    drawer = drawing_decoder(ae, a.draw_scale)
+    graphs = {"encoder.onnx": (_Graph(ae, "encode"), frames, "frames", "latent"), "decoder.onnx": (_Graph(drawer, "decode"), codes, "latent", "frames")}
     for file, (graph, example, name_in, name_out) in graphs.items():
         with torch.no_grad():
             torch.onnx.export(graph, (example,), str(out / file), input_names=[name_in], output_names=[name_out],
@@ -238,14 +241,14 @@ def export_latent(a) -> None:
         "encoder": {"file": "encoder.onnx", "input": {"name": "frames", "dtype": "float32", "shape": frame_shape},
                     "output": {"name": "latent", "dtype": "float32", "shape": ["N", cfg.latent]}},
         "decoder": {"file": "decoder.onnx", "input": {"name": "latent", "dtype": "float32", "shape": ["N", cfg.latent]},
-                    "output": {"name": "frames", "dtype": "float32", "shape": frame_shape}},
+                    "output": {"name": "frames", "dtype": "float32", "shape": ["N", 3, drawer.cfg.height, drawer.cfg.width]}},
     }
     manifest["files"] = file_entries(out)
     (out / "model.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps({"event": "exported", "out": str(out), "bytes": {f: (out / f).stat().st_size for f in ("uvit.onnx", "encoder.onnx", "decoder.onnx")}}))
     with torch.no_grad():
         verify(out, "encoder.onnx", {"frames": frames}, "latent", codes)
-        verify(out, "decoder.onnx", {"latent": codes}, "frames", ae.decode(codes))
+        verify(out, "decoder.onnx", {"latent": codes}, "frames", drawer.decode(codes))
         inputs = example_inputs(cfg, 2, 1)
         verify(out, "uvit.onnx", dict(zip(INPUTS, inputs)), "v", model(*inputs))
 

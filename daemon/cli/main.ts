@@ -293,7 +293,7 @@ const commands: Record<string, Command> = {
         return;
       }
       const rows: [string, string][] = [
-        ['model', `${pipeline.modelName} ${pipeline.modelVersion} (${pipeline.nativeWidth}x${pipeline.nativeHeight})`],
+        ['model', `${pipeline.modelName} ${pipeline.modelVersion} (${pipeline.nativeWidth}x${pipeline.nativeHeight}${pipeline.outputHeight === pipeline.nativeHeight ? '' : `, drawn at ${pipeline.outputWidth}x${pipeline.outputHeight}`})`],
         ['provider', figures.provider],
         ['engine step', `${figures.step_ms.toFixed(1)} ms`],
         ['bare session.run', `${figures.bare_step_ms.toFixed(1)} ms`],

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
-import type { ModelManifest, ModelPackage } from './model-package';
+import { generatedFrameSize, type ModelManifest, type ModelPackage } from './model-package';
 import { checkGraphTensors, createSession } from './model-runner';
 
 /** Time spent in a codec's graphs (scale and shift included) since it was made, for `longshot bench`. */
@@ -18,10 +18,12 @@ export interface CodecTiming {
 export interface FrameCodec {
   /** Floats of one sampled frame: 3·H·W in pixel space, the product of latent.shape in latent space. */
   readonly frameSize: number;
+  /** The size of the frames `decode` gives: the native size, or a whole multiple of it (models/PACKAGE.md). */
+  readonly decodedSize: { width: number; height: number };
   readonly timing: CodecTiming;
-  /** Frames [3, H, W] → sampled frames, one each. */
+  /** Frames [3, H, W] at native size → sampled frames, one each. */
   encode(frames: Float32Array[]): Promise<Float32Array[]>;
-  /** Sampled frames → frames [3, H, W], one each. */
+  /** Sampled frames → frames [3, H, W] at decodedSize, one each. */
   decode(sampled: Float32Array[]): Promise<Float32Array[]>;
   close(): Promise<void>;
 }
@@ -30,7 +32,11 @@ export interface FrameCodec {
 export class IdentityCodec implements FrameCodec {
   readonly timing: CodecTiming = { encodeMs: 0, decodeMs: 0 };
 
-  constructor(readonly frameSize: number) {}
+  readonly frameSize: number;
+
+  constructor(readonly decodedSize: { width: number; height: number }) {
+    this.frameSize = 3 * decodedSize.width * decodedSize.height;
+  }
 
   async encode(frames: Float32Array[]): Promise<Float32Array[]> {
     return frames;
@@ -58,7 +64,10 @@ type CodecGraph = LatentSpec['encoder'];
 export class OnnxFrameCodec implements FrameCodec {
   readonly timing: CodecTiming = { encodeMs: 0, decodeMs: 0 };
   readonly frameSize: number;
-  private readonly pixelFrameSize: number;
+  readonly decodedSize: { width: number; height: number };
+  /** Floats of one frame going into the encoder (native size) and coming out of the decoder (decodedSize). */
+  private readonly encodedFrameSize: number;
+  private readonly decodedFrameSize: number;
   /** Floats of one latent channel: latent.shape without its first dim. */
   private readonly channelSize: number;
   private readonly chunkFrames: number;
@@ -71,8 +80,10 @@ export class OnnxFrameCodec implements FrameCodec {
   ) {
     this.frameSize = latent.shape.reduce((n, d) => n * d, 1);
     this.channelSize = this.frameSize / latent.shape[0]!;
-    this.pixelFrameSize = manifest.channels * manifest.native.width * manifest.native.height;
-    this.chunkFrames = Math.max(1, Math.min(MAX_CHUNK_FRAMES, Math.floor(CHUNK_PIXEL_FLOATS / this.pixelFrameSize)));
+    this.decodedSize = generatedFrameSize(manifest);
+    this.encodedFrameSize = manifest.channels * manifest.native.width * manifest.native.height;
+    this.decodedFrameSize = manifest.channels * this.decodedSize.width * this.decodedSize.height;
+    this.chunkFrames = Math.max(1, Math.min(MAX_CHUNK_FRAMES, Math.floor(CHUNK_PIXEL_FLOATS / this.decodedFrameSize)));
   }
 
   /** Creates the encoder and decoder sessions on the provider the U-ViT runs on, checked against model.json. */
@@ -100,7 +111,7 @@ export class OnnxFrameCodec implements FrameCodec {
   async encode(frames: Float32Array[]): Promise<Float32Array[]> {
     const started = performance.now();
     try {
-      return await this.runInChunks(this.encoder, this.latent.encoder, frames, this.pixelFrameSize, this.frameSize, null, (codes) => this.normalise(codes));
+      return await this.runInChunks(this.encoder, this.latent.encoder, frames, this.encodedFrameSize, this.frameSize, null, (codes) => this.normalise(codes));
     } finally {
       this.timing.encodeMs += performance.now() - started;
     }
@@ -109,7 +120,7 @@ export class OnnxFrameCodec implements FrameCodec {
   async decode(sampled: Float32Array[]): Promise<Float32Array[]> {
     const started = performance.now();
     try {
-      return await this.runInChunks(this.decoder, this.latent.decoder, sampled, this.frameSize, this.pixelFrameSize, (codes) => this.denormalise(codes), null);
+      return await this.runInChunks(this.decoder, this.latent.decoder, sampled, this.frameSize, this.decodedFrameSize, (codes) => this.denormalise(codes), null);
     } finally {
       this.timing.decodeMs += performance.now() - started;
     }
@@ -166,6 +177,6 @@ export class OnnxFrameCodec implements FrameCodec {
 /** The package's codec: identity for pixel packages, encoder and decoder graphs (on `provider`) for latent ones. */
 export async function createFrameCodec(pkg: ModelPackage, provider: string, threads: number, logger: Logger): Promise<FrameCodec> {
   const { manifest } = pkg;
-  if (manifest.space === 'pixel') return new IdentityCodec(manifest.channels * manifest.native.width * manifest.native.height);
+  if (manifest.space === 'pixel') return new IdentityCodec(manifest.native);
   return OnnxFrameCodec.create(pkg, provider, threads, logger);
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { FileHashCache, listPackages, loadPackage } from './model-package';
+import { FileHashCache, generatedFrameSize, listPackages, loadPackage } from './model-package';
 import { createVideoPipeline } from './pipeline';
 
 const TINY = path.join(__dirname, '../../models/testdata/tiny-uvit');
@@ -176,10 +176,18 @@ describe('latent packages (format /2): the frame autoencoder must chain frames â
       ['encoder-in', (m) => (m.latent.encoder.input.shape = ['N', 3, 32, 64]), /latent\.encoder\.input\.shape is \["N",3,32,64\], but model\.json says \["N",3,32,48\] \(from channels and native size\)/],
       ['encoder-out', (m) => (m.latent.encoder.output.shape = ['N', 16]), /latent\.encoder\.output\.shape is \["N",16\], but model\.json says \["N",8\] \(from latent\.shape\)/],
       ['decoder-in', (m) => (m.latent.decoder.input.shape = ['N', 4, 2]), /latent\.decoder\.input\.shape is \["N",4,2\], but model\.json says \["N",8\] \(from latent\.shape: the encoder output must chain into it\)/],
-      ['decoder-out', (m) => (m.latent.decoder.output.shape = ['N', 3, 48, 32]), /latent\.decoder\.output\.shape is \["N",3,48,32\], but model\.json says \["N",3,32,48\]/],
+      ['decoder-out', (m) => (m.latent.decoder.output.shape = ['N', 3, 48, 32]), /latent\.decoder\.output\.shape is \["N",3,48,32\], but its frames must be the native 48x32 or a whole multiple of it/],
+      ['decoder-half', (m) => (m.latent.decoder.output.shape = ['N', 3, 48, 72]), /latent\.decoder\.output\.shape is \["N",3,48,72\], but its frames must be the native 48x32 or a whole multiple/],
+      ['decoder-channels', (m) => (m.latent.decoder.output.shape = ['N', 4, 64, 96]), /latent\.decoder\.output\.shape is \["N",4,64,96\], but model\.json says \["N",3,64,96\] \(from channels and a whole multiple of the native size\)/],
       ['batch-dim', (m) => (m.latent.decoder.output.shape = ['B', 3, 32, 48]), /model\.json field "latent\.decoder\.output\.shape\.0"/],
     ];
     for (const [name, edit, message] of cases) await expect(loadPackage(await copyLatent(name, edit))).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(message) });
+  });
+
+  test('a decoder may draw frames a whole multiple of the native size: the package generates at that size', async () => {
+    const pkg = await loadPackage(await copyLatent('drawn-2x', (m) => (m.latent.decoder.output.shape = ['N', 3, 64, 96])));
+    expect(generatedFrameSize(pkg.manifest)).toEqual({ width: 96, height: 64 });
+    expect(generatedFrameSize((await loadPackage(TINY)).manifest)).toEqual({ width: 32, height: 16 }); // a pixel package: native
   });
 
   test('shift and scale: one value a latent channel; scale finite and not 0; codec tensors float32', async () => {

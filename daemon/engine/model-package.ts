@@ -118,7 +118,7 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
         ['latent.encoder.input', latent.encoder.input, ['N', ...nativeFrame], 'channels and native size'],
         ['latent.encoder.output', latent.encoder.output, ['N', ...latent.shape], 'latent.shape'],
         ['latent.decoder.input', latent.decoder.input, ['N', ...latent.shape], 'latent.shape: the encoder output must chain into it'],
-        ['latent.decoder.output', latent.decoder.output, ['N', ...nativeFrame], 'channels and native size'],
+        ['latent.decoder.output', latent.decoder.output, ['N', manifest.channels, ...drawnSize(dir, manifest, latent)], 'channels and a whole multiple of the native size'],
       ]
     : [];
   const expectedShapes: ShapeCheck[] = [
@@ -149,6 +149,28 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
   }
   for (const file of [GRAPH_FILE, ...codecFiles]) await checkOnnxHead(dir, file);
   return { dir, manifest };
+}
+
+/**
+ * [height, width] of the frames a package generates: a latent package's decoder may draw them at a whole multiple k
+ * of the native size (a renderer of its latents draws sharper edges and truer positions at the output size than an
+ * upscale of native frames does); pixel packages generate native frames.
+ */
+export function generatedFrameSize(manifest: ModelManifest): { width: number; height: number } {
+  const shape = manifest.latent?.decoder.output.shape;
+  if (!shape) return manifest.native;
+  return { height: Number(shape[2]), width: Number(shape[3]) };
+}
+
+/** The decoder output's [height, width], checked to be k × the native size for a whole k ≥ 1. */
+function drawnSize(dir: string, manifest: ModelManifest, latent: NonNullable<ModelManifest['latent']>): [number, number] {
+  const { height, width } = manifest.native;
+  const [, , h, w] = latent.decoder.output.shape;
+  const k = typeof h === 'number' ? h / height : NaN;
+  if (!(Number.isInteger(k) && k >= 1 && w === width * k)) {
+    throw invalid(dir, `model.json latent.decoder.output.shape is ${JSON.stringify(latent.decoder.output.shape)}, but its frames must be the native ${width}x${height} or a whole multiple of it (["N", ${manifest.channels}, k·${height}, k·${width}])`);
+  }
+  return [h as number, w as number];
 }
 
 /**

@@ -54,6 +54,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
   readonly provider: string;
   readonly nativeWidth: number;
   readonly nativeHeight: number;
+  readonly outputWidth: number;
+  readonly outputHeight: number;
   readonly contextFrames: number;
   readonly framesPerWindow: number;
   readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
@@ -73,6 +75,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     this.provider = runner.provider;
     this.nativeWidth = manifest.native.width;
     this.nativeHeight = manifest.native.height;
+    ({ width: this.outputWidth, height: this.outputHeight } = codec.decodedSize);
     this.contextFrames = manifest.context_frames;
     this.framesPerWindow = manifest.frames_per_window;
     this.defaults = manifest.defaults;
@@ -187,7 +190,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
             // One frame through the decoder (latent packages) a step: the preview slot of the current estimate.
             const [previewFrame] = await this.codec.decode([x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize)]);
             const elapsedSeconds = (performance.now() - started) / 1000;
-            const previewJpeg = this.previews.encode(previewFrame!, this.nativeWidth, this.nativeHeight);
+            const previewJpeg = this.previews.encode(previewFrame!, this.outputWidth, this.outputHeight);
             onProgress({ step, total, etaSeconds: (elapsedSeconds / step) * (total - step), previewJpeg });
           };
           if (step === 1) {
@@ -197,11 +200,11 @@ class UViTVideoPipeline implements EngineVideoPipeline {
         }
       }
       // 5f. This window's frames: carry the ones later windows see (still sampled values), decode all at once
-      // into RGB at native size.
+      // into RGB at the output size.
       const generated = window.slots.flatMap((slot, i) => (slot.kind === 'generate' ? [{ frame: slot.frame, sampled: sample.subarray(i * frameSize, (i + 1) * frameSize) }] : []));
       for (const { frame, sampled } of generated) if ((lastUse.get(frame) ?? -1) > w) carried.set(frame, sampled.slice());
       const decoded = await this.codec.decode(generated.map((g) => g.sampled));
-      generated.forEach(({ frame }, i) => (output[frame] = modelToRgb(decoded[i]!, pixels)));
+      generated.forEach(({ frame }, i) => (output[frame] = modelToRgb(decoded[i]!, this.outputWidth * this.outputHeight)));
       for (const frame of carried.keys()) if (lastUse.get(frame)! <= w) carried.delete(frame);
     }
 

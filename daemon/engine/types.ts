@@ -3,7 +3,7 @@ import type { SamplerName } from '../../shared/protocol';
 /** One RGB frame, 8 bits a channel, packed row-major as [H, W, 3]. */
 export type RgbFrame = Uint8Array;
 
-/** What the video pipeline needs to make one clip's frames at the model's native size. */
+/** What the video pipeline needs to make one clip's frames. */
 export interface PipelineInput {
   prompt: string;
   /** Exact number of frames to generate (seconds × fps, rounded as the timeline does). */
@@ -43,10 +43,13 @@ export interface VideoPipeline {
   readonly provider: string;
   readonly nativeWidth: number;
   readonly nativeHeight: number;
+  /** The size of the frames it generates: native, or a whole multiple of it where a latent package's decoder draws larger. */
+  readonly outputWidth: number;
+  readonly outputHeight: number;
   /** Frames each reference side contributes (the package's `context_frames`). */
   readonly contextFrames: number;
   readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
-  /** Generates exactly `input.frameCount` frames at native size. */
+  /** Generates exactly `input.frameCount` frames at the output size (references go in at native size). */
   run(input: PipelineInput, options?: PipelineRunOptions): Promise<RgbFrame[]>;
   /** Frees the ORT session. */
   close(): Promise<void>;

@@ -56,12 +56,13 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
     { signal: ctx.signal, onProgress: ctx.onProgress },
   );
 
-  // 3. Encode, scaled up to the requested size (default: ≥ 256 px tall, where H.264's 4:2:0 keeps small objects' colour),
-  // with the provenance as XMP and, signed with the install's key, as a C2PA manifest.
-  const size = request.width && request.height ? { width: request.width, height: request.height } : defaultOutputSize(pipeline.nativeWidth, pipeline.nativeHeight);
+  // 3. Encode, scaled to the requested size (default: ≥ 256 px tall, where H.264's 4:2:0 keeps small objects' colour;
+  // frames a decoder drew that large already are not scaled), with the provenance as XMP and, signed with the
+  // install's key, as a C2PA manifest.
+  const size = request.width && request.height ? { width: request.width, height: request.height } : defaultOutputSize(pipeline.outputWidth, pipeline.outputHeight);
   const encoded = await encodeClip(ctx.ffmpegPath, frames, {
-    width: pipeline.nativeWidth,
-    height: pipeline.nativeHeight,
+    width: pipeline.outputWidth,
+    height: pipeline.outputHeight,
     fps: request.fps,
     outWidth: size.width,
     outHeight: size.height,
@@ -93,7 +94,7 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
   let poster: string | null = null;
   if (ctx.posterPath) {
     const middle = frames[Math.floor(frames.length / 2)]!;
-    const posterOptions = { width: pipeline.nativeWidth, height: pipeline.nativeHeight, outWidth: size.width, outHeight: size.height, outputPath: ctx.posterPath, signal: ctx.signal };
+    const posterOptions = { width: pipeline.outputWidth, height: pipeline.outputHeight, outWidth: size.width, outHeight: size.height, outputPath: ctx.posterPath, signal: ctx.signal };
     try {
       poster = await encodePoster(ctx.ffmpegPath, middle, posterOptions);
     } catch (err) {
