@@ -84,7 +84,9 @@ function selfSignedCertificate(privateKey: KeyObject, spkiDer: Buffer, now: Date
   ]);
   const extension = (extnID: string, critical: boolean, value: object) => new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
   const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // a positive INTEGER
+  // A positive INTEGER in minimal DER: the first byte 0x01–0x7f. A 0x00 first byte (1 draw in 128) is not minimal
+  // when the next is under 0x80, and OpenSSL refused such certificates: 1 first start in about 256 failed.
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
   const notAfter = new Date(now);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + VALID_YEARS);
   const algorithm = new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 });
