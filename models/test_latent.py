@@ -16,6 +16,8 @@ from models.latent_uvit import LatentUViT, LatentUViTConfig
 from models.scene_autoencoder import GEOMETRY, LATENT, LOG_SIZES, PRESENCE, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS
 from models.shapesworld.world import sample_scene
+from models.autoencoder import FrameAEConfig, FrameAutoencoder
+from models.train_autoencoder import drawing_decoder
 from models.train_latent import CONFIGS, SLOT_WORDS, LatentWindows, init_weights
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,6 +197,19 @@ class SceneLatentTest(unittest.TestCase):
             self.assertAlmostEqual(float(slot[1: 1 + nc].sum()), 1.0, places=4)
             self.assertEqual(int(slot[1 + nc: SLOT - 3].argmax()), colour % 3)
             self.assertTrue(torch.allclose(slot[SLOT - 3:], torch.tensor([colour, colour, -colour], dtype=torch.float32), atol=1e-3))
+
+
+class DrawScaleTest(unittest.TestCase):
+    def test_only_a_scene_autoencoder_draws_at_another_size(self):
+        learned = FrameAutoencoder(FrameAEConfig(height=32, width=48, channels=(8, 8, 8, 8), code=8, code_hidden=16))
+        self.assertIs(drawing_decoder(learned, 1), learned)
+        with self.assertRaises(SystemExit) as refused:
+            drawing_decoder(learned, 2)
+        self.assertEqual(str(refused.exception), "--draw-scale 2: only a scene autoencoder draws at another size; use --draw-scale 1")
+        scene = SceneAutoencoder(SceneAEConfig(height=32, width=48, segment=8, hidden=32, atlas=16)).eval()
+        z = scene.encode(torch.rand(1, 3, 32, 48) * 2 - 1)
+        with torch.no_grad():
+            self.assertEqual(tuple(drawing_decoder(scene, 2).decode(z).shape), (1, 3, 64, 96))
 
 
 class EvalModelOptionsTest(unittest.TestCase):

@@ -331,15 +331,11 @@ def main() -> None:
     ap.add_argument("--slim-checkpoints", action="store_true",
                     help="checkpoints without the optimiser state (half the size, to bring back from the device; --resume then starts a new optimiser)")
     a = ap.parse_args()
-    if training_device(a.device).type == "cuda" and a.workers > 1:
-        # --workers also sets the processes that build the data set; training on the GPU is one process.
-        a.train_workers = 1
-    else:
-        a.train_workers = a.workers
     data_path = Path(a.data)
     if not data_path.exists() or torch.load(data_path).get("latent_space") != latent_space(a.ae):
         build_dataset(a)
-    cpu_workers.run_workers(train, a, a.train_workers)
+    # --workers also sets the processes that build the data set; training on the GPU is one process.
+    cpu_workers.run_workers(train, a, 1 if training_device(a.device).type == "cuda" else a.workers)
 
 
 def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:

@@ -2,7 +2,7 @@
 # The bundled latent model's training on a lent H200 (issue 9: "when a session is lent the H200, spend it on this
 # stage"), as one call of the device tool: its repo copy has no node and no network, only PyTorch.
 #
-#   run: bash scripts/device-train.sh MINUTES LR_A LR_B      (timeout_s ≥ MINUTES × 60 + 90)
+#   run: bash scripts/device-train.sh MINUTES LR_A LR_B      (timeout_s ≥ MINUTES × 60 + 90; CLIPS=3000 for a quick try)
 #
 # Builds the scene-state data set (400,000 clips: a GPU run reads windows 16× faster than the CPU's), then trains
 # side by side on the one GPU, each for MINUTES: two continuations of the bundled U-ViT (models/shapesworld-latent/
