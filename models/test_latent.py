@@ -14,7 +14,7 @@ import torch
 from models.diffusion import alpha_sigma, tokenize
 from models.latent_uvit import LatentUViT, LatentUViTConfig
 from models.scene_autoencoder import GEOMETRY, LATENT, LOG_SIZES, PRESENCE, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
-from models.shapesworld.grammar import BACKGROUNDS, COLOURS
+from models.shapesworld.grammar import BACKGROUNDS, COLOURS, MOTIONS
 from models.shapesworld.world import sample_scene
 from models.autoencoder import FrameAEConfig, FrameAutoencoder
 from models.train_autoencoder import drawing_decoder
@@ -258,6 +258,8 @@ class TinyLatentTrainingTest(unittest.TestCase):
             continued = json.loads(run("scripts/eval-continuation.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--windows", "6").stdout)
             self.assertEqual((continued["windows"], continued["known"]), (6, 2))
             self.assertTrue(0 <= continued["seam_ok"] <= 1 and continued["position_error_h"] >= 0)
+            self.assertTrue(set(continued["seam_ok_by_motion"]) <= set(MOTIONS))
+            self.assertTrue(0 <= continued["wall_turn"]["short_over_0.02"] <= 1)
             result = run("scripts/export-model.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--autoencoder", str(tmp / "sae" / "last.pt"),
                          "--out", str(tmp / "package"), "--name", "ci-scene", "--draw-scale", "2")
             verified = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{") and '"verified"' in line]
