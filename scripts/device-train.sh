@@ -2,7 +2,7 @@
 # The bundled latent model's training on a lent H200 (issue 9: "when a session is lent the H200, spend it on this
 # stage"), as one call of the device tool: its repo copy has no node and no network, only PyTorch.
 #
-#   run: bash scripts/device-train.sh MINUTES CONFIG_A:LR_A CONFIG_B:LR_B [sae]
+#   run: bash scripts/device-train.sh MINUTES CONFIG_A:LR_A CONFIG_B:LR_B [sae]   e.g. 7 latent-scene-gpu:1e-3 latent-scene-gpu:2.5e-3 sae
 #        (timeout_s ≥ MINUTES × 60 + 90; CLIPS=3000 for a quick try; INIT=path continues another U-ViT checkpoint)
 #
 # Builds the scene-state data set (400,000 clips: a GPU run reads windows 16× faster than the CPU's), then trains
