@@ -280,6 +280,11 @@ class TinyLatentTrainingTest(unittest.TestCase):
             self.assertTrue(0 <= continued["seam_ok"] <= 1 and continued["position_error_h"] >= 0)
             self.assertTrue(set(continued["seam_ok_by_motion"]) <= set(MOTIONS))
             self.assertTrue(0 <= continued["wall_turn"]["short_over_0.02"] <= 1)
+            # Continuing what the encoder reads from footage (H.264, Lanczos), as an extend does.
+            from_footage = json.loads(run("scripts/eval-continuation.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--windows", "6",
+                                          "--autoencoder", str(tmp / "sae" / "last.pt")).stdout)
+            self.assertTrue(0 <= from_footage["seam_ok"] <= 1)
+            self.assertNotEqual(from_footage["position_error_h"], continued["position_error_h"])
             result = run("scripts/export-model.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--autoencoder", str(tmp / "sae" / "last.pt"),
                          "--out", str(tmp / "package"), "--name", "ci-scene", "--draw-scale", "2")
             verified = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{") and '"verified"' in line]

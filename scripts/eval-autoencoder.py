@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -33,24 +32,11 @@ from models.shapesworld.grammar import family, held_out_prompts, parse  # noqa: 
 from models.shapesworld.judge import judge_clip  # noqa: E402
 from models.scene_autoencoder import SLOT, SLOTS, SceneAutoencoder, scene_latents  # noqa: E402
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS  # noqa: E402
-from models.shapesworld.media import ffmpeg_path, write_clip, write_png  # noqa: E402
+from models.shapesworld.media import FOOTAGE_SCALE, as_reference, write_clip, write_png  # noqa: E402
 from models.shapesworld.world import render, render_prompt, sample_scene  # noqa: E402
 from models.train_autoencoder import drawing_decoder, load_autoencoder  # noqa: E402
 
 OUTPUT_HEIGHT = 256
-FOOTAGE_SCALE = 4
-
-
-def as_reference(frames_u8: torch.Tensor, fps: float, path: Path) -> torch.Tensor:
-    """Frames [F, 3, H, W] rendered larger → H.264 → scaled to H/FOOTAGE_SCALE with Lanczos, as the daemon decodes them."""
-    f, _, h, w = frames_u8.shape
-    write_clip(frames_u8.permute(0, 2, 3, 1).numpy(), fps, str(path))
-    nh, nw = h // FOOTAGE_SCALE, w // FOOTAGE_SCALE
-    raw = subprocess.run([ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-vf", f"scale={nw}:{nh}:flags=lanczos",
-                          "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], capture_output=True, check=True).stdout
-    return torch.from_numpy(np.frombuffer(raw, np.uint8).reshape(-1, nh, nw, 3).copy()).permute(0, 3, 1, 2)
-
-
 def reading_errors(read: torch.Tensor, truth: torch.Tensor, height: int) -> dict:
     """What a scene encoder read [N, LATENT] against the true state: presence, colour and shape accuracy, position
     error in native pixels (median and 95th percentile) and log-size error, over present slots."""
@@ -100,7 +86,8 @@ def main() -> None:
             times = (torch.arange(truth.shape[0], dtype=torch.float32) / a.fps).unsqueeze(0)
             state = scene_latents(scene, times)[0]
             large, _ = render(scene, times, m.height * FOOTAGE_SCALE, m.width * FOOTAGE_SCALE)
-            footage = as_reference(large[0].round().clamp(0, 255).to(torch.uint8), a.fps, out / f"footage-{i:04d}.mp4")
+            footage = torch.from_numpy(as_reference(large[0].round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy(), a.fps,
+                                                    str(out / f"footage-{i:04d}.mp4"))).permute(0, 3, 1, 2)
             with torch.no_grad():
                 readings["render"].append((ae.encode(truth.float() / 127.5 - 1), state))
                 readings["footage"].append((ae.encode(footage.float() / 127.5 - 1), state))

@@ -19,6 +19,10 @@ Prints one JSON object:
   context can: the mean log-size error of the last generated frame of those objects (0: the slope is not carried on);
 - seam_ok_by_motion: seam_ok per motion (0.7.0: movers and bounces all pass, still, growing, shrinking and fallen
   objects a third fail: their first generated frame sits 0.003-0.006 H from the known position);
+- with --autoencoder, the known frames are what the product conditions an extend on: the encoder's reading of the
+  truth rendered 4× larger, written as H.264 and scaled down with Lanczos (as the daemon reads footage); seams are
+  then measured from the true last frame, as the judge measures them against the footage (0.7.0 fails most product
+  seams this way: a large square at rest continued 0.004 H above where it lay);
 - wall_turn: a second set of windows, horizontal movers whose true turn at a side wall falls mid-window: the median
   distance in H by which the sampled object's extreme falls short of the true one (positive: it turned back early,
   as 0.7.0's extends did 13 px short of the frame edge at 256 px), the share short by more than 0.02 H, and the
@@ -30,6 +34,7 @@ import argparse
 import json
 import random
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -41,7 +46,9 @@ from models.diffusion import tokenize  # noqa: E402
 from models.sampling import sample_window, sampling_arguments  # noqa: E402
 from models.scene_autoencoder import GEOMETRY, SceneAEConfig, scene_latents  # noqa: E402
 from models.shapesworld.grammar import parse, sample_split  # noqa: E402
-from models.shapesworld.world import sample_scene  # noqa: E402
+from models.shapesworld.media import FOOTAGE_SCALE, as_reference  # noqa: E402
+from models.shapesworld.world import render, sample_scene  # noqa: E402
+from models.train_autoencoder import load_autoencoder  # noqa: E402
 from models.train_latent import load_latent_uvit  # noqa: E402
 
 STILL_SEAM = 0.003   # the seam limit for a still object: 1.5 × half a pixel at the judged 256 px
@@ -54,6 +61,7 @@ def main() -> None:
     sampling_arguments(ap, guidance=2.0)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--size-slope", type=float, default=0.0, help="tilt of the known frames' log sizes, per frame")
+    ap.add_argument("--autoencoder", help="a scene autoencoder: the known frames are its reading of rendered footage")
     a = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -65,9 +73,10 @@ def main() -> None:
     scene = sample_scene(prompts, rng, SceneAEConfig.width / SceneAEConfig.height)
     t0 = torch.tensor([rng.uniform(0.3, 4.0) for _ in range(n)])
     truth = scene_latents(scene, t0[:, None] + torch.arange(f)[None] / a.fps)
-    made_state = continue_windows(model, state, truth, prompts, a, a.size_slope)
+    context = truth if a.autoencoder is None else footage_reading(a.autoencoder, scene, t0[:, None] + torch.arange(k)[None] / a.fps, a.fps)
+    made_state = continue_windows(model, state, torch.cat([context[:, :k], truth[:, k:]], 1), prompts, a, a.size_slope)
     made, true = made_state[..., [GEOMETRY[0], GEOMETRY[1]]], truth[..., [GEOMETRY[0], GEOMETRY[1]]]
-    step, true_step = (made[:, k] - made[:, k - 1]).norm(dim=-1), (true[:, k] - true[:, k - 1]).norm(dim=-1)
+    step, true_step = (made[:, k] - true[:, k - 1]).norm(dim=-1), (true[:, k] - true[:, k - 1]).norm(dim=-1)
     error = (made - true).norm(dim=-1)[:, k:]
     motion = [parse(p).objects[0].motion for p in prompts]
     still = torch.tensor([m == "stays still" for m in motion])
@@ -87,6 +96,18 @@ def main() -> None:
                                     for m in sorted(set(motion))},
               "wall_turn": wall_turn(model, state, a, rng)}
     print(json.dumps(result))
+
+
+def footage_reading(autoencoder: str, scene, times: torch.Tensor, fps: float) -> torch.Tensor:
+    """The scene autoencoder's reading [N, K, LATENT] of the scene at `times` [N, K], rendered as footage."""
+    ae = load_autoencoder(autoencoder)
+    n, k = times.shape
+    large, _ = render(scene, times, ae.cfg.height * FOOTAGE_SCALE, ae.cfg.width * FOOTAGE_SCALE)        # N K 3 H W
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = as_reference(large.flatten(0, 1).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy(), fps, str(Path(tmp) / "footage.mp4"))
+    frames = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 127.5 - 1
+    with torch.no_grad():
+        return torch.cat([ae.encode(chunk) for chunk in frames.split(256)]).view(n, k, -1)
 
 
 def one_object_prompts(rng: random.Random, count: int, keep) -> list[str]:
