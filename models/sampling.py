@@ -18,6 +18,7 @@ from .train_latent import load_latent_uvit
 from .uvit import UViT, UViTConfig
 
 LOGSNR_T_END = 1e-3   # where the engine's log-SNR grid ends (daemon/engine/schedule.ts)
+LOWER_ORDER_FINAL_BELOW = 15   # below this many steps the last one is first order (daemon/engine/dpmpp-2m.ts)
 
 
 def sampling_arguments(ap: argparse.ArgumentParser, guidance: float) -> None:
@@ -74,10 +75,13 @@ def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: 
         else:
             half = h / (2 * previous_h)
             d = (1 + half) * x0 - half * previous_x0
-        # The last step returns the clean part d of the sample it lands on, as the engine does (daemon/engine/
-        # dpmpp-2m.ts): that sample's noise (sigma 0.006 at t = 1e-3) is 0.003 H of position, a still object's
-        # whole seam allowance.
-        x = d if i == steps - 1 else (sigma_next / sigma) * x_in + on_d * d
+        # The last step returns the clean part of the sample it lands on, as the engine's does (daemon/engine/
+        # dpmpp-2m.ts): x0, first order, below LOWER_ORDER_FINAL_BELOW steps (the 2M blend made still objects
+        # drift), else the blend d. That sample's noise (sigma 0.006 at t = 1e-3) is 0.003 H of position.
+        if i == steps - 1:
+            x = x0 if steps < LOWER_ORDER_FINAL_BELOW else d
+        else:
+            x = (sigma_next / sigma) * x_in + on_d * d
         previous_x0, previous_h = x0, h
     return x * (1 - k) + x_known * k
 

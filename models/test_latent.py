@@ -95,7 +95,7 @@ class PredictionTest(unittest.TestCase):
 
 
 class SamplingTest(unittest.TestCase):
-    def test_the_last_step_returns_the_clean_estimate_as_the_engine_does(self):
+    def test_the_last_step_returns_the_clean_estimate_x0_as_the_engine_does(self):
         # A denoiser that knows the answer: its x0 is `clean` at every step, whatever the noise.
         clean = torch.randn(2, 8, 5)
 

@@ -59,10 +59,12 @@ def dpmpp_2m(x, steps, mu, s, spacing="logsnr"):
         if sigma(ts[i + 1]) == 0:
             x = alpha(ts[i + 1]) * d
             break
+        if i == steps - 1 and steps < 15:
+            return d  # under 15 steps the last step is first order: the clean part of the sample it lands on is d
         h = lam(ts[i + 1]) - lam(ts[i])
         blend = d if prev_d is None else (1 + 1 / (2 * prev_h / h)) * d - 1 / (2 * prev_h / h) * prev_d
         if i == steps - 1:
-            return blend  # the clean part of the sample the last step lands on
+            return blend  # the clean part of the sample the last 2M step lands on
         x = sigma(ts[i + 1]) / sigma(ts[i]) * x - alpha(ts[i + 1]) * math.expm1(-h) * blend
         prev_d, prev_h = d, h
     return x
