@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from . import cpu_workers
-from .batch_stream import endless_batches, to_device, training_device
+from .batch_stream import cpu_state, endless_batches, to_device, training_device
 from .diffusion import T_MAX, alpha_sigma, tokenize
 from .latent_uvit import LatentUViT, LatentUViTConfig
 from .run_args import training_parser
@@ -280,8 +280,7 @@ def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.G
 
 
 def save(path: Path, model, ema, opt, step: int, a, log: list, data: dict) -> None:
-    cpu = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}
-    state = {"model": cpu(model), "ema": cpu(ema), "step": step, "config": a.config, "model_config": model.cfg.to_json(), "seed": a.seed,
+    state = {"model": cpu_state(model), "ema": cpu_state(ema), "step": step, "config": a.config, "model_config": model.cfg.to_json(), "seed": a.seed,
              "log": log, "latent_shift": data["shift"], "latent_scale": data["scale"], "latent_space": data["latent_space"]}
     if not a.slim_checkpoints:
         state["opt"] = opt.state_dict()

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from .batch_stream import endless_batches, to_device, training_device
+from .batch_stream import cpu_state, endless_batches, to_device, training_device
 from .run_args import training_parser
 from .scene_autoencoder import GEOMETRY, LATENT, PALETTE, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from .shapesworld.grammar import BACKGROUNDS, sample_split
@@ -138,7 +138,7 @@ def main() -> None:
 
     def save() -> None:
         tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": {k: v.detach().cpu() for k, v in ae.state_dict().items()}, "opt": opt.state_dict(), "step": step, "config": a.config, "model_config": cfg.model.to_json(),
+        torch.save({"model": cpu_state(ae), "opt": opt.state_dict(), "step": step, "config": a.config, "model_config": cfg.model.to_json(),
                     "seed": a.seed, "log": log}, tmp)
         tmp.replace(ckpt_path)
 
