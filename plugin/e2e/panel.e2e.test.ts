@@ -11,7 +11,7 @@ import { build } from 'esbuild';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type APIResponse, type Browser, type Page, type Route } from 'playwright-core';
 import { PROJECT_ROOT } from '../../daemon/config';
 import { startTestDaemon, tempDir } from '../../test/support/daemon-harness';
 
@@ -74,9 +74,23 @@ async function allowDaemonHttp(page: Page, daemonUrl: string): Promise<void> {
   const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type, authorization', 'access-control-allow-methods': 'GET, POST' };
   await page.route(`${daemonUrl}/**`, async (route) => {
     if (route.request().method() === 'OPTIONS') return route.fulfill({ status: 204, headers: cors });
-    const response = await route.fetch();
+    const response = await fetchRetryingReset(route);
     await route.fulfill({ response, headers: { ...response.headers(), ...cors } });
   });
+}
+
+/**
+ * route.fetch reuses kept-alive sockets; one the daemon closes after its 5 s keep-alive timeout just as the request goes
+ * out reads ECONNRESET. Browsers (and UXP's fetch) resend an idempotent request then, so the harness does too, for GETs only.
+ */
+async function fetchRetryingReset(route: Route): Promise<APIResponse> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await route.fetch();
+    } catch (err) {
+      if (attempt >= 3 || route.request().method() !== 'GET' || !/ECONNRESET|socket hang up/.test(String(err))) throw err;
+    }
+  }
 }
 
 /** The panel as it stands, panel-sized, into docs/screenshots/NAME.png when LONGSHOT_SCREENSHOTS=1. */
