@@ -41,7 +41,7 @@ export interface BenchOptions {
  */
 export async function benchPipeline(pipeline: EngineVideoPipeline, options: BenchOptions = {}): Promise<BenchFigures> {
   const { steps, guidance, sampler } = pipeline.defaults;
-  const grey = new Uint8Array(pipeline.nativeWidth * pipeline.nativeHeight * 3).fill(128);
+  const grey = new Uint8Array(pipeline.referenceWidth * pipeline.referenceHeight * 3).fill(128);
   const input: PipelineInput = {
     prompt: options.prompt ?? 'a red circle moves left on a white background',
     frameCount: 48,

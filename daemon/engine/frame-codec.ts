@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
-import { generatedFrameSize, type ModelManifest, type ModelPackage } from './model-package';
+import { generatedFrameSize, referenceFrameSize, type ModelManifest, type ModelPackage } from './model-package';
 import { checkGraphTensors, createSession } from './model-runner';
 
 /** Time spent in a codec's graphs (scale and shift included) since it was made, for `longshot bench`. */
@@ -20,8 +20,10 @@ export interface FrameCodec {
   readonly frameSize: number;
   /** The size of the frames `decode` gives: the native size, or a whole multiple of it (models/PACKAGE.md). */
   readonly decodedSize: { width: number; height: number };
+  /** The size of the frames `encode` takes: the native size, or a whole multiple of it (models/PACKAGE.md). */
+  readonly referenceSize: { width: number; height: number };
   readonly timing: CodecTiming;
-  /** Frames [3, H, W] at native size → sampled frames, one each. */
+  /** Frames [3, H, W] at referenceSize → sampled frames, one each. */
   encode(frames: Float32Array[]): Promise<Float32Array[]>;
   /** Sampled frames → frames [3, H, W] at decodedSize, one each. */
   decode(sampled: Float32Array[]): Promise<Float32Array[]>;
@@ -33,9 +35,11 @@ export class IdentityCodec implements FrameCodec {
   readonly timing: CodecTiming = { encodeMs: 0, decodeMs: 0 };
 
   readonly frameSize: number;
+  readonly referenceSize: { width: number; height: number };
 
   constructor(readonly decodedSize: { width: number; height: number }) {
     this.frameSize = 3 * decodedSize.width * decodedSize.height;
+    this.referenceSize = decodedSize;
   }
 
   async encode(frames: Float32Array[]): Promise<Float32Array[]> {
@@ -65,7 +69,8 @@ export class OnnxFrameCodec implements FrameCodec {
   readonly timing: CodecTiming = { encodeMs: 0, decodeMs: 0 };
   readonly frameSize: number;
   readonly decodedSize: { width: number; height: number };
-  /** Floats of one frame going into the encoder (native size) and coming out of the decoder (decodedSize). */
+  readonly referenceSize: { width: number; height: number };
+  /** Floats of one frame going into the encoder (referenceSize) and coming out of the decoder (decodedSize). */
   private readonly encodedFrameSize: number;
   private readonly decodedFrameSize: number;
   /** Floats of one latent channel: latent.shape without its first dim. */
@@ -81,7 +86,8 @@ export class OnnxFrameCodec implements FrameCodec {
     this.frameSize = latent.shape.reduce((n, d) => n * d, 1);
     this.channelSize = this.frameSize / latent.shape[0]!;
     this.decodedSize = generatedFrameSize(manifest);
-    this.encodedFrameSize = manifest.channels * manifest.native.width * manifest.native.height;
+    this.referenceSize = referenceFrameSize(manifest);
+    this.encodedFrameSize = manifest.channels * this.referenceSize.width * this.referenceSize.height;
     this.decodedFrameSize = manifest.channels * this.decodedSize.width * this.decodedSize.height;
     this.chunkFrames = Math.max(1, Math.min(MAX_CHUNK_FRAMES, Math.floor(CHUNK_PIXEL_FLOATS / this.decodedFrameSize)));
   }

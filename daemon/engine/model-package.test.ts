@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { FileHashCache, generatedFrameSize, listPackages, loadPackage } from './model-package';
+import { FileHashCache, generatedFrameSize, listPackages, loadPackage, referenceFrameSize } from './model-package';
 import { createVideoPipeline } from './pipeline';
 
 const TINY = path.join(__dirname, '../../models/testdata/tiny-uvit');
@@ -173,7 +173,8 @@ describe('latent packages (format /2): the frame autoencoder must chain frames â
     const cases: [string, (m: any) => void, RegExp][] = [
       ['x-pixel', (m) => (m.inputs.x.shape = ['B', 8, 3, 32, 48]), /inputs\.x\.shape is \["B",8,3,32,48\], but model\.json says \["B",8,8\] \(from frames_per_window and latent\.shape\)/],
       ['prediction', (m) => (m.outputs.prediction.shape = ['B', 8, 4]), /outputs\.prediction\.shape is \["B",8,4\], but model\.json says \["B",8,8\]/],
-      ['encoder-in', (m) => (m.latent.encoder.input.shape = ['N', 3, 32, 64]), /latent\.encoder\.input\.shape is \["N",3,32,64\], but model\.json says \["N",3,32,48\] \(from channels and native size\)/],
+      ['encoder-in', (m) => (m.latent.encoder.input.shape = ['N', 3, 32, 64]), /latent\.encoder\.input\.shape is \["N",3,32,64\], but its frames must be the native 48x32 or a whole multiple of it/],
+      ['encoder-channels', (m) => (m.latent.encoder.input.shape = ['N', 1, 64, 96]), /latent\.encoder\.input\.shape is \["N",1,64,96\], but model\.json says \["N",3,64,96\] \(from channels and a whole multiple of the native size\)/],
       ['encoder-out', (m) => (m.latent.encoder.output.shape = ['N', 16]), /latent\.encoder\.output\.shape is \["N",16\], but model\.json says \["N",8\] \(from latent\.shape\)/],
       ['decoder-in', (m) => (m.latent.decoder.input.shape = ['N', 4, 2]), /latent\.decoder\.input\.shape is \["N",4,2\], but model\.json says \["N",8\] \(from latent\.shape: the encoder output must chain into it\)/],
       ['decoder-out', (m) => (m.latent.decoder.output.shape = ['N', 3, 48, 32]), /latent\.decoder\.output\.shape is \["N",3,48,32\], but its frames must be the native 48x32 or a whole multiple of it/],
@@ -187,7 +188,15 @@ describe('latent packages (format /2): the frame autoencoder must chain frames â
   test('a decoder may draw frames a whole multiple of the native size: the package generates at that size', async () => {
     const pkg = await loadPackage(await copyLatent('drawn-2x', (m) => (m.latent.decoder.output.shape = ['N', 3, 64, 96])));
     expect(generatedFrameSize(pkg.manifest)).toEqual({ width: 96, height: 64 });
+    expect(referenceFrameSize(pkg.manifest)).toEqual({ width: 48, height: 32 });
     expect(generatedFrameSize((await loadPackage(TINY)).manifest)).toEqual({ width: 32, height: 16 }); // a pixel package: native
+  });
+
+  test('an encoder may read reference frames at a whole multiple of the native size: references are read at that size', async () => {
+    const pkg = await loadPackage(await copyLatent('read-3x', (m) => (m.latent.encoder.input.shape = ['N', 3, 96, 144])));
+    expect(referenceFrameSize(pkg.manifest)).toEqual({ width: 144, height: 96 });
+    expect(generatedFrameSize(pkg.manifest)).toEqual({ width: 48, height: 32 });
+    expect(referenceFrameSize((await loadPackage(TINY)).manifest)).toEqual({ width: 32, height: 16 }); // a pixel package: native
   });
 
   test('shift and scale: one value a latent channel; scale finite and not 0; codec tensors float32', async () => {

@@ -115,10 +115,10 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
   type ShapeCheck = [key: string, spec: { shape: unknown[] }, expected: unknown[] | null, because: string];
   const codecShapes: ShapeCheck[] = latent
     ? [
-        ['latent.encoder.input', latent.encoder.input, ['N', ...nativeFrame], 'channels and native size'],
+        ['latent.encoder.input', latent.encoder.input, ['N', manifest.channels, ...nativeMultiple(dir, manifest, 'latent.encoder.input', latent.encoder.input.shape)], 'channels and a whole multiple of the native size'],
         ['latent.encoder.output', latent.encoder.output, ['N', ...latent.shape], 'latent.shape'],
         ['latent.decoder.input', latent.decoder.input, ['N', ...latent.shape], 'latent.shape: the encoder output must chain into it'],
-        ['latent.decoder.output', latent.decoder.output, ['N', manifest.channels, ...drawnSize(dir, manifest, latent)], 'channels and a whole multiple of the native size'],
+        ['latent.decoder.output', latent.decoder.output, ['N', manifest.channels, ...nativeMultiple(dir, manifest, 'latent.decoder.output', latent.decoder.output.shape)], 'channels and a whole multiple of the native size'],
       ]
     : [];
   const expectedShapes: ShapeCheck[] = [
@@ -152,23 +152,34 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
 }
 
 /**
- * [height, width] of the frames a package generates: a latent package's decoder may draw them at a whole multiple k
- * of the native size (a renderer of its latents draws sharper edges and truer positions at the output size than an
- * upscale of native frames does); pixel packages generate native frames.
+ * The size of the frames a package generates: a latent package's decoder may draw them at a whole multiple k of the
+ * native size (a renderer of its latents draws sharper edges and truer positions at the output size than an upscale
+ * of native frames does); pixel packages generate native frames.
  */
 export function generatedFrameSize(manifest: ModelManifest): { width: number; height: number } {
-  const shape = manifest.latent?.decoder.output.shape;
-  if (!shape) return manifest.native;
-  return { height: Number(shape[2]), width: Number(shape[3]) };
+  return frameSizeOf(manifest.latent?.decoder.output.shape, manifest.native);
 }
 
-/** The decoder output's [height, width], checked to be k × the native size for a whole k ≥ 1. */
-function drawnSize(dir: string, manifest: ModelManifest, latent: NonNullable<ModelManifest['latent']>): [number, number] {
+/**
+ * The size reference frames are read at: a latent package's encoder may read them at a whole multiple of the native
+ * size (the bundled one refines its reading against the frame, where a pixel pins a position more finely); pixel
+ * packages condition on native frames.
+ */
+export function referenceFrameSize(manifest: ModelManifest): { width: number; height: number } {
+  return frameSizeOf(manifest.latent?.encoder.input.shape, manifest.native);
+}
+
+function frameSizeOf(shape: unknown[] | undefined, native: { width: number; height: number }): { width: number; height: number } {
+  return shape ? { height: Number(shape[2]), width: Number(shape[3]) } : native;
+}
+
+/** A codec graph's frame tensor [N, C, h, w]: its [h, w], checked to be k × the native size for a whole k ≥ 1. */
+function nativeMultiple(dir: string, manifest: ModelManifest, key: string, shape: unknown[]): [number, number] {
   const { height, width } = manifest.native;
-  const [, , h, w] = latent.decoder.output.shape;
+  const [, , h, w] = shape;
   const k = typeof h === 'number' ? h / height : NaN;
   if (!(Number.isInteger(k) && k >= 1 && w === width * k)) {
-    throw invalid(dir, `model.json latent.decoder.output.shape is ${JSON.stringify(latent.decoder.output.shape)}, but its frames must be the native ${width}x${height} or a whole multiple of it (["N", ${manifest.channels}, k·${height}, k·${width}])`);
+    throw invalid(dir, `model.json ${key}.shape is ${JSON.stringify(shape)}, but its frames must be the native ${width}x${height} or a whole multiple of it (["N", ${manifest.channels}, k·${height}, k·${width}])`);
   }
   return [h as number, w as number];
 }

@@ -47,6 +47,7 @@ async function recorded(input: PipelineInput, onProgress?: (p: PipelineProgress)
 test('describes the package: native frames of 48x32, sampled as 8-float codes', () => {
   expect(pipeline.modelName).toBe('tiny-latent');
   expect([pipeline.nativeWidth, pipeline.nativeHeight, pipeline.contextFrames, pipeline.framesPerWindow]).toEqual([WIDTH, HEIGHT, 2, 8]);
+  expect([pipeline.referenceWidth, pipeline.referenceHeight]).toEqual([WIDTH, HEIGHT]); // its encoder reads native frames
   expect(pipeline.codec.frameSize).toBe(8);
 });
 

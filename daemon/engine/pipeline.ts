@@ -56,6 +56,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
   readonly nativeHeight: number;
   readonly outputWidth: number;
   readonly outputHeight: number;
+  readonly referenceWidth: number;
+  readonly referenceHeight: number;
   readonly contextFrames: number;
   readonly framesPerWindow: number;
   readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
@@ -76,6 +78,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     this.nativeWidth = manifest.native.width;
     this.nativeHeight = manifest.native.height;
     ({ width: this.outputWidth, height: this.outputHeight } = codec.decodedSize);
+    ({ width: this.referenceWidth, height: this.referenceHeight } = codec.referenceSize);
     this.contextFrames = manifest.context_frames;
     this.framesPerWindow = manifest.frames_per_window;
     this.defaults = manifest.defaults;
@@ -95,7 +98,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     const started = performance.now();
     const m = this.manifest;
     const F = m.frames_per_window;
-    const pixels = this.nativeWidth * this.nativeHeight;
+    const pixels = this.referenceWidth * this.referenceHeight; // of one reference frame
     const frameSize = this.codec.frameSize; // one sampled frame: [C, H, W] (pixel) or latent.shape (latent)
     const windowSize = F * frameSize; // one window [F, ...frame]
     // Latents are unbounded: only pixel estimates are clipped to the value range.
@@ -223,7 +226,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     if (!Number.isInteger(input.seed) || input.seed < 0 || input.seed >= 2 ** 32) throw bad('seed', `must be a whole number in [0, 2^32), got ${input.seed}`);
     for (const side of ['before', 'after'] as const) {
       input[side].forEach((frame, i) => {
-        if (frame.length !== pixels * 3) throw bad(`${side}[${i}]`, `a reference frame must be ${this.nativeWidth}x${this.nativeHeight} RGB (${pixels * 3} bytes), got ${frame.length} bytes`);
+        if (frame.length !== pixels * 3) throw bad(`${side}[${i}]`, `a reference frame must be ${this.referenceWidth}x${this.referenceHeight} RGB (${pixels * 3} bytes), got ${frame.length} bytes`);
       });
     }
   }

@@ -46,10 +46,13 @@ export interface VideoPipeline {
   /** The size of the frames it generates: native, or a whole multiple of it where a latent package's decoder draws larger. */
   readonly outputWidth: number;
   readonly outputHeight: number;
+  /** The size reference frames go in at: native, or a whole multiple of it where a latent package's encoder reads larger. */
+  readonly referenceWidth: number;
+  readonly referenceHeight: number;
   /** Frames each reference side contributes (the package's `context_frames`). */
   readonly contextFrames: number;
   readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
-  /** Generates exactly `input.frameCount` frames at the output size (references go in at native size). */
+  /** Generates exactly `input.frameCount` frames at the output size (references go in at the reference size). */
   run(input: PipelineInput, options?: PipelineRunOptions): Promise<RgbFrame[]>;
   /** Frees the ORT session. */
   close(): Promise<void>;

@@ -41,7 +41,7 @@ export interface MakeClipContext {
  */
 export async function makeClip(request: GenerateRequest & { seed: number }, ctx: MakeClipContext): Promise<MadeClip> {
   const { pipeline } = ctx;
-  // 1. Reference frames at the model's native size.
+  // 1. Reference frames at the size the model reads them.
   const before = await readReference(request.references, 'before', ctx);
   const after = await readReference(request.references, 'after', ctx);
 
@@ -114,7 +114,7 @@ async function readReference(references: Reference[], role: 'before' | 'after', 
   if (ref.source.kind === 'images' || ref.source.kind === 'stored') {
     const { source } = ref;
     const images = source.kind === 'images' ? source.images : source.files.map((name) => storedImage(ctx, name, `${field}.files`));
-    const frames = await decodeImages(ctx.ffmpegPath, images, pipeline.nativeWidth, pipeline.nativeHeight, `${field}.${source.kind === 'images' ? 'images' : 'files'}`, read);
+    const frames = await decodeImages(ctx.ffmpegPath, images, pipeline.referenceWidth, pipeline.referenceHeight, `${field}.${source.kind === 'images' ? 'images' : 'files'}`, read);
     return role === 'before' ? frames.slice(-pipeline.contextFrames) : frames.slice(0, pipeline.contextFrames);
   }
   const frames = await readFramesAt(ctx.ffmpegPath, ref.source.path, {
@@ -122,8 +122,8 @@ async function readReference(references: Reference[], role: 'before' | 'after', 
     timeSeconds: ref.source.timeSeconds,
     count: pipeline.contextFrames,
     side: role,
-    width: pipeline.nativeWidth,
-    height: pipeline.nativeHeight,
+    width: pipeline.referenceWidth,
+    height: pipeline.referenceHeight,
     field: `${field}.path`,
   });
   if (frames.length === 0) {
