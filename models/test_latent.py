@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from models.diffusion import alpha_sigma, tokenize
+from models.footage_reading import refine, solve
 from models.latent_uvit import LatentUViT, LatentUViTConfig
 from models.scene_autoencoder import GEOMETRY, LATENT, LOG_SIZES, PRESENCE, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS, MOTIONS
@@ -232,6 +233,40 @@ class DrawScaleTest(unittest.TestCase):
             self.assertEqual(tuple(drawing_decoder(scene, 2).decode(z).shape), (1, 3, 64, 96))
 
 
+class FootageReadingTest(unittest.TestCase):
+    """The render-and-compare refinement of a reading (models/footage_reading.py), on the bundled scene autoencoder."""
+
+    def test_solve_matches_a_linear_solver(self):
+        g = torch.Generator().manual_seed(0)
+        m = torch.randn(5, 6, 6, generator=g)
+        a, b = m @ m.transpose(1, 2) + 0.1 * torch.eye(6), torch.randn(5, 6, generator=g)
+        self.assertLess(float((solve(a, b) - torch.linalg.solve(a, b)).abs().max()), 1e-4)
+
+    def test_refine_finds_the_drawn_state_and_leaves_absent_slots_alone(self):
+        import random
+        from models.train_autoencoder import load_autoencoder
+        ae = load_autoencoder(ROOT / "models" / "shapesworld-latent" / "scene-ae.pt").drawing_at(2)
+        prompts = ["a large red square stays still on a gray background", "a blue triangle grows", "a white circle falls and a small green square moves left"]
+        scene = sample_scene(prompts, random.Random(3), 112 / 64)
+        truth = scene_latents(scene, torch.full((3, 1), 0.7))[:, 0]
+        with torch.no_grad():
+            frames = ae.decode(truth)
+            off = truth.clone()
+            for slot, p in enumerate(PRESENCE):   # each present object read a quarter of a native pixel off and 2 % too large
+                present = truth[:, p]
+                off[:, GEOMETRY[3 * slot]] += 0.004 * present
+                off[:, GEOMETRY[3 * slot + 1]] -= 0.004 * present
+                off[:, GEOMETRY[3 * slot + 2]] += 0.02 * present
+            refined = refine(ae.decode, off, frames)
+        geometry = list(GEOMETRY)
+        error = (refined - truth)[:, geometry].abs()
+        # Positions to a sixteenth of a native pixel; a triangle's size converges slowest (it trades against its y).
+        self.assertLess(float(error[:, [i for i in range(len(geometry)) if i % 3 != 2]].max()), 0.001, error)
+        self.assertLess(float(error[:, 2::3].max()), 0.015, error)
+        absent = torch.stack([truth[:, p] < 0.5 for p in PRESENCE], 1).repeat_interleave(3, 1)
+        self.assertTrue(bool((refined[:, geometry][absent] == off[:, geometry][absent]).all()))
+
+
 class EvalModelOptionsTest(unittest.TestCase):
     def test_an_unknown_one_object_motion_is_refused_with_the_motions_listed(self):
         result = subprocess.run([sys.executable, "scripts/eval-model.py", "--checkpoint", "unused.pt", "--out", "unused",
@@ -286,16 +321,18 @@ class TinyLatentTrainingTest(unittest.TestCase):
             self.assertTrue(0 <= from_footage["seam_ok"] <= 1)
             self.assertNotEqual(from_footage["position_error_h"], continued["position_error_h"])
             result = run("scripts/export-model.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--autoencoder", str(tmp / "sae" / "last.pt"),
-                         "--out", str(tmp / "package"), "--name", "ci-scene", "--draw-scale", "2")
+                         "--out", str(tmp / "package"), "--name", "ci-scene", "--draw-scale", "2", "--read-scale", "2")
             verified = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{") and '"verified"' in line]
-            self.assertEqual(sorted(v["graph"] for v in verified), ["decoder.onnx", "encoder.onnx", "uvit.onnx"])
+            # The encoder graph (render and compare, traced) at two frame counts: its frame count is dynamic.
+            self.assertEqual(sorted(v["graph"] for v in verified), ["decoder.onnx", "encoder.onnx", "encoder.onnx", "uvit.onnx"])
             self.assertTrue(all(v["ok"] and v["max_abs_error"] < 1e-3 for v in verified), verified)
             manifest = json.loads((tmp / "package" / "model.json").read_text())
             self.assertEqual(manifest["latent"]["shape"], [LATENT])
             self.assertEqual(manifest["native"], {"width": 48, "height": 32})
             # Its decoder renders the scene state, so it draws at twice the native size (verified above against PyTorch).
             self.assertEqual(manifest["latent"]["decoder"]["output"]["shape"], ["N", 3, 64, 96])
-            self.assertEqual(manifest["latent"]["encoder"]["input"]["shape"], ["N", 3, 32, 48])
+            # It reads reference frames at twice the native size too.
+            self.assertEqual(manifest["latent"]["encoder"]["input"]["shape"], ["N", 3, 64, 96])
             # The scene U-ViT does not export with a learned-code autoencoder: its latents mean something else.
             run("-m", "models.train_autoencoder", "--config", "ae-tiny", "--steps", "2", "--grid-steps", "1", "--out", str(tmp / "ae"))
             refused = subprocess.run([sys.executable, "scripts/export-model.py", "--checkpoint", str(tmp / "uvit" / "last.pt"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -21,9 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.diffusion import COSINE_S, T_MAX, tokenize  # noqa: E402
+from models.footage_reading import FootageReader  # noqa: E402
+from models.scene_autoencoder import SceneAutoencoder  # noqa: E402
 from models.train_autoencoder import drawing_decoder, load_autoencoder  # noqa: E402
 from models.train_latent import latent_space, load_latent_uvit  # noqa: E402
-from models.shapesworld.grammar import VOCABULARY  # noqa: E402
+from models.shapesworld.grammar import VOCABULARY, sample_split  # noqa: E402
+from models.shapesworld.world import render_prompt  # noqa: E402
 from models.train import CONFIGS  # noqa: E402
 from models.uvit import UViT, UViTConfig  # noqa: E402
 
@@ -87,6 +91,8 @@ def main() -> None:
     ap.add_argument("--autoencoder", help="the frame autoencoder checkpoint of a latent U-ViT checkpoint (models/train_autoencoder.py)")
     ap.add_argument("--draw-scale", type=int, default=1, help="the decoder draws frames this many times the native size (a scene "
                     "autoencoder renders its scene state at any size: drawn at the output size, seams and edges are the renderer's)")
+    ap.add_argument("--read-scale", type=int, default=1, help="the encoder reads reference frames this many times the native size "
+                    "and refines its reading against them by render and compare (a scene autoencoder only: models/footage_reading.py)")
     a = ap.parse_args()
 
     if a.checkpoint and "latent_shift" in torch.load(a.checkpoint, map_location="cpu"):
@@ -196,6 +202,16 @@ class _Graph(torch.nn.Module):
         return getattr(self.module, self.method)(x)
 
 
+def footage_reader(ae: torch.nn.Module, scale: int) -> torch.nn.Module:
+    """The package's encoder graph: the encoder itself, or a scene autoencoder's reader of frames `scale`× the native
+    size that refines its reading against them (--read-scale)."""
+    if scale == 1:
+        return _Graph(ae, "encode")
+    if not isinstance(ae, SceneAutoencoder):
+        sys.exit(f"--read-scale {scale}: only a scene autoencoder refines its reading by drawing it; use --read-scale 1")
+    return FootageReader(ae, scale)
+
+
 def export_latent(a) -> None:
     """A `space: "latent"` package: encoder.onnx (frames → codes), decoder.onnx (codes → frames), uvit.onnx over the
     normalised codes ((code − shift) · scale), the vocabulary and model.json; each graph verified in onnxruntime-node."""
@@ -207,12 +223,14 @@ def export_latent(a) -> None:
     cfg, m = model.cfg, ae.cfg
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    g = torch.Generator().manual_seed(1)
-    frames = torch.rand(3, 3, m.height, m.width, generator=g) * 2 - 1
+    reader = footage_reader(ae, a.read_scale)
+    # Verified on frames of the world: the reader's accepted steps follow its error, which on noise ties to the last bit.
+    frames = render_prompt(sample_split(random.Random(1), held_out=True), 3 / 24, 24, m.height * a.read_scale, m.width * a.read_scale, seed=1)
+    frames = frames.float() / 127.5 - 1
     with torch.no_grad():
-        codes = ae.encode(frames)
+        codes = reader(frames)
     drawer = drawing_decoder(ae, a.draw_scale)
-    graphs = {"encoder.onnx": (_Graph(ae, "encode"), frames, "frames", "latent"), "decoder.onnx": (_Graph(drawer, "decode"), codes, "latent", "frames")}
+    graphs = {"encoder.onnx": (reader, frames, "frames", "latent"), "decoder.onnx": (_Graph(drawer, "decode"), codes, "latent", "frames")}
     for file, (graph, example, name_in, name_out) in graphs.items():
         with torch.no_grad():
             torch.onnx.export(graph, (example,), str(out / file), input_names=[name_in], output_names=[name_out],
@@ -229,7 +247,7 @@ def export_latent(a) -> None:
     architecture = {"type": "latent-uvit-video", "width": cfg.width_dim, "depth": cfg.depth, "heads": cfg.heads,
                     "frames_per_token": cfg.frames_per_token, "params": params, "autoencoder_params": sum(p.numel() for p in ae.parameters()),
                     "tokens": 2 + cfg.text_len + cfg.video_tokens}
-    frame_shape = ["N", 3, m.height, m.width]
+    frame_shape = ["N", 3, m.height * a.read_scale, m.width * a.read_scale]
     manifest = {"format": "longshot-model/2", **common_manifest(a, architecture, trained, cfg.frames, cfg.context_frames, cfg.text_len,
                                                                  ["B", cfg.frames, cfg.latent])}
     manifest["space"] = "latent"
@@ -248,6 +266,7 @@ def export_latent(a) -> None:
     print(json.dumps({"event": "exported", "out": str(out), "bytes": {f: (out / f).stat().st_size for f in ("uvit.onnx", "encoder.onnx", "decoder.onnx")}}))
     with torch.no_grad():
         verify(out, "encoder.onnx", {"frames": frames}, "latent", codes)
+        verify(out, "encoder.onnx", {"frames": frames[:2]}, "latent", codes[:2])   # another frame count: N is dynamic
         verify(out, "decoder.onnx", {"latent": codes}, "frames", drawer.decode(codes))
         inputs = example_inputs(cfg, 2, 1)
         verify(out, "uvit.onnx", dict(zip(INPUTS, inputs)), "v", model(*inputs))

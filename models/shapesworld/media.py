@@ -75,12 +75,13 @@ def print_json(obj: object) -> None:
 FOOTAGE_SCALE = 4   # footage for reference frames is rendered this many times the native size
 
 
-def as_reference(frames: np.ndarray, fps: float, path: str) -> np.ndarray:
-    """uint8 frames [F, H, W, 3] rendered FOOTAGE_SCALE× larger → H.264 at `path` → scaled to the native size with
-    Lanczos, as the daemon decodes an editor's footage into reference frames (daemon/media/decode.ts): [F, h, w, 3]."""
+def as_reference(frames: np.ndarray, fps: float, path: str, read_scale: int = 1) -> np.ndarray:
+    """uint8 frames [F, H, W, 3] rendered FOOTAGE_SCALE× larger → H.264 at `path` → scaled with Lanczos to read_scale×
+    the native size (the size of the package's encoder input), as the daemon decodes an editor's footage into
+    reference frames (daemon/media/decode.ts): [F, h, w, 3]."""
     _, h, w, _ = frames.shape
     write_clip(frames, fps, path)
-    nh, nw = h // FOOTAGE_SCALE, w // FOOTAGE_SCALE
+    nh, nw = h * read_scale // FOOTAGE_SCALE, w * read_scale // FOOTAGE_SCALE
     raw = subprocess.run([ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-i", path, "-vf", f"scale={nw}:{nh}:flags=lanczos",
                           "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], capture_output=True, check=True).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, nh, nw, 3).copy()
