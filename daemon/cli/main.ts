@@ -300,7 +300,7 @@ const commands: Record<string, Command> = {
         ['overhead', `${(figures.overhead_ratio * 100).toFixed(2)} %`],
         ['2 s clip @ 24 fps', `${figures.clip_2s_seconds.toFixed(2)} s`],
         ['first preview', `${figures.first_preview_ms.toFixed(0)} ms`],
-        ['frame encoder', `${figures.encoder_ms.toFixed(1)} ms (${figures.encoder_percent.toFixed(1)} % of the clip)`],
+        ['reading references', `${figures.encoder_ms.toFixed(1)} ms for an extend's ${pipeline.contextFrames} frames (${figures.encoder_percent.toFixed(1)} % of the clip's time)`],
         ['frame decoder', `${figures.decoder_ms.toFixed(1)} ms (${figures.decoder_percent.toFixed(1)} % of the clip, previews included)`],
       ];
       for (const [k, v] of rows) process.stdout.write(`${k.padEnd(20)} ${v}\n`);
