@@ -20,9 +20,9 @@ Prints one JSON object:
 - seam_ok_by_motion: seam_ok per motion (0.7.0 from the true state: every motion ≥ 92 %);
 - with --autoencoder, the known frames are what the product conditions an extend on: the reading of the truth
   rendered 4× larger, written as H.264 and scaled down with Lanczos to the encoder's input size (as the daemon reads
-  footage), refined by render and compare at --read-scale 2 as the bundled package's encoder graph does; seams are
-  then measured from the true last frame, as the judge measures them against the footage (0.7.0 with the encoder
-  alone, --read-scale 1: 85 % against 98 % from the true state, growing objects 52 %);
+  footage), refined by render and compare with --read-scale 2 (models/footage_reading.py); seams are then measured
+  from the true last frame, as the judge measures them against the footage (0.7.0: 85 % against 98 % from the true
+  state, growing objects 52 %; refined at --read-scale 2: 92 %, growing 81 %, but falls 97 → 86 %);
 - wall_turn: a second set of windows, horizontal movers whose true turn at a side wall falls mid-window: the median
   distance in H by which the sampled object's extreme falls short of the true one (positive: it turned back early,
   as 0.7.0's extends did 13 px short of the frame edge at 256 px), the share short by more than 0.02 H, and the
@@ -63,8 +63,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--size-slope", type=float, default=0.0, help="tilt of the known frames' log sizes, per frame")
     ap.add_argument("--autoencoder", help="a scene autoencoder: the known frames are its reading of rendered footage")
-    ap.add_argument("--read-scale", type=int, default=READ_SCALE, help="with --autoencoder, read footage at this many times the "
-                    "native size and refine the reading by render and compare, as the bundled package does (1: the encoder alone)")
+    ap.add_argument("--read-scale", type=int, default=1, help="with --autoencoder, read footage at this many times the native "
+                    f"size and refine the reading by render and compare, as a package exported with --read-scale does (e.g. {READ_SCALE}; "
+                    "1: the encoder alone, as the bundled package reads)")
     a = ap.parse_args()
 
     torch.set_num_threads(1)

@@ -175,6 +175,16 @@ const BUNDLED = path.join(__dirname, '../../models/shapesworld-uvit');
       expect(frames[0]).toHaveLength(bundled.outputWidth * bundled.outputHeight * 3);
       expect(bundled.outputHeight % bundled.nativeHeight).toBe(0);
       expect(bytes(await bundled.run(input))).toBe(bytes(frames));
+      // An extend conditions on references at the size its encoder reads; a native-size one is refused, naming that size.
+      const grey = (width: number, height: number) => new Uint8Array(width * height * 3).fill(128);
+      const extended = await bundled.run({ ...input, steps: 1, before: [grey(bundled.referenceWidth, bundled.referenceHeight)] });
+      expect(extended).toHaveLength(bundled.framesPerWindow);
+      if (bundled.referenceHeight !== bundled.nativeHeight) {
+        await expect(bundled.run({ ...input, before: [grey(bundled.nativeWidth, bundled.nativeHeight)] })).rejects.toMatchObject({
+          code: 'bad_request',
+          message: expect.stringContaining(`${bundled.referenceWidth}x${bundled.referenceHeight} RGB`),
+        });
+      }
     } finally {
       await bundled.close();
     }
