@@ -43,7 +43,8 @@ export interface BenchOptions {
  */
 export async function benchPipeline(pipeline: EngineVideoPipeline, options: BenchOptions = {}): Promise<BenchFigures> {
   const { steps, guidance, sampler } = pipeline.defaults;
-  const grey = new Uint8Array(pipeline.referenceWidth * pipeline.referenceHeight * 3).fill(128);
+  const pixels = pipeline.referenceWidth * pipeline.referenceHeight; // of one reference frame
+  const grey = new Uint8Array(pixels * 3).fill(128);
   const input: PipelineInput = {
     prompt: options.prompt ?? 'a red circle moves left on a white background',
     frameCount: 48,
@@ -69,7 +70,6 @@ export async function benchPipeline(pipeline: EngineVideoPipeline, options: Benc
   });
   const clipSeconds = (performance.now() - started) / 1000;
   const decoderMs = pipeline.codec.timing.decodeMs - codecBefore.decodeMs;
-  const pixels = pipeline.referenceWidth * pipeline.referenceHeight;
   const encodeBefore = pipeline.codec.timing.encodeMs;
   await pipeline.codec.encode(Array.from({ length: pipeline.contextFrames }, () => rgbToModel(grey, pixels)));
   const encoderMs = pipeline.codec.timing.encodeMs - encodeBefore;
