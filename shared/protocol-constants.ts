@@ -4,7 +4,7 @@
  */
 
 /** The protocol version this build speaks; a peer with another major version is refused at `hello`. */
-export const PROTOCOL_VERSION = '1.0';
+export const PROTOCOL_VERSION = '1.1';
 /** The daemon's port on 127.0.0.1. Fixed for the panel: UXP lets it reach only the addresses its manifest lists. */
 export const DAEMON_PORT = 43117;
 /** The WebSocket subprotocol the daemon answers with. */

@@ -200,7 +200,9 @@ export type ServerMessage =
   | {
       type: 'progress';
       jobId: string;
-      /** Sampler steps done across the whole job, and their total (all windows). */
+      /** `reading`: the job's reference frames read so far, of `total` (extends and fills, before sampling);
+       * `sampling`: sampler steps done across the whole job, of `total` (all windows). */
+      stage: 'reading' | 'sampling';
       step: number;
       total: number;
       etaSeconds: number | null;

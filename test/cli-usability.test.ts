@@ -49,9 +49,12 @@ describe('longshot CLI as a new user meets it', () => {
   });
 
   test('progress reads as windows and --steps, not the product of both', () => {
-    expect(formatProgress(13, 48, 12, null)).toMatch(/ window 2\/4 · step 1\/12$/);
-    expect(formatProgress(48, 48, 12, 0)).toMatch(/ window 4\/4 · step 12\/12  eta 0s$/);
-    expect(formatProgress(5, 12, 12, null)).toMatch(/\] step 5\/12$/);
+    const sampling = (step: number, total: number, etaSeconds: number | null) => ({ stage: 'sampling' as const, step, total, etaSeconds });
+    expect(formatProgress(sampling(13, 48, null), 12)).toMatch(/ window 2\/4 · step 1\/12$/);
+    expect(formatProgress(sampling(48, 48, 0), 12)).toMatch(/ window 4\/4 · step 12\/12  eta 0s$/);
+    expect(formatProgress(sampling(5, 12, null), 12)).toMatch(/\] step 5\/12$/);
+    // An extend's reference frames are read before its first step, and say so.
+    expect(formatProgress({ stage: 'reading', step: 2, total: 4, etaSeconds: 1 }, 12)).toMatch(/\] reading reference frame 2\/4  eta 1s$/);
   });
 
   test('--variations 2 makes seeds s and s+1, each its own file, with window progress in JSON', async () => {
@@ -61,7 +64,7 @@ describe('longshot CLI as a new user meets it', () => {
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.event === 'done').map((l) => [l.seed, path.basename(l.output)])).toEqual([[7, 'var-seed7.mp4'], [8, 'var-seed8.mp4']]);
     const progress = lines.find((l) => l.event === 'progress');
-    expect(progress).toMatchObject({ seed: 7, window: 1, windowStep: 1, stepsPerWindow: 2 });
+    expect(progress).toMatchObject({ seed: 7, stage: 'sampling', window: 1, windowStep: 1, stepsPerWindow: 2 });
     expect(fs.existsSync(path.join(dir, 'var-seed8.mp4'))).toBe(true);
   });
 

@@ -196,8 +196,9 @@ const commands: Record<string, Command> = {
             logger,
             signingIdentity,
             onProgress: (p) => {
-              bar?.update(p.step, p.total, p.etaSeconds);
-              if (values.json) process.stdout.write(JSON.stringify({ event: 'progress', seed, step: p.step, total: p.total, ...windowProgressJson(p.step, p.total, stepsPerWindow), etaSeconds: p.etaSeconds }) + '\n');
+              bar?.update(p);
+              const where = p.stage === 'sampling' ? windowProgressJson(p.step, p.total, stepsPerWindow) : {};
+              if (values.json) process.stdout.write(JSON.stringify({ event: 'progress', seed, stage: p.stage, step: p.step, total: p.total, ...where, etaSeconds: p.etaSeconds }) + '\n');
             },
           });
           bar?.finish();

@@ -1,3 +1,5 @@
+import type { PipelineProgress } from '../engine/types';
+
 /** Where the sampler is, the way a user thinks of it: window w of W, step s of the --steps per window. */
 export interface WindowProgress {
   window: number;
@@ -21,12 +23,12 @@ export class ProgressBar {
 
   constructor(private readonly out: NodeJS.WriteStream, private readonly label: string, private readonly stepsPerWindow: number) {}
 
-  update(step: number, total: number, etaSeconds: number | null): void {
+  update(progress: Pick<PipelineProgress, 'stage' | 'step' | 'total' | 'etaSeconds'>): void {
     const now = Date.now();
-    if (step < total && now - this.lastDraw < 100) return;
+    if (progress.step < progress.total && now - this.lastDraw < 100) return;
     this.lastDraw = now;
     this.drawn = true;
-    this.out.write(`\r${this.label} ${formatProgress(step, total, this.stepsPerWindow, etaSeconds)}   `);
+    this.out.write(`\r${this.label} ${formatProgress(progress, this.stepsPerWindow)}   `);
   }
 
   /** Ends the bar's line (only if one was drawn), so what follows starts on its own line. */
@@ -36,12 +38,17 @@ export class ProgressBar {
   }
 }
 
-/** `[####------] window 2/4 · step 5/12  eta 3s`; one window prints no window count. */
-export function formatProgress(step: number, total: number, stepsPerWindow: number, etaSeconds: number | null): string {
+/** `[####------] window 2/4 · step 5/12  eta 3s`; one window prints no window count; before sampling,
+ * `[####------] reading reference frame 2/4  eta 1s`. */
+export function formatProgress(progress: Pick<PipelineProgress, 'stage' | 'step' | 'total' | 'etaSeconds'>, stepsPerWindow: number): string {
+  const { stage, step, total, etaSeconds } = progress;
   const width = 30;
   const filled = total > 0 ? Math.round((step / total) * width) : 0;
   const w = windowProgress(step, total, stepsPerWindow);
-  const where = w.windows > 1 ? `window ${w.window}/${w.windows} · step ${w.step}/${w.stepsPerWindow}` : `step ${w.step}/${w.stepsPerWindow}`;
+  const where =
+    stage === 'reading' ? `reading reference frame ${step}/${total}`
+    : w.windows > 1 ? `window ${w.window}/${w.windows} · step ${w.step}/${w.stepsPerWindow}`
+    : `step ${w.step}/${w.stepsPerWindow}`;
   const eta = etaSeconds === null ? '' : `  eta ${etaSeconds.toFixed(0)}s`;
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${where}${eta}`;
 }

@@ -112,6 +112,20 @@ test('fill, extend-head and every mode make exactly the frames asked, references
   }
 });
 
+test('an extend or a fill reads its references first, each reported, and a cancel while reading stops there', async () => {
+  const seen: PipelineProgress[] = [];
+  const run = await recorded(base({ frameCount: 7, steps: 2, before: [rgb(10), rgb(20)], after: [rgb(200)] }), (p) => seen.push(p));
+  expect(run.encoded).toHaveLength(3);
+  // One report a frame read, with no preview, all before the first sampler step; the sampling stage counts from 1.
+  expect(seen.slice(0, 3).map((p) => [p.stage, p.step, p.total, p.previewJpeg])).toEqual([1, 2, 3].map((step) => ['reading', step, 3, null]));
+  const sampling = seen.slice(3);
+  expect(sampling.map((p) => [p.stage, p.step])).toEqual(sampling.map((_, i) => ['sampling', i + 1]));
+  expect(sampling.at(-1)!.step).toBe(sampling.at(-1)!.total);
+  const controller = new AbortController();
+  const cancelled = pipeline.run(base({ frameCount: 7, before: [rgb(10), rgb(20)] }), { signal: controller.signal, onProgress: (p) => p.stage === 'reading' && controller.abort() });
+  await expect(cancelled).rejects.toMatchObject({ code: 'cancelled', message: expect.stringMatching(/while reading reference frame 2 of 2/) });
+});
+
 test('a long clip of many windows: context carried as codes, each window decoded once, RGB out', async () => {
   const seen: PipelineProgress[] = [];
   const run = await recorded(base({ fps: 60, frameCount: 600, steps: 1 }), (p) => seen.push(p));

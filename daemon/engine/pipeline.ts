@@ -122,13 +122,18 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     // 3. Windows, and the clean frames they can see: the references the plan uses, in model values [C, H, W],
     // encoded once into the sampled space.
     const plan = planWindows({ frameCount: input.frameCount, framesPerWindow: F, contextFrames: this.contextFrames, beforeCount: input.before.length, afterCount: input.after.length });
-    const encodeUsed = async (side: 'before' | 'after'): Promise<Map<number, Float32Array>> => {
-      const used = [...new Set(plan.flatMap((window) => window.slots.flatMap((slot) => (slot.kind === side ? [slot.index] : []))))];
-      const sampled = await this.codec.encode(used.map((index) => rgbToModel(input[side][index]!, pixels)));
-      return new Map(used.map((index, i) => [index, sampled[i]!]));
-    };
-    const before = await encodeUsed('before');
-    const after = await encodeUsed('after');
+    // Read one frame at a time, each reported: a refining encoder takes about half a second a frame.
+    const usedOf = (side: 'before' | 'after') => [...new Set(plan.flatMap((window) => window.slots.flatMap((slot) => (slot.kind === side ? [slot.index] : []))))];
+    const toRead = [...usedOf('before').map((index) => ({ side: 'before' as const, index })), ...usedOf('after').map((index) => ({ side: 'after' as const, index }))];
+    const read = { before: new Map<number, Float32Array>(), after: new Map<number, Float32Array>() };
+    for (const [i, { side, index }] of toRead.entries()) {
+      throwIfCancelled(`while reading reference frame ${i + 1} of ${toRead.length}`);
+      const [sampled] = await this.codec.encode([rgbToModel(input[side][index]!, pixels)]);
+      read[side].set(index, sampled!);
+      const elapsedSeconds = (performance.now() - started) / 1000;
+      options.onProgress?.({ stage: 'reading', step: i + 1, total: toRead.length, etaSeconds: (elapsedSeconds / (i + 1)) * (toRead.length - i - 1), previewJpeg: null });
+    }
+    const { before, after } = read;
     // Generated frames leave as RGB after their window (decoded once); sampled values are kept only while a later
     // window still needs them (a 60 s clip at 60 fps would otherwise hold 3600 float frames).
     const output: RgbFrame[] = new Array<RgbFrame>(input.frameCount);
@@ -147,7 +152,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     let reportPending: (() => Promise<void>) | null = null;
     let noise: Float32Array | null = null;
 
-    // 5. Denoising loop, window by window.
+    // 5. Denoising loop, window by window (its ETA counts from here, not from the reading).
+    const samplingStarted = performance.now();
     for (const [w, window] of plan.entries()) {
       const knownSlots = window.slots.map((slot, i) => ({ i, clean: cleanFrameOf(slot) })).filter((s): s is { i: number; clean: Float32Array } => s.clean !== null);
       const reimposeKnown = (target: Float32Array) => knownSlots.forEach(({ i, clean }) => target.set(clean, i * frameSize));
@@ -192,9 +198,9 @@ class UViTVideoPipeline implements EngineVideoPipeline {
           reportPending = async () => {
             // One frame through the decoder (latent packages) a step: the preview slot of the current estimate.
             const [previewFrame] = await this.codec.decode([x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize)]);
-            const elapsedSeconds = (performance.now() - started) / 1000;
+            const elapsedSeconds = (performance.now() - samplingStarted) / 1000;
             const previewJpeg = this.previews.encode(previewFrame!, this.outputWidth, this.outputHeight);
-            onProgress({ step, total, etaSeconds: (elapsedSeconds / step) * (total - step), previewJpeg });
+            onProgress({ stage: 'sampling', step, total, etaSeconds: (elapsedSeconds / step) * (total - step), previewJpeg });
           };
           if (step === 1) {
             await reportPending();

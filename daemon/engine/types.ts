@@ -19,8 +19,13 @@ export interface PipelineInput {
   after: RgbFrame[];
 }
 
-/** Progress across the whole job (all windows): sampler steps done of total, and a preview of the current estimate. */
+/**
+ * Progress of one stage of the job. `reading`: reference frames read into the sampled space, of those the job uses
+ * (a latent package's encoder may refine its reading for a second a frame). `sampling`: sampler steps done across
+ * all windows, with a preview of the current estimate.
+ */
 export interface PipelineProgress {
+  stage: 'reading' | 'sampling';
   step: number;
   total: number;
   etaSeconds: number | null;

@@ -4,8 +4,9 @@ import { DEFAULT_LIST_LIMIT, FINAL_STATES, type GenerateRequest, type Job } from
 import { assertAffordable, withSeed, type JobLimits } from '../generation/request';
 import { INTERRUPTED_ERROR, type JobOutput, type JobStore } from './job-store';
 
-/** Progress of a running job, as the runner reports it. */
+/** Progress of a running job, as the runner reports it: reading its reference frames, then sampling. */
 export interface JobProgress {
+  stage: 'reading' | 'sampling';
   step: number;
   total: number;
   etaSeconds: number | null;
@@ -251,7 +252,8 @@ export class JobQueue {
       const output = await this.runner(job, {
         signal: controller.signal,
         onProgress: (progress) => {
-          this.store.setProgress(job.id, progress.step, progress.total);
+          // The job's stored progress counts sampler steps; reading is only told to the job's followers.
+          if (progress.stage === 'sampling') this.store.setProgress(job.id, progress.step, progress.total);
           this.emit({ type: 'progress', job, progress });
         },
       });

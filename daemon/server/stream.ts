@@ -210,9 +210,9 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
           break;
         case 'progress': {
           if (conn.ws.bufferedAmount > SLOW_CLIENT_BYTES) break;
-          const { step, total, etaSeconds, previewJpeg } = event.progress;
+          const { stage, step, total, etaSeconds, previewJpeg } = event.progress;
           const preview = previewJpeg ? Buffer.from(previewJpeg).toString('base64') : null;
-          send(conn, { type: 'progress', jobId: event.job.id, step, total, etaSeconds, preview });
+          send(conn, { type: 'progress', jobId: event.job.id, stage, step, total, etaSeconds, preview });
           break;
         }
         case 'done':

@@ -52,7 +52,7 @@ describe('DaemonClient', () => {
     expect(reply.token).toBe(daemon.token);
     client.connect(reply.token);
     const state = await until(client, (s) => s.status === 'connected');
-    expect(state.info).toMatchObject({ name: 'longshot', protocol: '1.0', machine: reply.machine });
+    expect(state.info).toMatchObject({ name: 'longshot', protocol: '1.1', machine: reply.machine });
   });
 
   it('submits a job and receives progress with previews, the verified clip, then done', async () => {

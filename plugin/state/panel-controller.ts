@@ -201,7 +201,7 @@ export class PanelController {
       case 'started':
         return this.patch(job.id, { phase: 'running' });
       case 'progress':
-        return this.patch(job.id, { phase: 'running', progress: { step: event.step, total: event.total, etaSeconds: event.etaSeconds }, preview: event.preview ?? job.preview });
+        return this.patch(job.id, { phase: 'running', progress: { stage: event.stage, step: event.step, total: event.total, etaSeconds: event.etaSeconds }, preview: event.preview ?? job.preview });
       case 'clip-file': {
         // Marked before the first await: the job's `done` follows this event at once and must see it.
         if (job.placeOnArrival) this.patch(job.id, { phase: 'placing', message: null });

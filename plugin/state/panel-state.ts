@@ -25,7 +25,8 @@ export interface JobView {
   prompt: string;
   plan: JobPlan;
   phase: JobPhase;
-  progress: { step: number; total: number; etaSeconds: number | null } | null;
+  /** The daemon's last progress: reading the reference frames (extend, fill), then sampler steps. */
+  progress: { stage: 'reading' | 'sampling'; step: number; total: number; etaSeconds: number | null } | null;
   /** Base64 JPEG of the latest estimate; not kept across reloads. */
   preview: string | null;
   /** Base64 JPEG of the finished clip's middle frame (the daemon's poster); kept across reloads. */

@@ -24,8 +24,9 @@ describe('jobStatus', () => {
   it('says where each job stands', () => {
     expect(jobStatus(job({}))).toBe('Queued');
     expect(jobStatus(job({ phase: 'running' }))).toBe('Starting…');
-    expect(jobStatus(job({ phase: 'running', progress: { step: 3, total: 12, etaSeconds: 4.2 } }))).toBe('Step 3/12 · about 5 s left');
-    expect(jobStatus(job({ phase: 'running', progress: { step: 3, total: 12, etaSeconds: null } }))).toBe('Step 3/12');
+    expect(jobStatus(job({ phase: 'running', progress: { stage: 'reading', step: 1, total: 4, etaSeconds: 1.5 } }))).toBe('Reading reference frame 1/4 · about 2 s left');
+    expect(jobStatus(job({ phase: 'running', progress: { stage: 'sampling', step: 3, total: 12, etaSeconds: 4.2 } }))).toBe('Step 3/12 · about 5 s left');
+    expect(jobStatus(job({ phase: 'running', progress: { stage: 'sampling', step: 3, total: 12, etaSeconds: null } }))).toBe('Step 3/12');
     expect(jobStatus(job({ phase: 'placed', placement: { sequenceName: 'Main', trackIndex: 2, startTicks: 0, endTicks: 1, startSeconds: 12.5, itemName: 'x.mp4' } }))).toBe('On V3 at 12.50 s in "Main"');
     expect(jobStatus(job({ phase: 'ready', message: 'finished while the panel was closed: place it when ready' }))).toMatch(/place it when ready/);
     expect(jobStatus(job({ phase: 'ready' }))).toBe('Ready to place');

@@ -54,7 +54,8 @@ export function jobStatus(job: JobView): string {
       return 'Queued';
     case 'running':
       if (!job.progress) return 'Starting…';
-      return `Step ${job.progress.step}/${job.progress.total}` + (job.progress.etaSeconds === null ? '' : ` · about ${Math.ceil(job.progress.etaSeconds)} s left`);
+      return (job.progress.stage === 'reading' ? `Reading reference frame ${job.progress.step}/${job.progress.total}` : `Step ${job.progress.step}/${job.progress.total}`) +
+        (job.progress.etaSeconds === null ? '' : ` · about ${Math.ceil(job.progress.etaSeconds)} s left`);
     case 'placing':
       return job.message ?? 'Placing on the timeline…';
     case 'placed': {
