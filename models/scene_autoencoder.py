@@ -203,10 +203,17 @@ class SceneAutoencoder(nn.Module):
             # One atlas lookup of the shape mixture (a sure shape is one atlas); outside the atlas, far outside.
             atlas = torch.einsum("ns,schw->nchw", shape, self.atlas)
             distance = F.grid_sample(atlas, grid, mode="bilinear", padding_mode="border", align_corners=True)[:, 0]
-            coverage = torch.sigmoid(4 * (0.5 - distance * size * h)) * s[:, :1].clamp(0, 1).view(n, 1, 1)
+            # The renderer's anti-aliasing: coverage falls linearly over one pixel of the drawn size. A sigmoid edge,
+            # fitted at 64 px, drew objects half a pixel off the renderer's at 256 px, measured by the judge's colour
+            # masks: a still object's whole seam allowance (check 5).
+            coverage = (0.5 - distance * size * h).clamp(0, 1) * s[:, :1].clamp(0, 1).view(n, 1, 1)
             colour = (COLOUR_LOGIT_SCALE * self.slot_colour(s[:, 1: 1 + len(COLOURS)])).softmax(1).view(n, -1, 1, 1)
             out = out * (1 - coverage.unsqueeze(1)) + colour * coverage.unsqueeze(1)
         return out
+
+    def decoder_parameters(self) -> list[nn.Parameter]:
+        """The learned renderer's weights: the shape atlases and the colour maps."""
+        return [self.atlas, *self.slot_colour.parameters(), *self.background_colour.parameters()]
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """latents [N, LATENT] → frames [N, 3, H, W] in [-1, 1] (the package's decoder graph, after scale and shift)."""

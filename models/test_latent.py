@@ -233,6 +233,46 @@ class DrawScaleTest(unittest.TestCase):
             self.assertEqual(tuple(drawing_decoder(scene, 2).decode(z).shape), (1, 3, 64, 96))
 
 
+class BundledDecoderTest(unittest.TestCase):
+    """The bundled scene autoencoder's decoder, drawn at the package's size (4× native), against the renderer."""
+
+    def test_objects_are_drawn_where_and_as_large_as_the_renderer_draws_them(self):
+        import random
+        import numpy as np
+        from models.shapesworld.world import render
+        from models.train_autoencoder import load_autoencoder
+        ae = load_autoencoder(ROOT / "models" / "shapesworld-latent" / "scene-ae.pt")
+        drawer = ae.drawing_at(4)
+        prompts = ["a large red square stays still", "a small blue triangle moves left", "a green circle falls", "a white square bounces",
+                   "a small purple circle grows", "a large yellow triangle moves up", "a blue square shrinks", "a red triangle moves right"]
+        rng = random.Random(8)
+        scene = sample_scene(prompts, rng, 112 / 64)
+        times = torch.tensor([[rng.uniform(0.0, 4.0)] for _ in prompts])
+        truth, _ = render(scene, times, drawer.cfg.height, drawer.cfg.width)
+        with torch.no_grad():
+            drawn = (drawer.decode(scene_latents(scene, times)[:, 0]) + 1) * 127.5
+        h = drawer.cfg.height
+        for i, colour in enumerate(scene.colour[:, 0]):
+            # The judge's reading of an object: the pixels within 60 levels of its colour.
+            masks = [(np.abs(frame[i].permute(1, 2, 0).numpy() - colour.numpy()).max(-1) < 60) for frame in (truth[:, 0], drawn)]
+            (ty, tx), (dy, dx) = [np.nonzero(m) for m in masks]
+            # A fifth of a pixel at 256 px: a still object's seam allows three quarters of one (check 5).
+            self.assertLess(float(np.hypot(dx.mean() - tx.mean(), dy.mean() - ty.mean())) / h, 0.2 / h, prompts[i])
+            self.assertLess(abs(len(dx) / len(tx) - 1), 0.015, prompts[i])
+
+
+    def test_fitting_the_drawing_moves_the_decoder_alone_and_keeps_the_native_config(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            bundled = ROOT / "models" / "shapesworld-latent" / "scene-ae.pt"
+            subprocess.run([sys.executable, "-m", "models.train_scene_ae", "--config", "scene-drawing", "--init", str(bundled), "--steps", "3",
+                            "--out", tmp], cwd=ROOT, check=True, capture_output=True, text=True)
+            before, after = torch.load(bundled, map_location="cpu"), torch.load(Path(tmp) / "last.pt", map_location="cpu")
+            self.assertEqual((after["model_config"]["height"], after["model_config"]["width"]), (64, 112))
+            moved = {name for name, value in after["model"].items() if not torch.equal(value, before["model"][name])}
+            self.assertIn("atlas", moved)
+            self.assertTrue(moved <= {"atlas", "slot_colour.weight", "slot_colour.bias", "background_colour.weight", "background_colour.bias"}, moved)
+
+
 class FootageReadingTest(unittest.TestCase):
     """The render-and-compare refinement of a reading (models/footage_reading.py), on the bundled scene autoencoder."""
 
@@ -265,6 +305,26 @@ class FootageReadingTest(unittest.TestCase):
         self.assertLess(float(error[:, 2::3].max()), 0.015, error)
         absent = torch.stack([truth[:, p] < 0.5 for p in PRESENCE], 1).repeat_interleave(3, 1)
         self.assertTrue(bool((refined[:, geometry][absent] == off[:, geometry][absent]).all()))
+
+
+class AverageCheckpointsTest(unittest.TestCase):
+    def test_the_average_interpolates_ema_weights_and_refuses_another_network(self):
+        def checkpoint(value: float, width: int = 32) -> dict:
+            return {"ema": {"w": torch.full((2, 2), value), "steps": torch.tensor(7)}, "model_config": {"width_dim": width}, "step": int(value),
+                    "latent_space": "s", "latent_shift": torch.zeros(3), "latent_scale": torch.ones(3), "config": "c", "seed": 1}
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            for name, state in (("a", checkpoint(1.0)), ("b", checkpoint(3.0)), ("wide", checkpoint(3.0, 64))):
+                torch.save(state, tmp / f"{name}.pt")
+            run = lambda *args: subprocess.run([sys.executable, "scripts/average-checkpoints.py", *map(str, args)], cwd=ROOT, capture_output=True, text=True)
+            self.assertEqual(run(tmp / "a.pt", tmp / "b.pt", "--weight", "0.25", "--out", tmp / "soup.pt").returncode, 0)
+            soup = torch.load(tmp / "soup.pt")
+            self.assertTrue(torch.allclose(soup["ema"]["w"], torch.full((2, 2), 1.5)))
+            self.assertEqual(int(soup["ema"]["steps"]), 7)
+            self.assertEqual((soup["averaged"]["weight"], soup["averaged"]["steps"]), (0.25, [1, 3]))
+            refused = run(tmp / "a.pt", tmp / "wide.pt", "--out", tmp / "bad.pt")
+            self.assertNotEqual(refused.returncode, 0)
+            self.assertIn("its model_config differs", refused.stderr)
 
 
 class EvalModelOptionsTest(unittest.TestCase):

@@ -78,6 +78,10 @@ class LatentTrainConfig:
     # Sampling weight of a clip by its objects' motions (the largest of them; 1 when not named): falls and bounces
     # were 0.5.0's weakest families (one-object 33 % and 9 %: early, almost elastic bounces, falls overshooting the floor).
     motion_weights: dict = field(default_factory=dict)
+    # Extra loss weight on the unknown frames next to a known one: the seams of an extend or a fill, where the spec
+    # allows a jump of 1.5 per-frame steps (0.7.0's extend and fill seams failed at 1.05-1.45x that for large and
+    # falling objects, and a fill's last frame missed the footage after it).
+    seam_weight: float = 0.0
 
 
 _WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
@@ -119,6 +123,11 @@ CONFIGS = {
 # second alone on the GPU (23 with two other runs beside it), against the CPU's 3 steps of 64; loader processes crop
 # the windows (models/batch_stream.py).
 CONFIGS["latent-scene-gpu"] = replace(CONFIGS["latent-scene"], batch=1024, warmup=300)
+# The jobs that continue footage: 0.7.0 passed B-roll 97 % but extend and fill seams 80 % and 65 %, so more windows
+# continue (first k) or join (both) known frames, and the frames beside known ones weigh 4×. Its device run (10,741
+# steps from 0.7.0) continued true states within the seam limit 99.7 % (0.7.0: 97.9 %) but turned at walls earlier;
+# 0.8.0's U-ViT is the average of the two (scripts/average-checkpoints.py, the card).
+CONFIGS["latent-scene-seams-gpu"] = replace(CONFIGS["latent-scene-gpu"], mask_weights=(0.15, 0.4, 0.1, 0.35), seam_weight=3.0)
 
 
 def latent_space(ae: str | Path) -> str:
@@ -270,6 +279,9 @@ def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.G
     x_t = (alpha * x0 + sigma * eps) * (1 - k) + x0 * k
     target = x0 if model.cfg.predicts == "x0" else alpha * eps - sigma * x0
     error = (model.head(x_t, known, t, fps, tokens) - target) ** 2 * (1 - k)
+    if cfg.seam_weight:
+        beside_known = torch.nn.functional.max_pool1d(known.unsqueeze(1), 3, 1, 1).squeeze(1) * (1 - known)   # B F
+        error = error * (1 + cfg.seam_weight * beside_known).unsqueeze(-1)
     if cfg.geometry_weight != 1.0 or cfg.log_size_weight:
         weight = torch.ones(x0.shape[-1], device=device)
         weight[list(GEOMETRY)] = cfg.geometry_weight

@@ -2,14 +2,16 @@
 
   /usr/bin/python3 -m models.train_scene_ae --config scene-tiny --steps 20 --out /tmp/sae                 # CI: seconds
   /usr/bin/python3 -m models.train_scene_ae --config scene-bundled --max-minutes 40 --out runs/sae [--resume | --init F]
+  /usr/bin/python3 -m models.train_scene_ae --config scene-drawing --init F --max-minutes 10 --out runs/sae-draw   # decoder only, at 256 px
   python3 -m models.train_scene_ae --config scene-gpu --loader-workers 6 --max-minutes 8 --out $OUT/sae --init F   # the lent H200
 
 Its two halves learn side by side from the same batch, each against the renderer's truth: the encoder's segmentation
 learns each pixel's palette coverage (weighted cross-entropy) and its per-colour reading learns what is there
 (cross-entropy on background, presence and shape; Huber error on position and log size), the decoder draws each
 frame from its true state with noise on the one-hots (so the U-ViT's imperfect latents still draw clean objects),
-against every pixel's palette coverage. Checkpoints every few minutes (last.pt,
-resumable); loss.csv has the curve.
+against every pixel's palette coverage. `scene-drawing` fits the decoder alone at the size the package draws (4×
+native): an atlas fitted at 64 px is only as exact as 64 px pixels, and seams are judged at 256 px. Checkpoints every
+few minutes (last.pt, resumable); loss.csv has the curve.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import json
 import math
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -41,6 +43,8 @@ class SceneAETrainConfig:
     one_hot_noise: float = 0.1     # Gaussian noise on the decoder's one-hot inputs
     position_weight: float = 10.0  # × Huber error of x, y (frame heights; quadratic under a quarter pixel) and log size
     max_time: float = 16.0         # frames at random world times in [0, max_time] s (a 16 s clip's states)
+    draw_scale: int = 1            # frames rendered and drawn at this multiple of the native size
+    decoder_only: bool = False     # the encoder's weights stay as they are (it reads native frames)
 
 
 CONFIGS = {
@@ -49,6 +53,8 @@ CONFIGS = {
     "scene-bundled": SceneAETrainConfig(SceneAEConfig(), batch=32, lr=2e-3, warmup=100),
     # The lent H200: 4× the frames a step, rendered by loader processes (models/batch_stream.py).
     "scene-gpu": SceneAETrainConfig(SceneAEConfig(), batch=128, lr=2e-3, warmup=100),
+    # The decoder alone, at the package's drawing size (models/shapesworld-uvit: --draw-scale 4), from --init.
+    "scene-drawing": SceneAETrainConfig(SceneAEConfig(), batch=8, lr=1e-3, warmup=20, draw_scale=4, decoder_only=True),
 }
 
 
@@ -59,10 +65,11 @@ def make_batch(cfg: SceneAETrainConfig, rng: random.Random):
     prompts = [sample_split(rng, held_out=False) for _ in range(cfg.batch)]
     scene = sample_scene(prompts, rng, m.width / m.height)
     times = torch.tensor([[rng.uniform(0, cfg.max_time)] for _ in range(cfg.batch)])
-    frames, coverage = render(scene, times, m.height, m.width)
+    height, width = m.height * cfg.draw_scale, m.width * cfg.draw_scale
+    frames, coverage = render(scene, times, height, width)
     visible = coverage[:, 0]                                                   # B 2 H W
     palette = torch.tensor(PALETTE, dtype=torch.float32)
-    target = torch.zeros(cfg.batch, len(PALETTE), m.height, m.width)
+    target = torch.zeros(cfg.batch, len(PALETTE), height, width)
     rows = torch.arange(cfg.batch)
     background = (scene.background.unsqueeze(1) == palette.unsqueeze(0)).all(-1).float().argmax(1)
     target[rows, background] = 1 - visible.sum(1)
@@ -113,12 +120,14 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "last.pt"
     torch.manual_seed(a.seed)
-    ae = SceneAutoencoder(cfg.model)
+    # Its weights do not depend on the frame size (moments and atlases are in frame heights), so a decoder fitted at
+    # the drawing size is saved with the native config.
+    ae = SceneAutoencoder(replace(cfg.model, height=cfg.model.height * cfg.draw_scale, width=cfg.model.width * cfg.draw_scale))
     if a.init:  # weights whose names and shapes match (a decoder carries over to a new encoder design)
         own, init = ae.state_dict(), torch.load(a.init, map_location="cpu")["model"]
         ae.load_state_dict({k: v for k, v in init.items() if k in own and own[k].shape == v.shape}, strict=False)
     ae.to(device)
-    opt = torch.optim.AdamW(ae.parameters(), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
+    opt = torch.optim.AdamW(ae.decoder_parameters() if cfg.decoder_only else ae.parameters(), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
     step, log = 0, []
     if a.resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location="cpu")
@@ -151,7 +160,8 @@ def main() -> None:
             for group in opt.param_groups:
                 group["lr"] = lr
             frames, z, target, weight, truth = to_device(next(batches), device)
-            enc, dec = encoder_loss(ae, cfg, frames, z, target, weight, truth), decoder_loss(ae, cfg, z, target, weight, generator)
+            dec = decoder_loss(ae, cfg, z, target, weight, generator)
+            enc = torch.zeros(()) if cfg.decoder_only else encoder_loss(ae, cfg, frames, z, target, weight, truth)
             opt.zero_grad(set_to_none=True)
             (enc + dec).backward()
             torch.nn.utils.clip_grad_norm_(ae.parameters(), 1.0)

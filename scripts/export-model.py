@@ -243,6 +243,8 @@ def export_latent(a) -> None:
     ae_state = torch.load(a.autoencoder, map_location="cpu")
     trained = {"config": state["config"], "steps": state["step"], "seed": state["seed"], "weights": a.weights,
                "autoencoder": {"config": ae_state["config"], "steps": ae_state["step"], "seed": ae_state["seed"]}}
+    if "averaged" in state:  # scripts/average-checkpoints.py: the second checkpoint's share and both step counts
+        trained["averaged"] = {"weight": state["averaged"]["weight"], "steps": state["averaged"]["steps"]}
     params = sum(p.numel() for p in model.parameters())
     architecture = {"type": "latent-uvit-video", "width": cfg.width_dim, "depth": cfg.depth, "heads": cfg.heads,
                     "frames_per_token": cfg.frames_per_token, "params": params, "autoencoder_params": sum(p.numel() for p in ae.parameters()),
