@@ -11,11 +11,12 @@ READ_SCALE× it, where a pixel pins a position twice as finely. All of it is one
 encoder.onnx, `scripts/export-model.py --read-scale 2`), so the daemon only reads reference frames at the graph's
 input size.
 
-Measured with 0.7.0's weights (third session of 2026-12-04): positions read more than 0.003 H off 25.8 → 12.9 %;
-continued one-object windows within the seam limit 84.6 → 92.2 % (growing 52 → 81 %, still 91 → 100 %, but falls
-97 → 86 %: refined sizes come out 1–2 % large, and a square lying on the floor trades size against height). Through
-the product on 40 prompts (two-object ones included) it did not join footage better (extend seams 82.5 → 80 %, fill
-67.5 → 72.5 %; large squares at rest fail), so the bundled package still reads with the encoder alone.
+Measured with 0.7.0's weights (third session of 2026-12-04): positions read more than 0.003 H off 25.8 → 12.9 %,
+but refined sizes came out 1–2 % large, fitting a decoder that drew objects small at 448×256; through the product it
+did not join footage better then. Against the refitted decoder (0.8.0, which draws as the renderer does): positions
+more than 0.003 H off 7.7 %, log size off by a median 0.0025 (the encoder alone: 0.016), and on 40 prompts through
+the product, with 0.8.0's U-ViT, fill seams 70 → 82.5 % and extend seams 87.5 % either way. The bundled package
+reads this way (about 0.5 s a reference frame on one core, reported as the pipeline's reading stage).
 """
 from __future__ import annotations
 
