@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.shapesworld.grammar import family, held_out_prompts, parse  # noqa: E402
 from models.shapesworld.judge import judge_clip  # noqa: E402
+from models.footage_reading import FootageReader  # noqa: E402
 from models.scene_autoencoder import SLOT, SLOTS, SceneAutoencoder, scene_latents  # noqa: E402
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS  # noqa: E402
 from models.shapesworld.media import FOOTAGE_SCALE, as_reference, write_clip, write_png  # noqa: E402
@@ -68,12 +69,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--draw-scale", type=int, default=1, help="a scene autoencoder's decoder draws this many times the native size, as the "
                     "package's decoder does (the bundled one: 4); the truth it is compared with is rendered at that size too")
+    ap.add_argument("--read-scale", type=int, default=1, help="read with the package's encoder graph: a scene autoencoder's reading "
+                    "refined by render and compare on the truth rendered this many times the native size (models/footage_reading.py; "
+                    "the bundled package: 2); 1 is the encoder alone on native frames")
     ap.add_argument("--sheet", help="PNG with truth (left) and round trip (right) of the first 8 clips, 4 frames each")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     ae = load_autoencoder(a.checkpoint)
     m = ae.cfg
     drawer = drawing_decoder(ae, a.draw_scale)
+    if a.read_scale > 1 and not isinstance(ae, SceneAutoencoder):
+        raise SystemExit(f"--read-scale {a.read_scale}: only a scene autoencoder reads by render and compare; use --read-scale 1")
+    reader = FootageReader(ae, a.read_scale) if a.read_scale > 1 else None
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -92,7 +99,11 @@ def main() -> None:
                 readings["render"].append((ae.encode(truth.float() / 127.5 - 1), state))
                 readings["footage"].append((ae.encode(footage.float() / 127.5 - 1), state))
         with torch.no_grad():
-            trip = drawer.decode(ae.encode(truth.float() / 127.5 - 1))
+            if reader is None:
+                trip = drawer.decode(ae.encode(truth.float() / 127.5 - 1))
+            else:  # the package's encoder graph: the truth rendered at the size it reads
+                read = render_prompt(prompt, a.seconds, a.fps, m.height * a.read_scale, m.width * a.read_scale, a.seed + i)
+                trip = drawer.decode(reader(read.float() / 127.5 - 1))
         trip_u8 = ((trip + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
         # The truth at the size the decoder draws, to compare with.
         drawn_truth = truth if a.draw_scale == 1 else render_prompt(prompt, a.seconds, a.fps, drawer.cfg.height, drawer.cfg.width, a.seed + i)
@@ -114,7 +125,7 @@ def main() -> None:
     def rates(vs: list[dict]) -> dict:
         return {"clips": len(vs), "pass": sum(v["pass"] for v in vs) / len(vs), **{c: sum(v["checks"][c] for v in vs) / len(vs) for c in checks}}
 
-    summary = {"checkpoint": a.checkpoint, "draw_scale": a.draw_scale, "prompts": len(verdicts), "seconds": a.seconds, "fps": a.fps, "seed": a.seed,
+    summary = {"checkpoint": a.checkpoint, "draw_scale": a.draw_scale, "read_scale": a.read_scale, "prompts": len(verdicts), "seconds": a.seconds, "fps": a.fps, "seed": a.seed,
                "mean_abs_error_levels": float(np.mean(errors)), "minutes": round((time.time() - started) / 60, 2),
                "overall": rates(verdicts), "families": {f: rates(vs) for f, vs in sorted(by_family.items())}}
     if readings["render"]:
