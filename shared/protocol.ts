@@ -189,6 +189,9 @@ export interface DaemonInfo {
   provider: string | null;
 }
 
+/** Which part of a job progress counts: its reference frames read (extends and fills, first), or sampler steps. */
+export type ProgressStage = 'reading' | 'sampling';
+
 /** Daemon messages on `/v1/stream`. A job's stream ends with exactly one of `done`, `failed` or `cancelled`. */
 export type ServerMessage =
   | { type: 'welcome'; requestId: string; info: DaemonInfo }
@@ -202,7 +205,7 @@ export type ServerMessage =
       jobId: string;
       /** `reading`: the job's reference frames read so far, of `total` (extends and fills, before sampling);
        * `sampling`: sampler steps done across the whole job, of `total` (all windows). */
-      stage: 'reading' | 'sampling';
+      stage: ProgressStage;
       step: number;
       total: number;
       etaSeconds: number | null;

@@ -1,5 +1,8 @@
 import type { PipelineProgress } from '../engine/types';
 
+/** What the bar shows of the pipeline's progress (not its preview). */
+type BarProgress = Pick<PipelineProgress, 'stage' | 'step' | 'total' | 'etaSeconds'>;
+
 /** Where the sampler is, the way a user thinks of it: window w of W, step s of the --steps per window. */
 export interface WindowProgress {
   window: number;
@@ -23,7 +26,7 @@ export class ProgressBar {
 
   constructor(private readonly out: NodeJS.WriteStream, private readonly label: string, private readonly stepsPerWindow: number) {}
 
-  update(progress: Pick<PipelineProgress, 'stage' | 'step' | 'total' | 'etaSeconds'>): void {
+  update(progress: BarProgress): void {
     const now = Date.now();
     if (progress.step < progress.total && now - this.lastDraw < 100) return;
     this.lastDraw = now;
@@ -40,7 +43,7 @@ export class ProgressBar {
 
 /** `[####------] window 2/4 · step 5/12  eta 3s`; one window prints no window count; before sampling,
  * `[####------] reading reference frame 2/4  eta 1s`. */
-export function formatProgress(progress: Pick<PipelineProgress, 'stage' | 'step' | 'total' | 'etaSeconds'>, stepsPerWindow: number): string {
+export function formatProgress(progress: BarProgress, stepsPerWindow: number): string {
   const { stage, step, total, etaSeconds } = progress;
   const width = 30;
   const filled = total > 0 ? Math.round((step / total) * width) : 0;

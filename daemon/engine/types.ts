@@ -1,4 +1,4 @@
-import type { SamplerName } from '../../shared/protocol';
+import type { ProgressStage, SamplerName } from '../../shared/protocol';
 
 /** One RGB frame, 8 bits a channel, packed row-major as [H, W, 3]. */
 export type RgbFrame = Uint8Array;
@@ -25,7 +25,7 @@ export interface PipelineInput {
  * all windows, with a preview of the current estimate.
  */
 export interface PipelineProgress {
-  stage: 'reading' | 'sampling';
+  stage: ProgressStage;
   step: number;
   total: number;
   etaSeconds: number | null;

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import { LongshotError, toErrorBody, type ErrorBody } from '../../shared/errors';
-import { DEFAULT_LIST_LIMIT, FINAL_STATES, type GenerateRequest, type Job } from '../../shared/protocol';
+import { DEFAULT_LIST_LIMIT, FINAL_STATES, type GenerateRequest, type Job, type ProgressStage } from '../../shared/protocol';
 import { assertAffordable, withSeed, type JobLimits } from '../generation/request';
 import { INTERRUPTED_ERROR, type JobOutput, type JobStore } from './job-store';
 
 /** Progress of a running job, as the runner reports it: reading its reference frames, then sampling. */
 export interface JobProgress {
-  stage: 'reading' | 'sampling';
+  stage: ProgressStage;
   step: number;
   total: number;
   etaSeconds: number | null;
