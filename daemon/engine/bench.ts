@@ -71,7 +71,8 @@ export async function benchPipeline(pipeline: EngineVideoPipeline, options: Benc
   const clipSeconds = (performance.now() - started) / 1000;
   const decoderMs = pipeline.codec.timing.decodeMs - codecBefore.decodeMs;
   const encodeBefore = pipeline.codec.timing.encodeMs;
-  await pipeline.codec.encode(Array.from({ length: pipeline.contextFrames }, () => rgbToModel(grey, pixels)));
+  // One frame at a time, as the pipeline reads them.
+  for (let i = 0; i < pipeline.contextFrames; i++) await pipeline.codec.encode([rgbToModel(grey, pixels)]);
   const encoderMs = pipeline.codec.timing.encodeMs - encodeBefore;
 
   // 2. Engine steps and bare runs, alternating.
