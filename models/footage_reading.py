@@ -87,6 +87,25 @@ def refine(draw, z: torch.Tensor, frames: torch.Tensor, steps: int = REFINE_STEP
     return z
 
 
+class _EncoderAlone(nn.Module):
+    def __init__(self, ae: nn.Module):
+        super().__init__()
+        self.ae = ae
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.ae.encode(frames)
+
+
+def package_encoder(ae: nn.Module, read_scale: int) -> nn.Module:
+    """What a package's encoder graph does with reference frames `read_scale`× the native size: the autoencoder's
+    encoder alone at 1, above it a scene autoencoder's FootageReader (export-model.py and the evaluations share it)."""
+    if read_scale == 1:
+        return _EncoderAlone(ae)
+    if not isinstance(ae, SceneAutoencoder):
+        raise SystemExit(f"--read-scale {read_scale}: only a scene autoencoder refines its reading by drawing it; use --read-scale 1")
+    return FootageReader(ae, read_scale)
+
+
 class FootageReader(nn.Module):
     """frames [N, 3, READ_SCALE·H, READ_SCALE·W] in [-1, 1] → latents [N, LATENT]: the encoder's reading of the frame
     pooled to the native size, refined against it, then against the frame itself (the package's encoder graph)."""

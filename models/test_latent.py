@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from models.diffusion import alpha_sigma, tokenize
-from models.footage_reading import refine, solve
+from models.footage_reading import FootageReader, package_encoder, refine, solve
 from models.latent_uvit import LatentUViT, LatentUViTConfig
 from models.scene_autoencoder import GEOMETRY, LATENT, LOG_SIZES, PRESENCE, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS, MOTIONS
@@ -276,6 +276,17 @@ class BundledDecoderTest(unittest.TestCase):
 class FootageReadingTest(unittest.TestCase):
     """The render-and-compare refinement of a reading (models/footage_reading.py), on the bundled scene autoencoder."""
 
+    def test_the_package_encoder_reads_by_render_and_compare_only_for_a_scene_autoencoder(self):
+        learned = FrameAutoencoder(FrameAEConfig(height=32, width=48, channels=(8, 8, 8, 8), code=8, code_hidden=16))
+        frames = torch.rand(2, 3, 32, 48) * 2 - 1
+        with torch.no_grad():
+            self.assertTrue(torch.equal(package_encoder(learned, 1)(frames), learned.encode(frames)))
+        with self.assertRaises(SystemExit) as refused:
+            package_encoder(learned, 2)
+        self.assertEqual(str(refused.exception), "--read-scale 2: only a scene autoencoder refines its reading by drawing it; use --read-scale 1")
+        scene = SceneAutoencoder(SceneAEConfig(height=32, width=48, segment=8, hidden=32, atlas=16)).eval()
+        self.assertIsInstance(package_encoder(scene, 2), FootageReader)
+
     def test_solve_matches_a_linear_solver(self):
         g = torch.Generator().manual_seed(0)
         m = torch.randn(5, 6, 6, generator=g)
@@ -325,6 +336,16 @@ class AverageCheckpointsTest(unittest.TestCase):
             refused = run(tmp / "a.pt", tmp / "wide.pt", "--out", tmp / "bad.pt")
             self.assertNotEqual(refused.returncode, 0)
             self.assertIn("its model_config differs", refused.stderr)
+            shifted = checkpoint(3.0)
+            shifted["latent_shift"] = torch.ones(3)
+            torch.save(shifted, tmp / "shifted.pt")
+            refused = run(tmp / "a.pt", tmp / "shifted.pt", "--out", tmp / "bad.pt")
+            self.assertNotEqual(refused.returncode, 0)
+            self.assertIn("its latent_shift differs", refused.stderr)
+            refused = run(tmp / "a.pt", tmp / "b.pt", "--weight", "1.5", "--out", tmp / "bad.pt")
+            self.assertNotEqual(refused.returncode, 0)
+            self.assertIn("--weight: must be between 0 and 1, got 1.5", refused.stderr)
+            self.assertFalse((tmp / "bad.pt").exists())
 
 
 class EvalModelOptionsTest(unittest.TestCase):

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.shapesworld.grammar import family, held_out_prompts, parse  # noqa: E402
 from models.shapesworld.judge import judge_clip  # noqa: E402
-from models.footage_reading import FootageReader  # noqa: E402
+from models.footage_reading import package_encoder  # noqa: E402
 from models.scene_autoencoder import SLOT, SLOTS, SceneAutoencoder, scene_latents  # noqa: E402
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS  # noqa: E402
 from models.shapesworld.media import FOOTAGE_SCALE, as_reference, write_clip, write_png  # noqa: E402
@@ -78,9 +78,7 @@ def main() -> None:
     ae = load_autoencoder(a.checkpoint)
     m = ae.cfg
     drawer = drawing_decoder(ae, a.draw_scale)
-    if a.read_scale > 1 and not isinstance(ae, SceneAutoencoder):
-        raise SystemExit(f"--read-scale {a.read_scale}: only a scene autoencoder reads by render and compare; use --read-scale 1")
-    reader = FootageReader(ae, a.read_scale) if a.read_scale > 1 else None
+    reader = package_encoder(ae, a.read_scale)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -99,11 +97,9 @@ def main() -> None:
                 readings["render"].append((ae.encode(truth.float() / 127.5 - 1), state))
                 readings["footage"].append((ae.encode(footage.float() / 127.5 - 1), state))
         with torch.no_grad():
-            if reader is None:
-                trip = drawer.decode(ae.encode(truth.float() / 127.5 - 1))
-            else:  # the package's encoder graph: the truth rendered at the size it reads
-                read = render_prompt(prompt, a.seconds, a.fps, m.height * a.read_scale, m.width * a.read_scale, a.seed + i)
-                trip = drawer.decode(reader(read.float() / 127.5 - 1))
+            # The truth at the size the package's encoder graph reads.
+            read = truth if a.read_scale == 1 else render_prompt(prompt, a.seconds, a.fps, m.height * a.read_scale, m.width * a.read_scale, a.seed + i)
+            trip = drawer.decode(reader(read.float() / 127.5 - 1))
         trip_u8 = ((trip + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
         # The truth at the size the decoder draws, to compare with.
         drawn_truth = truth if a.draw_scale == 1 else render_prompt(prompt, a.seconds, a.fps, drawer.cfg.height, drawer.cfg.width, a.seed + i)

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.diffusion import tokenize  # noqa: E402
-from models.footage_reading import READ_SCALE, FootageReader  # noqa: E402
+from models.footage_reading import READ_SCALE, package_encoder  # noqa: E402
 from models.sampling import sample_window, sampling_arguments  # noqa: E402
 from models.scene_autoencoder import GEOMETRY, SceneAEConfig, scene_latents  # noqa: E402
 from models.shapesworld.grammar import parse, sample_split  # noqa: E402
@@ -106,7 +106,7 @@ def footage_reading(autoencoder: str, scene, times: torch.Tensor, fps: float, re
     """The scene autoencoder's reading [N, K, LATENT] of the scene at `times` [N, K], rendered as footage and read at
     read_scale× the native size (refined by render and compare above 1, models/footage_reading.py)."""
     ae = load_autoencoder(autoencoder)
-    read = ae.encode if read_scale == 1 else FootageReader(ae, read_scale)
+    read = package_encoder(ae, read_scale)
     n, k = times.shape
     large, _ = render(scene, times, ae.cfg.height * FOOTAGE_SCALE, ae.cfg.width * FOOTAGE_SCALE)        # N K 3 H W
     with tempfile.TemporaryDirectory() as tmp:

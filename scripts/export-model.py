@@ -22,8 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.diffusion import COSINE_S, T_MAX, tokenize  # noqa: E402
-from models.footage_reading import FootageReader  # noqa: E402
-from models.scene_autoencoder import SceneAutoencoder  # noqa: E402
+from models.footage_reading import package_encoder  # noqa: E402
 from models.train_autoencoder import drawing_decoder, load_autoencoder  # noqa: E402
 from models.train_latent import latent_space, load_latent_uvit  # noqa: E402
 from models.shapesworld.grammar import VOCABULARY, sample_split  # noqa: E402
@@ -202,16 +201,6 @@ class _Graph(torch.nn.Module):
         return getattr(self.module, self.method)(x)
 
 
-def footage_reader(ae: torch.nn.Module, scale: int) -> torch.nn.Module:
-    """The package's encoder graph: the encoder itself, or a scene autoencoder's reader of frames `scale`× the native
-    size that refines its reading against them (--read-scale)."""
-    if scale == 1:
-        return _Graph(ae, "encode")
-    if not isinstance(ae, SceneAutoencoder):
-        sys.exit(f"--read-scale {scale}: only a scene autoencoder refines its reading by drawing it; use --read-scale 1")
-    return FootageReader(ae, scale)
-
-
 def export_latent(a) -> None:
     """A `space: "latent"` package: encoder.onnx (frames → codes), decoder.onnx (codes → frames), uvit.onnx over the
     normalised codes ((code − shift) · scale), the vocabulary and model.json; each graph verified in onnxruntime-node."""
@@ -223,7 +212,7 @@ def export_latent(a) -> None:
     cfg, m = model.cfg, ae.cfg
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    reader = footage_reader(ae, a.read_scale)
+    reader = package_encoder(ae, a.read_scale)
     # Verified on frames of the world: the reader's accepted steps follow its error, which on noise ties to the last bit.
     frames = render_prompt(sample_split(random.Random(1), held_out=True), 3 / 24, 24, m.height * a.read_scale, m.width * a.read_scale, seed=1)
     frames = frames.float() / 127.5 - 1
