@@ -113,6 +113,24 @@ class SamplingTest(unittest.TestCase):
         # Landing on t = 1e-3 would leave sigma 0.006 of noise: 0.003 H of position in the scene state.
         self.assertLess(float((out - clean).abs().max()), 1e-5)
 
+    def test_guidance_applies_at_t_min_and_above_only(self):
+        # A denoiser whose prompt and unconditional rows differ, so guidance changes every step it is applied at.
+        torch.manual_seed(0)
+        net = torch.nn.Linear(5, 5)
+
+        def denoiser(x, known, t, fps, tokens):
+            return net(x) + tokens[:, :1, None].float() * 0.1
+
+        known = torch.zeros(1, 8)
+        args = (torch.zeros(1, 8, 5), known, torch.full((1,), 24.0), tokenize(["a red circle stays still"], 24), 12)
+        run = lambda guidance, t_min: sample_window(denoiser, *args, guidance, torch.Generator().manual_seed(0), t_min)
+        with torch.no_grad():
+            self.assertTrue(torch.equal(run(2.0, 0.0), sample_window(denoiser, *args, 2.0, torch.Generator().manual_seed(0))))
+            self.assertTrue(torch.equal(run(2.0, 1.0), run(1.0, 0.0)))    # above every step: the prompt's prediction alone
+            split = run(2.0, 0.04)                                        # the last two of 12 steps unguided
+            self.assertFalse(torch.allclose(split, run(2.0, 0.0)))
+            self.assertFalse(torch.allclose(split, run(1.0, 0.0)))
+
 
 class SlotConditioningTest(unittest.TestCase):
     def bags(self, *prompts: str) -> torch.Tensor:

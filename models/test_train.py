@@ -8,6 +8,9 @@ import unittest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models.sampling import GUIDANCE_T_MIN  # noqa: E402
 
 
 class TrainExportTest(unittest.TestCase):
@@ -28,6 +31,7 @@ class TrainExportTest(unittest.TestCase):
             self.assertLess(verified["max_abs_error"], 1e-3)
             manifest = json.loads((out / "model.json").read_text())
             self.assertEqual(manifest["inputs"]["x"]["shape"][0], "B")
+            self.assertEqual((manifest["space"], manifest["guidance_interval"]), ("pixel", {"t_min": GUIDANCE_T_MIN}))
 
 
 if __name__ == "__main__":

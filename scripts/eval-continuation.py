@@ -90,7 +90,7 @@ def main() -> None:
     limit = torch.where(true_step > 0, 1.5 * true_step, torch.full_like(true_step, STILL_SEAM))
     seam_ok = step <= limit
     seconds = (f - 1 - k) / a.fps
-    result = {"checkpoint": a.checkpoint, "windows": n, "known": k, "guidance": a.guidance,
+    result = {"checkpoint": a.checkpoint, "windows": n, "known": k, "guidance": a.guidance, "guidance_t_min": a.guidance_t_min,
               "seam_excess_h": float((step - true_step).abs().median()), "seam_ok": float(seam_ok.float().mean()),
               "position_error_h": float(error.median()), "last_frame_error_h": float(error[:, -1].median()),
               "still_drift_h": float((made[still, -1] - made[still, k - 1]).norm(dim=-1).median()) if still.any() else None,
@@ -139,7 +139,7 @@ def continue_windows(model, state: dict, truth: torch.Tensor, prompts: list[str]
     context[:, :k, GEOMETRY[2]] += size_slope * (torch.arange(k) - (k - 1))
     x_known = (context - shift) * scale * known[..., None]
     out = sample_window(model, x_known, known, torch.full((n,), a.fps), tokenize(prompts, cfg.text_len), a.steps, a.guidance,
-                        torch.Generator().manual_seed(a.seed))
+                        torch.Generator().manual_seed(a.seed), a.guidance_t_min)
     return out / scale + shift
 
 

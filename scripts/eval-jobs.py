@@ -13,8 +13,10 @@ would be (H.264, the CLI's output size), then:
 Each output is judged on its own (checks 1-4: the generated frames must show the prompt; an extend's or a fill's
 frames start mid-motion, so as a later stretch of a clip is judged, by the world's rules for an object already in
 motion), and footage + output + footage is judged with the seams marked (check 5). The true footage of the same
-stretch is judged as the output is (`truth_output_pass`): the ceiling of the output figures. Prints one JSON summary and
-writes it, with every verdict, to OUT/results.json.
+stretch is judged as the output is (`truth_output_pass`), and joined to the footage as the output is (`truth_seams`,
+`truth_joined_pass`): the ceilings of the figures, for the judge fails some true footage too (a bounce whose seam falls
+at the floor jumps more than 1.5 typical steps; a shrinking object falls below the judge's smallest region after about
+2 s). Prints one JSON summary and writes it, with every verdict, to OUT/results.json.
 """
 from __future__ import annotations
 
@@ -101,17 +103,19 @@ def main() -> None:
         truth = footage(prompt, EXTEND_SECONDS, REFERENCE_SECONDS, seed, width, height, out / f"{n:03d}-extend-truth.mp4")
         row["extend"] = {"output": verdict(judge_frames(made, FPS, prompt, continuing=True)),
                          "truth_output": verdict(judge_frames(truth, FPS, prompt, continuing=True)),
-                         "joined": verdict(judge_frames(np.concatenate([before, made]), FPS, prompt, [REFERENCE_SECONDS]))}
+                         "joined": verdict(judge_frames(np.concatenate([before, made]), FPS, prompt, [REFERENCE_SECONDS])),
+                         "truth_joined": verdict(judge_frames(np.concatenate([before, truth]), FPS, prompt, [REFERENCE_SECONDS]))}
         # Fill: footage, the CLI's gap, footage.
         filled = out / f"{n:03d}-fill.mp4"
         generate([prompt, "--fill", f"{before_path}@{last_ref_time},{after_path}@0", "--seconds", str(GAP_SECONDS), "--fps", str(FPS),
                   "--seed", str(seed), "-o", str(filled)], a.models_dir, a.model, a.threads)
         made = read_clip(str(filled))[0]
         truth = footage(prompt, GAP_SECONDS, REFERENCE_SECONDS, seed, width, height, out / f"{n:03d}-fill-truth.mp4")
+        seams = [REFERENCE_SECONDS, REFERENCE_SECONDS + GAP_SECONDS]
         row["fill"] = {"output": verdict(judge_frames(made, FPS, prompt, continuing=True)),
                        "truth_output": verdict(judge_frames(truth, FPS, prompt, continuing=True)),
-                       "joined": verdict(judge_frames(np.concatenate([before, made, after]), FPS, prompt,
-                                                      [REFERENCE_SECONDS, REFERENCE_SECONDS + GAP_SECONDS]))}
+                       "joined": verdict(judge_frames(np.concatenate([before, made, after]), FPS, prompt, seams)),
+                       "truth_joined": verdict(judge_frames(np.concatenate([before, truth, after]), FPS, prompt, seams))}
         clips.append(row)
         print(json.dumps({"event": "progress", "clips": len(clips), "minutes": round((time.time() - started) / 60, 2)}), flush=True)
 
@@ -127,6 +131,8 @@ def main() -> None:
         if "joined" in rows[0]:
             figures["seams"] = sum(r["joined"]["checks"]["seams"] for r in rows) / len(rows)
             figures["joined_pass"] = sum(r["joined"]["pass"] for r in rows) / len(rows)
+            figures["truth_seams"] = sum(r["truth_joined"]["checks"]["seams"] for r in rows) / len(rows)
+            figures["truth_joined_pass"] = sum(r["truth_joined"]["pass"] for r in rows) / len(rows)
         return figures
 
     summary = {"models_dir": a.models_dir, "model": a.model, "version": manifest["version"], "prompts": len(clips), "fps": FPS,

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.diffusion import COSINE_S, T_MAX, tokenize  # noqa: E402
 from models.footage_reading import package_encoder  # noqa: E402
+from models.sampling import GUIDANCE_T_MIN  # noqa: E402
 from models.train_autoencoder import drawing_decoder, load_autoencoder  # noqa: E402
 from models.train_latent import latent_space, load_latent_uvit  # noqa: E402
 from models.shapesworld.grammar import VOCABULARY, sample_split  # noqa: E402
@@ -87,6 +88,8 @@ def main() -> None:
     ap.add_argument("--description", default="U-ViT video diffusion model trained on ShapesWorld v1")
     ap.add_argument("--steps", type=int, default=12, help="default sampler steps written to model.json")
     ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--guidance-t-min", type=float, default=GUIDANCE_T_MIN, help="guidance applies at noise levels t >= this only "
+                    "(model.json's guidance_interval; 0: at every step)")
     ap.add_argument("--autoencoder", help="the frame autoencoder checkpoint of a latent U-ViT checkpoint (models/train_autoencoder.py)")
     ap.add_argument("--draw-scale", type=int, default=1, help="the decoder draws frames this many times the native size (a scene "
                     "autoencoder renders its scene state at any size: drawn at the output size, seams and edges are the renderer's)")
@@ -126,38 +129,10 @@ def main() -> None:
     (out / "vocab.json").write_text(json.dumps({"type": "word", "lowercase": True, "max_length": cfg.text_len, "tokens": VOCABULARY}, indent=1))
     # 3. model.json with the hash of every file.
     shape = ["B", cfg.frames, cfg.channels, cfg.height, cfg.width]
-    manifest = {
-        "format": "longshot-model/1",
-        "name": a.name,
-        "version": a.version,
-        "description": a.description,
-        "architecture": {"type": "uvit-video", "width": cfg.width_dim, "depth": cfg.depth, "heads": cfg.heads,
-                         "patch": list(cfg.patch), "params": sum(p.numel() for p in model.parameters()),
-                         "tokens": cfg.patch_tokens + 2 + cfg.text_len},
-        "training": trained,
-        "space": "pixel",
-        "native": {"width": cfg.width, "height": cfg.height},
-        "channels": cfg.channels,
-        "frames_per_window": cfg.frames,
-        "context_frames": cfg.context_frames,
-        "fps_range": [6, 60],
-        "value_range": [-1, 1],
-        "schedule": {"type": "cosine", "s": COSINE_S, "t_min": 0.0, "t_max": T_MAX},
-        "prediction": "v",
-        "defaults": {"steps": a.steps, "guidance": a.guidance, "sampler": "dpmpp-2m"},
-        "inputs": {
-            "x": {"name": "x", "dtype": "float32", "shape": shape},
-            "known": {"name": "known", "dtype": "float32", "shape": ["B", cfg.frames]},
-            "t": {"name": "t", "dtype": "float32", "shape": ["B"]},
-            "fps": {"name": "fps", "dtype": "float32", "shape": ["B"]},
-            "text": {"name": "tokens", "dtype": "int64", "shape": ["B", cfg.text_len]},
-        },
-        "outputs": {"prediction": {"name": "v", "dtype": "float32", "shape": shape}},
-        "tokenizer": {"type": "word", "file": "vocab.json", "max_length": cfg.text_len},
-        "text_encoder": None,
-        "weights_dtype": "float32",
-        "files": file_entries(out),
-    }
+    architecture = {"type": "uvit-video", "width": cfg.width_dim, "depth": cfg.depth, "heads": cfg.heads, "patch": list(cfg.patch),
+                    "params": sum(p.numel() for p in model.parameters()), "tokens": cfg.patch_tokens + 2 + cfg.text_len}
+    manifest = {"format": "longshot-model/1", **common_manifest(a, architecture, trained, cfg.frames, cfg.context_frames, cfg.text_len, shape),
+                "space": "pixel", "native": {"width": cfg.width, "height": cfg.height}, "files": file_entries(out)}
     (out / "model.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps({"event": "exported", "out": str(out), "onnx_bytes": onnx_path.stat().st_size}))
 
@@ -176,6 +151,7 @@ def common_manifest(a, architecture: dict, trained: dict, frames: int, context: 
         "channels": 3, "frames_per_window": frames, "context_frames": context, "fps_range": [6, 60], "value_range": [-1, 1],
         "schedule": {"type": "cosine", "s": COSINE_S, "t_min": 0.0, "t_max": T_MAX}, "prediction": "v",
         "defaults": {"steps": a.steps, "guidance": a.guidance, "sampler": "dpmpp-2m"},
+        "guidance_interval": {"t_min": a.guidance_t_min},
         "inputs": {
             "x": {"name": "x", "dtype": "float32", "shape": x_shape},
             "known": {"name": "known", "dtype": "float32", "shape": ["B", frames]},

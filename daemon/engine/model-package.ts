@@ -40,6 +40,8 @@ export const ModelManifestSchema = z.object({
   schedule: z.object({ type: z.literal('cosine'), s: z.number().min(0), t_min: z.number().min(0), t_max: z.number().max(1) }),
   prediction: z.enum(['v', 'eps']),
   defaults: z.object({ steps: z.number().int().positive(), guidance: z.number().min(0), sampler: SamplerNameSchema }),
+  /** Classifier-free guidance applies at t ≥ t_min only; below it the prompt's prediction alone. Absent: everywhere. */
+  guidance_interval: z.object({ t_min: z.number().min(0).max(1) }).optional(),
   inputs: z.object({ x: tensorSpec, known: tensorSpec, t: tensorSpec, fps: tensorSpec, text: tensorSpec }),
   outputs: z.object({ prediction: tensorSpec }),
   tokenizer: z.object({ type: z.literal('word'), file: z.string(), max_length: z.number().int().positive() }),

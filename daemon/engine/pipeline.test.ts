@@ -1,5 +1,7 @@
 import jpeg from 'jpeg-js';
 import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { LongshotError } from '../../shared/errors';
@@ -146,6 +148,32 @@ test('runs queue one after another (they share the runner buffers) and give the 
   const [a, b] = await Promise.all([pipeline.run(base({ frameCount: 9 })), pipeline.run(base({ frameCount: 9 }))]);
   expect(bytes(a)).toBe(alone);
   expect(bytes(b)).toBe(alone);
+});
+
+test("guidance applies inside the package's guidance interval only (t ≥ t_min)", async () => {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'longshot-interval-'));
+  const withInterval = async (tMin: number) => {
+    const dir = path.join(root, String(tMin));
+    await fs.cp(TINY, dir, { recursive: true });
+    const manifest = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
+    await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify({ ...manifest, guidance_interval: { t_min: tMin } }));
+    return createVideoPipeline(dir, { device: 'cpu', threads: 1, logger });
+  };
+  const [everywhere, nowhere, lastSteps] = await Promise.all([withInterval(0), withInterval(1), withInterval(0.5)]);
+  try {
+    const input = base({ frameCount: 8, steps: 3 });
+    const guided = bytes(await pipeline.run(input));
+    expect(bytes(await everywhere.run(input))).toBe(guided);
+    // Above every step's t: each step takes the prompt's prediction alone, as guidance 1 does.
+    expect(bytes(await nowhere.run(input))).toBe(bytes(await pipeline.run({ ...input, guidance: 1 })));
+    // The 3-step grid evaluates t = 0.999, 0.954 and 0.178: guided twice, then the prompt alone.
+    const split = bytes(await lastSteps.run(input));
+    expect(split).not.toBe(guided);
+    expect(split).not.toBe(bytes(await pipeline.run({ ...input, guidance: 1 })));
+  } finally {
+    await Promise.all([everywhere.close(), nowhere.close(), lastSteps.close()]);
+    await fs.rm(root, { recursive: true, force: true });
+  }
 });
 
 test('RGB ↔ model values round-trip exactly', () => {

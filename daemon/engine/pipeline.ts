@@ -146,6 +146,9 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     // 4. Seeded noise: one stream, drawn window by window in plan order, so a seed always gives the same frames.
     const random = createRandom(input.seed);
     const sampler = createSampler(input.sampler, { schedule: m.schedule });
+    // Guided where the prompt shapes the clip; the last, least noisy steps only place objects to a fraction of a
+    // pixel, and guidance there doubled the drift of still objects (the card, 0.9.0).
+    const guidanceFrom = m.guidance_interval?.t_min ?? 0;
     const total = plan.length * input.steps;
     let done = 0;
     const x0 = new Float32Array(windowSize); // [F, ...frame]
@@ -183,8 +186,9 @@ class UViTVideoPipeline implements EngineVideoPipeline {
         if (noise === null && w + 1 < plan.length) noise = fillGaussian(new Float32Array(windowSize), random);
         // Both awaited together, so a failing run never leaves the report's rejection unhandled (or the reverse).
         const [prediction] = await Promise.all([running, reporting]);
-        // 5c. Network output → x0, with guidance; known frames are the clean references.
-        guidedX0(prediction, sample, this.predictionCoefficients(t), input.guidance, clipRange, x0);
+        // 5c. Network output → x0, with guidance inside the package's interval (guidance 1 is the prompt's
+        // prediction alone); known frames are the clean references.
+        guidedX0(prediction, sample, this.predictionCoefficients(t), t >= guidanceFrom ? input.guidance : 1, clipRange, x0);
         reimposeKnown(x0);
         // 5d. Sampler step, then the known frames back in place.
         sample = sampler.step(x0, t, sample);
