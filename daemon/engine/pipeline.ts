@@ -147,7 +147,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     const random = createRandom(input.seed);
     const sampler = createSampler(input.sampler, { schedule: m.schedule });
     // Guided where the prompt shapes the clip; the last, least noisy steps only place objects to a fraction of a
-    // pixel, and guidance there doubled the drift of still objects (the card, 0.9.0).
+    // pixel, and guidance there made still objects drift four times as far (the card, 0.9.0).
     const guidanceFrom = m.guidance_interval?.t_min ?? 0;
     const total = plan.length * input.steps;
     let done = 0;
