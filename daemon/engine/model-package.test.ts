@@ -6,6 +6,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { FileHashCache, generatedFrameSize, listPackages, loadPackage, referenceFrameSize } from './model-package';
 import { createVideoPipeline } from './pipeline';
+import { copyPackageTo } from './testdata/package-copy';
 
 const TINY = path.join(__dirname, '../../models/testdata/tiny-uvit');
 const TINY_LATENT = path.join(__dirname, '../../models/testdata/tiny-latent');
@@ -20,13 +21,8 @@ afterEach(async () => {
 });
 
 /** A copy of a tiny package (the pixel one unless `from` says) under `root/name`, with model.json edited by `edit`. */
-async function copyPackage(name: string, edit: (manifest: any) => void = () => undefined, from = TINY): Promise<string> {
-  const dir = path.join(root, name);
-  await fs.cp(from, dir, { recursive: true });
-  const manifest = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
-  edit(manifest);
-  await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(manifest, null, 1));
-  return dir;
+function copyPackage(name: string, edit: (manifest: any) => void = () => undefined, from = TINY): Promise<string> {
+  return copyPackageTo(path.join(root, name), from, edit);
 }
 
 /** Replaces a package file and records its new hash and size, so only the content is wrong. */
@@ -132,6 +128,11 @@ describe('bad packages are refused with model_invalid, naming the folder and the
     await expect(loadPackage(dir)).rejects.toMatchObject({ message: expect.stringMatching(/model\.json field "format"/) });
     await fs.writeFile(path.join(dir, 'model.json'), '{ nope');
     await expect(loadPackage(dir)).rejects.toMatchObject({ message: expect.stringMatching(/model\.json is missing or not JSON/) });
+  });
+
+  test('a guidance interval outside [0, 1] names its field', async () => {
+    const dir = await copyPackage('interval', (m) => (m.guidance_interval = { t_min: 1.5 }));
+    await expect(loadPackage(dir)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json field "guidance_interval\.t_min"/) });
   });
 
   test('a file listed outside the package folder', async () => {

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { LongshotError } from '../../shared/errors';
 import { benchPipeline } from './bench';
 import { createVideoPipeline, modelToRgb, rgbToModel, type EngineVideoPipeline } from './pipeline';
+import { copyPackageTo } from './testdata/package-copy';
 import { pipelineInput } from './testdata/pipeline-fixture';
 import type { PipelineProgress } from './types';
 
@@ -153,10 +154,7 @@ test('runs queue one after another (they share the runner buffers) and give the 
 test("guidance applies inside the package's guidance interval only (t ≥ t_min)", async () => {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'longshot-interval-'));
   const withInterval = async (tMin: number) => {
-    const dir = path.join(root, String(tMin));
-    await fs.cp(TINY, dir, { recursive: true });
-    const manifest = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
-    await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify({ ...manifest, guidance_interval: { t_min: tMin } }));
+    const dir = await copyPackageTo(path.join(root, String(tMin)), TINY, (m) => (m.guidance_interval = { t_min: tMin }));
     return createVideoPipeline(dir, { device: 'cpu', threads: 1, logger });
   };
   const [everywhere, nowhere, lastSteps] = await Promise.all([withInterval(0), withInterval(1), withInterval(0.5)]);
