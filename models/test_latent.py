@@ -15,12 +15,12 @@ from models.diffusion import alpha_sigma, tokenize
 from models.footage_reading import FootageReader, package_encoder, refine, solve
 from models.latent_uvit import LatentUViT, LatentUViTConfig
 from models.scene_autoencoder import GEOMETRY, LATENT, LOG_SIZES, PRESENCE, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
-from models.shapesworld.grammar import BACKGROUNDS, COLOURS, MOTIONS
-from models.shapesworld.world import sample_scene
+from models.shapesworld.grammar import BACKGROUNDS, COLOURS, MOTIONS, SHAPES
+from models.shapesworld.world import half_extents, sample_scene
 from models.autoencoder import FrameAEConfig, FrameAutoencoder
 from models.sampling import sample_window
 from models.train_autoencoder import drawing_decoder
-from models.train_latent import CONFIGS, SLOT_WORDS, LatentWindows, init_weights
+from models.train_latent import CONFIGS, SLOT_WORDS, LatentWindows, init_weights, reflections
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -185,6 +185,42 @@ class LatentWindowsTest(unittest.TestCase):
             self.assertTrue(torch.allclose(track[:4], step * (torch.arange(4.0) - 3), atol=1e-6))
             self.assertEqual(float(track[3:].abs().sum()), 0.0)
         self.assertEqual(float(window[:, list(GEOMETRY[:3]) + [LOG_SIZES[1]]].abs().sum()), 0.0)
+
+    def test_reflections_are_the_walls_and_the_floor_not_the_top_of_a_bounce(self):
+        import random
+        scene = sample_scene(["a red circle moves right", "a red square bounces", "a red circle stays still"], random.Random(4), 1.75)
+        fps = torch.full((3,), 24.0)
+        z = scene_latents(scene, torch.arange(240).expand(3, -1) / fps[:, None])        # 10 s
+        found = reflections(z, fps)
+        by_clip = {c: [f for cc, f in found if cc == c] for c in range(3)}
+        self.assertEqual(by_clip[2], [])
+        x, y = z[..., GEOMETRY[0]], z[..., GEOMETRY[1]]
+        hw, hh = (float(v) for v in half_extents(SHAPES[int(scene.shape[0, 0])], float(scene.size0[0, 0])))
+        self.assertGreaterEqual(len(by_clip[0]), 2)                 # 10 s at 0.4 H/s crosses the frame twice
+        for f in by_clip[0]:                                         # at a side wall, within a frame's step
+            self.assertLess(min(abs(float(x[0, f]) - hw), abs(float(x[0, f]) - (1.75 - hw))), 0.4 / 24)
+        floor = 1 - float(half_extents("square", float(scene.size0[1, 0]))[1])
+        self.assertGreaterEqual(len(by_clip[1]), 1)
+        for f in by_clip[1]:                                         # at the floor, never at the top of an arc
+            self.assertLess(abs(float(y[1, f]) - floor), 0.05)
+
+    def test_turn_windows_hold_a_reflection_among_the_generated_frames(self):
+        import random
+        prompts = ["a red circle moves right", "a blue circle moves left"] * 4
+        scene = sample_scene(prompts, random.Random(5), 1.75)
+        fps = torch.full((8,), 24.0)
+        raw = scene_latents(scene, torch.rand(8, 1, generator=torch.Generator().manual_seed(7)) * 12 + torch.arange(32) / fps[:, None])
+        shift, scale = raw.flatten(0, 1).mean(0), torch.full((LATENT,), 2.0)
+        data = {"latents": (raw - shift) * scale, "fps": fps, "t0": torch.ones(8), "prompts": prompts,
+                "shift": shift, "scale": scale}
+        cfg = replace(CONFIGS["latent-scene"], turn_share=1.0, mask_weights=(0.0, 1.0, 0.0, 0.0), one_object_start=1.0, one_object_end=1.0)
+        windows = LatentWindows(data, cfg, random.Random(6))
+        self.assertGreater(len(windows.turns), 0)
+        x0, known, batch_fps, _ = windows.batch(32, 0)
+        k, f = cfg.model.context_frames, cfg.model.frames
+        for window, rate in zip(x0, batch_fps):
+            turns = [t for _, t in reflections((window / scale + shift)[None], rate[None])]
+            self.assertTrue(any(k <= t <= f - 1 - k for t in turns), turns)
 
     def test_motion_weights_draw_clips_in_proportion_and_gravity_clips_are_not_steady(self):
         import random

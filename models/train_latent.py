@@ -82,6 +82,10 @@ class LatentTrainConfig:
     # allows a jump of 1.5 per-frame steps (0.7.0's extend and fill seams failed at 1.05-1.45x that for large and
     # falling objects, and a fill's last frame missed the footage after it).
     seam_weight: float = 0.0
+    # Share of known-frame windows cropped so that an object's reflection (a mover at a wall, a bounce at the floor)
+    # falls among the generated frames, mid-window. Such turns are a few per cent of random crops, and 0.9.0 turned
+    # horizontal movers back more than 0.02 H short of the wall in 15-18 % of the windows that hold one.
+    turn_share: float = 0.0
 
 
 _WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
@@ -128,6 +132,11 @@ CONFIGS["latent-scene-gpu"] = replace(CONFIGS["latent-scene"], batch=1024, warmu
 # steps from 0.7.0) continued true states within the seam limit 99.7 % (0.7.0: 97.9 %) but turned at walls earlier;
 # 0.8.0's U-ViT is the average of the two (scripts/average-checkpoints.py, the card).
 CONFIGS["latent-scene-seams-gpu"] = replace(CONFIGS["latent-scene-gpu"], mask_weights=(0.15, 0.4, 0.1, 0.35), seam_weight=3.0)
+# A CPU fine-tune of the shipped weights (--init) for wall turns: batches of 64 at 5e-4 pushed early turns from 19 %
+# to 58 % of windows within 550 steps, so a batch of 512 at a lower rate; mask and seam weights halfway between the
+# two runs 0.8.0 averaged.
+CONFIGS["latent-scene-turns"] = replace(CONFIGS["latent-scene"], batch=512, lr=3e-4, warmup=50, mask_weights=(0.2, 0.4, 0.12, 0.28),
+                                        seam_weight=1.5, turn_share=0.15)
 
 
 def latent_space(ae: str | Path) -> str:
@@ -208,6 +217,9 @@ class LatentWindows:
             for s in (True, False):
                 members = [i for i in range(len(one)) if one[i] == o and (start[i] or not s)]
                 self.pools[(o, s)] = (members, list(itertools.accumulate(weight[i] for i in members)))
+        # Reflections a window can hold among its generated frames (K or more frames from either end of the clip).
+        k, clip_frames = cfg.model.context_frames, self.latents.shape[1]
+        self.turns = [(c, t) for c, t in reflections(self.latents / self.scale + self.shift, self.fps) if k <= t < clip_frames - k] if cfg.turn_share else []
 
     def batch(self, size: int, step: int):
         cfg, rng, m = self.cfg, self.rng, self.cfg.model
@@ -222,8 +234,13 @@ class LatentWindows:
             mode = rng.choices(MASK_MODES, weights=cfg.mask_weights)[0]
             members, cumulative = self.pools[(rng.random() < p_one, mode == "none")]
             clip = rng.choices(members, cum_weights=cumulative)[0]
-            # B-roll windows start at the spec's start state; known-frame windows anywhere in the clip.
+            # B-roll windows start at the spec's start state; known-frame windows anywhere in the clip, or around a turn.
             offset = 0 if mode == "none" else rng.randint(0, self.latents.shape[1] - f)
+            if mode != "none" and self.turns and rng.random() < cfg.turn_share:
+                clip, frame = self.turns[rng.randrange(len(self.turns))]
+                # Its place in the window: after a known head and before a known tail of up to K frames each.
+                last_offset = self.latents.shape[1] - f
+                offset = frame - rng.randint(max(m.context_frames, frame - last_offset), min(f - 1 - m.context_frames, frame))
             x0[b] = self.latents[clip, offset: offset + f]
             fps[b] = self.fps[clip]
             if mode in ("first", "both"):
@@ -260,6 +277,19 @@ class LatentWindows:
         for j in self._present_slots(window):
             change = self.rng.gauss(0, offset_std) + self.rng.gauss(0, slope_std) * tilt
             window[:, LOG_SIZES[j]] += change * self.scale[LOG_SIZES[j]]
+
+
+def reflections(latents: torch.Tensor, fps: torch.Tensor) -> list[tuple[int, int]]:
+    """(clip, frame) of every reflection in scene-state clips [N, T, LATENT] (raw, not normalised): a frame where a
+    present object's x or y step changes sign and the steps on both sides are faster than 0.2 H/s — a wall or the
+    floor, not the slow top of a bounce."""
+    present = latents[:, 0, list(PRESENCE)] > 0.5                                               # N S
+    position = latents[..., [c for j in range(len(PRESENCE)) for c in GEOMETRY[3 * j: 3 * j + 2]]]  # N T 2S
+    steps = position[:, 1:] - position[:, :-1]
+    fast = steps.abs() > 0.2 / fps.view(-1, 1, 1)
+    turn = (steps[:, 1:] * steps[:, :-1] < 0) & fast[:, 1:] & fast[:, :-1] & present.repeat_interleave(2, 1)[:, None]
+    clip, frame = turn.any(-1).nonzero(as_tuple=True)
+    return list(zip(clip.tolist(), (frame + 1).tolist()))
 
 
 def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.Generator) -> torch.Tensor:
@@ -414,7 +444,9 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
                 break
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
-            decay = min(cfg.ema, (1 + step - first_step) / (10 + step - first_step))
+            # The average warms up from random weights only: from --init or a resumed run it starts at full decay
+            # (warming up again made the average little more than the last few dozen steps of a CPU fine-tune).
+            decay = cfg.ema if a.init else min(cfg.ema, (1 + step) / (10 + step))
             with torch.no_grad():  # one kernel per op over all parameters, not one per tensor (the GPU run is launch-bound)
                 torch._foreach_mul_(ema_params, decay)
                 torch._foreach_add_(ema_params, model_params, alpha=1 - decay)
