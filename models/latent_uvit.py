@@ -44,6 +44,13 @@ class LatentUViTConfig:
     # and the colour a clause without one takes, the network sums each clause's word embeddings, orders the clauses as
     # the slots are ordered, and adds both to every video token: which words belong to which slot is then given.
     slot_words: dict = field(default_factory=dict)
+    # Edge features (empty: off). Each known frame's token also sees, per object slot, tanh(gain × its box's distance
+    # in H to the left, right, top and bottom of the frame). 0.9.0 turned horizontal movers back anywhere from 0.09 H
+    # beyond to 0.12 H short of a side wall in 16 s clips (the truth turns within 0.01 H): where an object's box
+    # ends depends on its size and shape, and a wall on the frame's width, none of which the tokens spelled out.
+    # Scene-state layout (models/train_latent.edge_layout): per slot the channels present, x, y, log size and the
+    # triangle flag; the latent's shift and scale (the network sees normalised latents); the frame's aspect.
+    edges: dict = field(default_factory=dict)
 
     @property
     def video_tokens(self) -> int:
@@ -61,8 +68,13 @@ class LatentUViT(nn.Module):
         super().__init__()
         self.cfg = cfg
         d, k = cfg.width_dim, cfg.frames_per_token
-        # Each frame's latent and known-frame flag, then (velocity_gain > 0) each frame's known velocity.
-        self.video_embed = nn.Linear(k * (cfg.latent + 1) + (k * cfg.latent if cfg.velocity_gain else 0), d)
+        # Each frame's latent and known-frame flag, then (velocity_gain > 0) each frame's known velocity, then (edges)
+        # its objects' distances to the frame's edges.
+        edge_features = 4 * len(cfg.edges["present"]) if cfg.edges else 0
+        self.video_embed = nn.Linear(k * (cfg.latent + 1) + (k * cfg.latent if cfg.velocity_gain else 0) + k * edge_features, d)
+        if cfg.edges:
+            self.register_buffer("edge_shift", torch.tensor(cfg.edges["shift"]), persistent=False)
+            self.register_buffer("edge_scale", torch.tensor(cfg.edges["scale"]), persistent=False)
         self.pos_embed = nn.Parameter(torch.zeros(1, cfg.video_tokens, d))
         self.time_embed = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
         self.fps_embed = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
@@ -107,6 +119,20 @@ class LatentUViT(nn.Module):
         both = (known[:, 1:] * known[:, :-1]).unsqueeze(-1)
         return torch.cat([torch.zeros_like(x[:, :1]), (x[:, 1:] - x[:, :-1]) * both * self.cfg.velocity_gain], dim=1)
 
+    def edge_distances(self, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """[B, F, 4·slots]: tanh(gain × distance in H from each present object's box to the frame's left, right, top
+        and bottom edge) in known frames, else 0 (cfg.edges)."""
+        e = self.cfg.edges
+        raw = x / self.edge_scale + self.edge_shift
+        features = []
+        for present, cx, cy, log_size, triangle in zip(e["present"], e["x"], e["y"], e["log_size"], e["triangle"]):
+            size = torch.exp(raw[..., log_size].clamp(-7, 1))                  # the box's height
+            # Half width: a circle's or square's is half the height, an equilateral triangle's 1/sqrt(3) of it.
+            half_w = size * (0.5 + (3 ** -0.5 - 0.5) * raw[..., triangle].clamp(0, 1))
+            gaps = torch.stack([raw[..., cx] - half_w, e["aspect"] - raw[..., cx] - half_w, raw[..., cy] - size / 2, 1 - raw[..., cy] - size / 2], -1)
+            features.append(torch.tanh(e["gain"] * gaps) * (raw[..., present] > 0.5).unsqueeze(-1))
+        return torch.cat(features, -1) * known.unsqueeze(-1)
+
     def slot_clauses(self, tokens: torch.Tensor) -> torch.Tensor:
         """[B, 2·D]: the summed word embeddings of the prompt's first two object clauses, in the scene state's slot
         order (by colour in palette order; a clause without a colour word sorts as the colour of palette index
@@ -140,6 +166,8 @@ class LatentUViT(nn.Module):
         video = torch.cat([x, known.unsqueeze(-1)], dim=-1).reshape(b, f // k, k * (z + 1))
         if cfg.velocity_gain:
             video = torch.cat([video, self.known_velocity(x, known).reshape(b, f // k, k * z)], dim=-1)
+        if cfg.edges:
+            video = torch.cat([video, self.edge_distances(x, known).reshape(b, f // k, -1)], dim=-1)
         video = self.video_embed(video) + self.pos_embed                                          # B N D
         if cfg.slot_words:
             video = video + self.slot_condition(self.slot_clauses(tokens)).unsqueeze(1)

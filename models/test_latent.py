@@ -2,6 +2,7 @@
 what a prompt means, and the export writes three graphs that onnxruntime-node runs as PyTorch does."""
 import csv
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from models.shapesworld.world import half_extents, sample_scene
 from models.autoencoder import FrameAEConfig, FrameAutoencoder
 from models.sampling import sample_window
 from models.train_autoencoder import drawing_decoder
-from models.train_latent import CONFIGS, SLOT_WORDS, LatentWindows, init_weights, reflections
+from models.train_latent import CONFIGS, SLOT_WORDS, LatentWindows, edge_layout, init_weights, reflections
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,6 +73,30 @@ class PredictionTest(unittest.TestCase):
         self.assertTrue(torch.allclose(velocity[1], 10.0 * (x[0, 1] - x[0, 0])))
         self.assertTrue(torch.allclose(velocity[7], 10.0 * (x[0, 7] - x[0, 6])))
         self.assertEqual(float(velocity[[0, 3, 4, 5, 6]].abs().sum()), 0.0)
+
+    def test_edge_features_are_box_distances_to_the_frame_edges_in_known_frames_of_present_objects(self):
+        import random
+        scene = sample_scene(["a large red triangle moves right", "a blue square falls"], random.Random(1), 1.75)
+        raw = scene_latents(scene, (torch.arange(8) / 24 + 3.0).expand(2, -1))               # 2 8 LATENT, 3 s in
+        shift, scale = raw.flatten(0, 1).mean(0), torch.full((LATENT,), 2.0)
+        model = LatentUViT(LatentUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2, edges=edge_layout(shift, scale, 8.0)))
+        known = torch.tensor([[1.0] * 3 + [0.0] * 5] * 2)
+        features = model.edge_distances((raw - shift) * scale, known)                           # 2 8 8
+        for clip, shape in ((0, "triangle"), (1, "square")):
+            x, y, size = (float(raw[clip, 2, c]) for c in GEOMETRY[:3])
+            hw, hh = half_extents(shape, math.exp(size))
+            gaps = torch.tensor([x - hw, 1.75 - x - hw, y - hh, 1 - y - hh])
+            self.assertTrue(torch.allclose(features[clip, 2, :4], torch.tanh(8.0 * gaps), atol=1e-4), (features[clip, 2, :4], gaps))
+        self.assertAlmostEqual(float(features[1, 0, 3]), 0.0, places=4)                         # the fallen square rests on the floor
+        self.assertEqual(float(features[:, 3:].abs().sum()), 0.0)                               # unknown frames
+        self.assertEqual(float(features[:, :, 4:].abs().sum()), 0.0)                            # the absent second slot
+        # From a checkpoint without them, the network computes what it did until their weights learn.
+        plain = LatentUViT(LatentUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2)).eval()
+        torch.nn.init.normal_(plain.decoder_pred.weight, std=0.1)
+        self.assertFalse(init_weights(model, {"ema": plain.state_dict(), "model_config": plain.cfg.to_json()}))
+        args = ((raw - shift) * scale, known, torch.tensor([0.5, 0.5]), torch.tensor([24.0, 24.0]), tokenize(["a red circle", "a blue square"], 24))
+        with torch.no_grad():
+            self.assertTrue(torch.allclose(model.eval()(*args), plain(*args), atol=1e-5))
 
     def test_init_from_an_x0_checkpoint_keeps_the_trunk_and_resets_the_head(self):
         torch.manual_seed(0)

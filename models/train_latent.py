@@ -37,7 +37,7 @@ from .diffusion import T_MAX, alpha_sigma, tokenize
 from .latent_uvit import LatentUViT, LatentUViTConfig
 from .run_args import training_parser
 from .scene_autoencoder import GEOMETRY, LATENT, LATENT_SPACE, LOG_SIZES, PRESENCE, SceneAEConfig, SceneAutoencoder, scene_latents
-from .shapesworld.grammar import COLOURS, UNNAMED_COLOUR, VOCABULARY, parse, sample_split
+from .shapesworld.grammar import COLOURS, SHAPES, UNNAMED_COLOUR, VOCABULARY, parse, sample_split
 from .shapesworld.world import render, sample_scene
 from .train_autoencoder import load_autoencoder
 
@@ -86,6 +86,8 @@ class LatentTrainConfig:
     # falls among the generated frames, mid-window. Such turns are a few per cent of random crops, and 0.9.0 turned
     # horizontal movers back more than 0.02 H short of the wall in 15-18 % of the windows that hold one.
     turn_share: float = 0.0
+    # The gain of the U-ViT's edge features (LatentUViTConfig.edges; 0: none), laid out from the data at the start.
+    edge_gain: float = 0.0
 
 
 _WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
@@ -137,6 +139,8 @@ CONFIGS["latent-scene-seams-gpu"] = replace(CONFIGS["latent-scene-gpu"], mask_we
 # two runs 0.8.0 averaged.
 CONFIGS["latent-scene-turns"] = replace(CONFIGS["latent-scene"], batch=512, lr=3e-4, warmup=50, mask_weights=(0.2, 0.4, 0.12, 0.28),
                                         seam_weight=1.5, turn_share=0.15)
+# The same with edge features (LatentUViTConfig.edges), their input weights starting at zero (init_weights).
+CONFIGS["latent-scene-edges"] = replace(CONFIGS["latent-scene-turns"], edge_gain=8.0)
 
 
 def latent_space(ae: str | Path) -> str:
@@ -279,6 +283,15 @@ class LatentWindows:
             window[:, LOG_SIZES[j]] += change * self.scale[LOG_SIZES[j]]
 
 
+def edge_layout(shift: torch.Tensor, scale: torch.Tensor, gain: float) -> dict:
+    """LatentUViTConfig.edges for scene-state latents normalised by shift and scale (the data's)."""
+    slots = range(len(PRESENCE))
+    return {"gain": gain, "aspect": SceneAEConfig.width / SceneAEConfig.height, "present": list(PRESENCE),
+            "x": [GEOMETRY[3 * j] for j in slots], "y": [GEOMETRY[3 * j + 1] for j in slots], "log_size": list(LOG_SIZES),
+            "triangle": [PRESENCE[j] + 1 + len(COLOURS) + SHAPES.index("triangle") for j in slots],
+            "shift": shift.tolist(), "scale": scale.tolist()}
+
+
 def reflections(latents: torch.Tensor, fps: torch.Tensor) -> list[tuple[int, int]]:
     """(clip, frame) of every reflection in scene-state clips [N, T, LATENT] (raw, not normalised): a frame where a
     present object's x or y step changes sign and the steps on both sides are faster than 0.2 H/s — a wall or the
@@ -388,6 +401,8 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     data = torch.load(a.data)
     if data["latents"].shape[-1] != cfg.model.latent:
         raise SystemExit(f"--data: latents have {data['latents'].shape[-1]} floats a frame, config {a.config} expects {cfg.model.latent}")
+    if cfg.edge_gain:
+        cfg = replace(cfg, model=replace(cfg.model, edges=edge_layout(data["shift"], data["scale"], cfg.edge_gain)))
     lead = rank == 0
     device = training_device(a.device)
     out = Path(a.out)
