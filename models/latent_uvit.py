@@ -68,13 +68,15 @@ class LatentUViT(nn.Module):
         super().__init__()
         self.cfg = cfg
         d, k = cfg.width_dim, cfg.frames_per_token
-        # Each frame's latent and known-frame flag, then (velocity_gain > 0) each frame's known velocity, then (edges)
-        # its objects' distances to the frame's edges.
-        edge_features = 4 * len(cfg.edges["present"]) if cfg.edges else 0
-        self.video_embed = nn.Linear(k * (cfg.latent + 1) + (k * cfg.latent if cfg.velocity_gain else 0) + k * edge_features, d)
+        # Each frame's latent and known-frame flag, then (velocity_gain > 0) each frame's known velocity.
+        self.video_embed = nn.Linear(k * (cfg.latent + 1) + (k * cfg.latent if cfg.velocity_gain else 0), d)
         if cfg.edges:
             self.register_buffer("edge_shift", torch.tensor(cfg.edges["shift"]), persistent=False)
             self.register_buffer("edge_scale", torch.tensor(cfg.edges["scale"]), persistent=False)
+            # Its own layer, zero at first (a checkpoint without it continues computing what it did), so that training
+            # can give it a higher rate than the trunk's (LatentTrainConfig.edge_lr_scale).
+            self.edge_embed = nn.Linear(k * 4 * len(cfg.edges["present"]), d, bias=False)
+            nn.init.zeros_(self.edge_embed.weight)
         self.pos_embed = nn.Parameter(torch.zeros(1, cfg.video_tokens, d))
         self.time_embed = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
         self.fps_embed = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
@@ -166,9 +168,9 @@ class LatentUViT(nn.Module):
         video = torch.cat([x, known.unsqueeze(-1)], dim=-1).reshape(b, f // k, k * (z + 1))
         if cfg.velocity_gain:
             video = torch.cat([video, self.known_velocity(x, known).reshape(b, f // k, k * z)], dim=-1)
-        if cfg.edges:
-            video = torch.cat([video, self.edge_distances(x, known).reshape(b, f // k, -1)], dim=-1)
         video = self.video_embed(video) + self.pos_embed                                          # B N D
+        if cfg.edges:
+            video = video + self.edge_embed(self.edge_distances(x, known).reshape(b, f // k, -1))
         if cfg.slot_words:
             video = video + self.slot_condition(self.slot_clauses(tokens)).unsqueeze(1)
         time_token = self.time_embed(timestep_embedding(t * 1000, cfg.width_dim)).unsqueeze(1)   # B 1 D

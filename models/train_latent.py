@@ -86,8 +86,11 @@ class LatentTrainConfig:
     # falls among the generated frames, mid-window. Such turns are a few per cent of random crops, and 0.9.0 turned
     # horizontal movers back more than 0.02 H short of the wall in 15-18 % of the windows that hold one.
     turn_share: float = 0.0
-    # The gain of the U-ViT's edge features (LatentUViTConfig.edges; 0: none), laid out from the data at the start.
+    # The gain of the U-ViT's edge features (LatentUViTConfig.edges; 0: none), laid out from the data at the start,
+    # and their layer's learning rate over the trunk's: at the trunk's 3e-4 its zero-initialised weights had moved
+    # 0.0007 each after 767 steps (the trunk's input weights are about 0.2), so the network had not begun to use them.
     edge_gain: float = 0.0
+    edge_lr_scale: float = 1.0
 
 
 _WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
@@ -140,7 +143,7 @@ CONFIGS["latent-scene-seams-gpu"] = replace(CONFIGS["latent-scene-gpu"], mask_we
 CONFIGS["latent-scene-turns"] = replace(CONFIGS["latent-scene"], batch=512, lr=3e-4, warmup=50, mask_weights=(0.2, 0.4, 0.12, 0.28),
                                         seam_weight=1.5, turn_share=0.15)
 # The same with edge features (LatentUViTConfig.edges), their input weights starting at zero (init_weights).
-CONFIGS["latent-scene-edges"] = replace(CONFIGS["latent-scene-turns"], edge_gain=8.0)
+CONFIGS["latent-scene-edges"] = replace(CONFIGS["latent-scene-turns"], edge_gain=8.0, edge_lr_scale=30.0)
 
 
 def latent_space(ae: str | Path) -> str:
@@ -346,7 +349,7 @@ def save(path: Path, model, ema, opt, step: int, a, log: list, data: dict) -> No
 
 def init_weights(model: LatentUViT, checkpoint: dict) -> bool:
     """Loads a checkpoint's EMA weights to continue from. Inputs the checkpoint did not have (velocity features, slot
-    conditioning) start with zero weights, so the network computes what the checkpoint did; when its head predicted
+    conditioning, edge features) start with zero weights, so the network computes what the checkpoint did; when its head predicted
     something else (x0 or v), keeps the trunk and starts the head at zero, as a new network's. Returns whether the
     head was reset."""
     weights = dict(checkpoint["ema"])
@@ -354,8 +357,9 @@ def init_weights(model: LatentUViT, checkpoint: dict) -> bool:
     wanted = model.video_embed.weight
     if embed.shape != wanted.shape and embed.shape[0] == wanted.shape[0] and embed.shape[1] < wanted.shape[1]:
         weights["video_embed.weight"] = torch.cat([embed, torch.zeros(wanted.shape[0], wanted.shape[1] - embed.shape[1])], 1)
-    if model.cfg.slot_words and not any(k.startswith("slot_condition.") for k in weights):
-        weights.update({k: v for k, v in model.state_dict().items() if k.startswith("slot_condition.")})
+    for layer, wanted in (("slot_condition.", model.cfg.slot_words), ("edge_embed.", model.cfg.edges)):
+        if wanted and not any(k.startswith(layer) for k in weights):
+            weights.update({k: v for k, v in model.state_dict().items() if k.startswith(layer)})
     model.load_state_dict(weights)
     if checkpoint["model_config"].get("predicts", "x0") == model.cfg.predicts:
         return False
@@ -417,7 +421,11 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     model.to(device)
     ema = copy.deepcopy(model).eval()
     params = list(model.parameters())
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    edge_params = list(model.edge_embed.parameters()) if cfg.model.edges else []
+    groups = [{"params": [p for p in params if all(p is not e for e in edge_params)], "lr_scale": 1.0}]
+    if edge_params:
+        groups.append({"params": edge_params, "lr_scale": cfg.edge_lr_scale})
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=0.01, betas=(0.9, 0.99))
     step, log = 0, []
     if a.resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location="cpu")
@@ -450,7 +458,7 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
                 done = max((step - first_step) / max(1, a.steps - first_step), (time.time() - started) / 60 / a.max_minutes)
                 lr *= 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             loss = loss_fn(model, cfg, to_device(next(batches), device), generator)
             opt.zero_grad(set_to_none=True)
             loss.backward()
