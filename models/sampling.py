@@ -95,26 +95,33 @@ def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: 
 
 
 @torch.no_grad()
+def sample_sequence(network: torch.nn.Module, frames: int, context_frames: int, frame_shape: tuple, tokens: torch.Tensor,
+                    frame_count: int, fps: float, steps: int, guidance: float, generator: torch.Generator,
+                    guidance_t_min: float = 0.0) -> torch.Tensor:
+    """B-roll in the model's space [B, N, *frame_shape] (frames, or latents): forward windows, each headed by the last
+    K frames made so far."""
+    b = tokens.shape[0]
+    fps_t = torch.full((b,), float(fps))
+    clip = torch.zeros(b, 0, *frame_shape)
+    while clip.shape[1] < frame_count:
+        head = clip[:, -context_frames:] if clip.shape[1] else clip
+        window = torch.zeros(b, frames, *frame_shape)
+        window[:, : head.shape[1]] = head
+        known = torch.zeros(b, frames)
+        known[:, : head.shape[1]] = 1
+        out = sample_window(network, window, known, fps_t, tokens, steps, guidance, generator, guidance_t_min)
+        clip = torch.cat([clip, out[:, head.shape[1]:]], dim=1)
+    return clip[:, :frame_count]
+
+
+@torch.no_grad()
 def sample_clips(model: "Sampled", prompts: list[str], frame_count: int, fps: float, steps: int, guidance: float, seed: int,
                  guidance_t_min: float = 0.0) -> torch.Tensor:
-    """B-roll clips [B, N, C, H, W] in [-1, 1]: forward windows, each headed by the last K frames made so far (in the
-    model's space: frames, or latents that are decoded once at the end)."""
-    F, K = model.frames, model.context_frames
-    b = len(prompts)
-    generator = torch.Generator().manual_seed(seed)
-    tokens = tokenize(prompts, model.text_len)
-    fps_t = torch.full((b,), float(fps))
-    clip = torch.zeros(b, 0, *model.frame_shape)
-    while clip.shape[1] < frame_count:
-        head = clip[:, -K:] if clip.shape[1] else clip
-        window = torch.zeros(b, F, *model.frame_shape)
-        window[:, : head.shape[1]] = head
-        known = torch.zeros(b, F)
-        known[:, : head.shape[1]] = 1
-        out = sample_window(model.network, window, known, fps_t, tokens, steps, guidance, generator, guidance_t_min)
-        clip = torch.cat([clip, out[:, head.shape[1]:]], dim=1)
-    clip = clip[:, :frame_count]
-    return model.to_frames(clip.flatten(0, 1)).view(b, frame_count, 3, *model.native)
+    """B-roll clips [B, N, C, H, W] in [-1, 1], sampled in the model's space (frames, or latents that are decoded once
+    at the end)."""
+    clip = sample_sequence(model.network, model.frames, model.context_frames, model.frame_shape, tokenize(prompts, model.text_len),
+                           frame_count, fps, steps, guidance, torch.Generator().manual_seed(seed), guidance_t_min)
+    return model.to_frames(clip.flatten(0, 1)).view(len(prompts), frame_count, 3, *model.native)
 
 
 DECODE_CHUNK = 64   # frames a decoder call

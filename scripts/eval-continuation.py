@@ -26,7 +26,11 @@ Prints one JSON object:
 - wall_turn: a second set of windows, horizontal movers whose true turn at a side wall falls mid-window: the median
   distance in H by which the sampled object's extreme falls short of the true one (positive: it turned back early,
   as 0.7.0's extends did 13 px short of the frame edge at 256 px), the share short by more than 0.02 H, and the
-  median position error of the window's last frame.
+  median position error of the window's last frame;
+- with --long-clips N: N horizontal movers sampled as 16 s B-roll in latent space (--long-seconds), as the long clips
+  of check 6 are: at each turn, the distance in H from the object's box (its own sampled size and shape) to the side
+  wall; the median, the share of turns farther than check 6 allows (2 px + 2 steps at 256 px: 0.041 H), the clips with
+  such a turn, and the share beyond the wall by more than 0.01 H. The true trajectories turn within 0.01 H.
 """
 from __future__ import annotations
 
@@ -44,11 +48,11 @@ sys.path.insert(0, str(ROOT))
 
 from models.diffusion import tokenize  # noqa: E402
 from models.footage_reading import READ_SCALE, package_encoder  # noqa: E402
-from models.sampling import sample_window, sampling_arguments  # noqa: E402
+from models.sampling import sample_sequence, sample_window, sampling_arguments  # noqa: E402
 from models.scene_autoencoder import GEOMETRY, SceneAEConfig, scene_latents  # noqa: E402
 from models.shapesworld.grammar import parse, sample_split  # noqa: E402
 from models.shapesworld.media import FOOTAGE_SCALE, as_reference  # noqa: E402
-from models.shapesworld.world import render, sample_scene  # noqa: E402
+from models.shapesworld.world import SPEED, half_extents, render, sample_scene  # noqa: E402
 from models.train_autoencoder import load_autoencoder  # noqa: E402
 from models.train_latent import load_latent_uvit  # noqa: E402
 
@@ -63,6 +67,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--size-slope", type=float, default=0.0, help="tilt of the known frames' log sizes, per frame")
     ap.add_argument("--autoencoder", help="a scene autoencoder: the known frames are its reading of rendered footage")
+    ap.add_argument("--long-clips", type=int, default=0, help="horizontal movers sampled as long B-roll (0: none)")
+    ap.add_argument("--long-seconds", type=float, default=16.0)
     ap.add_argument("--read-scale", type=int, default=1, help="with --autoencoder, read footage at this many times the native "
                     f"size and refine the reading by render and compare, as a package exported with --read-scale does (e.g. {READ_SCALE}; "
                     "1: the encoder alone, as the bundled package reads)")
@@ -99,6 +105,8 @@ def main() -> None:
               "seam_ok_by_motion": {m: round(float(seam_ok[[i for i, mi in enumerate(motion) if mi == m]].float().mean()), 3)
                                     for m in sorted(set(motion))},
               "wall_turn": wall_turn(model, state, a, rng)}
+    if a.long_clips:
+        result["long_wall_turn"] = long_wall_turn(model, state, a, rng)
     print(json.dumps(result))
 
 
@@ -163,6 +171,33 @@ def wall_turn(model, state: dict, a: argparse.Namespace, rng: random.Random) -> 
     short = torch.where(right, true.max(1).values - made.max(1).values, made.min(1).values - true.min(1).values)
     return {"short_h": round(float(short.median()), 4), "short_over_0.02": round(float((short > EARLY_TURN).float().mean()), 3),
             "last_frame_error_h": round(float((made[:, -1] - true[:, -1]).abs().median()), 4)}
+
+
+CHECK6_MARGIN = 0.041    # H: judge.py's continuing_motion allows a turn 2 px + 2 steps from the edge (at 256 px, 24 fps)
+
+
+def long_wall_turn(model, state: dict, a: argparse.Namespace, rng: random.Random) -> dict:
+    """Horizontal movers sampled as long B-roll from the spec's start state: how far from the side wall each turns."""
+    prompts = one_object_prompts(rng, a.long_clips, lambda motion: motion in ("moves left", "moves right"))
+    cfg, frame_count = model.cfg, int(round(a.long_seconds * a.fps))
+    z = sample_sequence(model, cfg.frames, cfg.context_frames, (cfg.latent,), tokenize(prompts, cfg.text_len), frame_count, a.fps,
+                        a.steps, a.guidance, torch.Generator().manual_seed(a.seed), a.guidance_t_min)
+    z = z / state["latent_scale"] + state["latent_shift"]
+    x, size = z[..., GEOMETRY[0]], torch.exp(z[..., GEOMETRY[2]])
+    aspect, step = SceneAEConfig.width / SceneAEConfig.height, SPEED / a.fps
+    gaps, far_clips = [], 0
+    for i, prompt in enumerate(prompts):
+        half_w = torch.tensor([half_extents(parse(prompt).objects[0].shape, float(s))[0] for s in size[i]])
+        along = x[i, 1:] - x[i, :-1]
+        clear = (along.abs() > 0.25 * step).nonzero().flatten().tolist()     # as the judge: turns between clear steps
+        turns = [b for a_, b in zip(clear, clear[1:]) if (along[a_] > 0) != (along[b] > 0)]
+        clip_gaps = [float(min(x[i, t] - half_w[t], aspect - x[i, t] - half_w[t])) for t in turns]
+        gaps += clip_gaps
+        far_clips += any(g > CHECK6_MARGIN for g in clip_gaps)
+    gap = torch.tensor(gaps)
+    return {"clips": len(prompts), "turns": len(gaps), "gap_median_h": round(float(gap.median()), 4),
+            "turns_too_far": round(float((gap > CHECK6_MARGIN).float().mean()), 3), "clips_with_a_turn_too_far": far_clips,
+            "beyond_the_wall_over_0.01": round(float((gap < -0.01).float().mean()), 3)}
 
 
 if __name__ == "__main__":
