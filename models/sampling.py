@@ -32,8 +32,6 @@ def sampling_arguments(ap: argparse.ArgumentParser, guidance: float) -> None:
     ap.add_argument("--guidance", type=float, default=guidance)
     ap.add_argument("--guidance-t-min", type=float, default=GUIDANCE_T_MIN,
                     help="guidance applies at noise levels t >= this only, as a package's guidance_interval (0: everywhere)")
-    ap.add_argument("--advance", type=int, default=0,
-                    help="frames a window that carries on from earlier ones keeps, as a package's window_advance (0: all it generates)")
 
 
 def half_lambda(t: torch.Tensor) -> torch.Tensor:
@@ -99,10 +97,9 @@ def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: 
 @torch.no_grad()
 def sample_sequence(network: torch.nn.Module, frames: int, context_frames: int, frame_shape: tuple, tokens: torch.Tensor,
                     frame_count: int, fps: float, steps: int, guidance: float, generator: torch.Generator,
-                    guidance_t_min: float = 0.0, advance: int = 0) -> torch.Tensor:
+                    guidance_t_min: float = 0.0) -> torch.Tensor:
     """B-roll in the model's space [B, N, *frame_shape] (frames, or latents): forward windows, each headed by the last
-    K frames made so far; a window that carries on keeps at most `advance` of the frames it generates (0: all), as the
-    engine's plan with a package's window_advance."""
+    K frames made so far."""
     b = tokens.shape[0]
     fps_t = torch.full((b,), float(fps))
     clip = torch.zeros(b, 0, *frame_shape)
@@ -113,18 +110,17 @@ def sample_sequence(network: torch.nn.Module, frames: int, context_frames: int, 
         known = torch.zeros(b, frames)
         known[:, : head.shape[1]] = 1
         out = sample_window(network, window, known, fps_t, tokens, steps, guidance, generator, guidance_t_min)
-        keep = advance if advance and head.shape[1] else frames
-        clip = torch.cat([clip, out[:, head.shape[1]: head.shape[1] + keep]], dim=1)
+        clip = torch.cat([clip, out[:, head.shape[1]:]], dim=1)
     return clip[:, :frame_count]
 
 
 @torch.no_grad()
 def sample_clips(model: "Sampled", prompts: list[str], frame_count: int, fps: float, steps: int, guidance: float, seed: int,
-                 guidance_t_min: float = 0.0, advance: int = 0) -> torch.Tensor:
+                 guidance_t_min: float = 0.0) -> torch.Tensor:
     """B-roll clips [B, N, C, H, W] in [-1, 1], sampled in the model's space (frames, or latents that are decoded once
     at the end)."""
     clip = sample_sequence(model.network, model.frames, model.context_frames, model.frame_shape, tokenize(prompts, model.text_len),
-                           frame_count, fps, steps, guidance, torch.Generator().manual_seed(seed), guidance_t_min, advance)
+                           frame_count, fps, steps, guidance, torch.Generator().manual_seed(seed), guidance_t_min)
     return model.to_frames(clip.flatten(0, 1)).view(len(prompts), frame_count, 3, *model.native)
 
 

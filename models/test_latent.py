@@ -19,7 +19,7 @@ from models.scene_autoencoder import GEOMETRY, LATENT, LOG_SIZES, PRESENCE, SLOT
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS, MOTIONS, SHAPES
 from models.shapesworld.world import half_extents, sample_scene
 from models.autoencoder import FrameAEConfig, FrameAutoencoder
-from models.sampling import sample_sequence, sample_window
+from models.sampling import sample_window
 from models.train_autoencoder import drawing_decoder
 from models.train_latent import CONFIGS, SLOT_WORDS, LatentWindows, edge_layout, init_weights, reflections
 
@@ -155,18 +155,6 @@ class SamplingTest(unittest.TestCase):
             split = run(2.0, 0.04)                                        # the last two of 12 steps unguided
             self.assertFalse(torch.allclose(split, run(2.0, 0.0)))
             self.assertFalse(torch.allclose(split, run(1.0, 0.0)))
-
-    def test_an_advance_keeps_that_many_frames_of_each_carrying_on_window_and_all_of_the_first(self):
-        torch.manual_seed(0)
-        model = LatentUViT(LatentUViTConfig(frames=8, latent=5, width_dim=32, depth=3, heads=2, context_frames=2, predicts="v")).eval()
-        torch.nn.init.normal_(model.decoder_pred.weight, std=0.1)
-        tokens = tokenize(["a red circle moves left"], 24)
-        run = lambda advance: sample_sequence(model, 8, 2, (5,), tokens, 14, 24.0, 3, 2.0, torch.Generator().manual_seed(0), 0.0, advance)
-        plain, all_six, three = run(0), run(6), run(3)
-        self.assertEqual(tuple(three.shape), (1, 14, 5))
-        self.assertTrue(torch.equal(all_six, plain))                  # a window after 2 known frames generates 6
-        self.assertTrue(torch.equal(three[:, :8], plain[:, :8]))      # the first window keeps all 8
-        self.assertFalse(torch.allclose(three[:, 8:], plain[:, 8:]))
 
 
 class SlotConditioningTest(unittest.TestCase):

@@ -96,7 +96,7 @@ def main() -> None:
     limit = torch.where(true_step > 0, 1.5 * true_step, torch.full_like(true_step, STILL_SEAM))
     seam_ok = step <= limit
     seconds = (f - 1 - k) / a.fps
-    result = {"checkpoint": a.checkpoint, "windows": n, "known": k, "guidance": a.guidance, "guidance_t_min": a.guidance_t_min, "advance": a.advance,
+    result = {"checkpoint": a.checkpoint, "windows": n, "known": k, "guidance": a.guidance, "guidance_t_min": a.guidance_t_min,
               "seam_excess_h": float((step - true_step).abs().median()), "seam_ok": float(seam_ok.float().mean()),
               "position_error_h": float(error.median()), "last_frame_error_h": float(error[:, -1].median()),
               "still_drift_h": float((made[still, -1] - made[still, k - 1]).norm(dim=-1).median()) if still.any() else None,
@@ -181,7 +181,7 @@ def long_wall_turn(model, state: dict, a: argparse.Namespace, rng: random.Random
     prompts = one_object_prompts(rng, a.long_clips, lambda motion: motion in ("moves left", "moves right"))
     cfg, frame_count = model.cfg, int(round(a.long_seconds * a.fps))
     z = sample_sequence(model, cfg.frames, cfg.context_frames, (cfg.latent,), tokenize(prompts, cfg.text_len), frame_count, a.fps,
-                        a.steps, a.guidance, torch.Generator().manual_seed(a.seed), a.guidance_t_min, a.advance)
+                        a.steps, a.guidance, torch.Generator().manual_seed(a.seed), a.guidance_t_min)
     z = z / state["latent_scale"] + state["latent_shift"]
     x, size = z[..., GEOMETRY[0]], torch.exp(z[..., GEOMETRY[2]])
     aspect, step = SceneAEConfig.width / SceneAEConfig.height, SPEED / a.fps

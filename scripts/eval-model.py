@@ -68,7 +68,7 @@ def main() -> None:
     verdicts = []
     for first in range(0, len(prompts), a.batch):
         batch = prompts[first: first + a.batch]
-        clips = sample_clips(model, batch, frame_count, a.fps, a.steps, a.guidance, a.seed + first, a.guidance_t_min, a.advance)
+        clips = sample_clips(model, batch, frame_count, a.fps, a.steps, a.guidance, a.seed + first, a.guidance_t_min)
         rgb = ((clips + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 1, 3, 4, 2).numpy()
         for i, prompt in enumerate(batch):
             path = out / f"clip-{first + i:04d}.mp4"
@@ -91,7 +91,7 @@ def main() -> None:
                 **({"seconds_passed": sum(sum(v["seconds"]) for v in vs) / max(1, sum(len(v["seconds"]) for v in vs))} if a.per_second else {})}
 
     summary = {"checkpoint": a.checkpoint, "weights": a.weights, "prompts": len(prompts), "seconds": a.seconds, "fps": a.fps, "steps": a.steps,
-               "guidance": a.guidance, "guidance_t_min": a.guidance_t_min, "advance": a.advance, "seed": a.seed, "minutes": round((time.time() - started) / 60, 2),
+               "guidance": a.guidance, "guidance_t_min": a.guidance_t_min, "seed": a.seed, "minutes": round((time.time() - started) / 60, 2),
                "overall": rates(verdicts), "families": {f: rates(vs) for f, vs in sorted(by_family.items())}}
     (out / "results.json").write_text(json.dumps({"summary": summary, "clips": verdicts}, indent=1, default=float))
     print(json.dumps(summary, default=float))

@@ -90,8 +90,6 @@ def main() -> None:
     ap.add_argument("--guidance", type=float, default=3.0)
     ap.add_argument("--guidance-t-min", type=float, default=GUIDANCE_T_MIN, help="guidance applies at noise levels t >= this only "
                     "(model.json's guidance_interval; 0: at every step)")
-    ap.add_argument("--window-advance", type=int, default=0, help="frames a window that carries on from known ones keeps "
-                    "(model.json's window_advance; 0: all it generates, the field left out)")
     ap.add_argument("--autoencoder", help="the frame autoencoder checkpoint of a latent U-ViT checkpoint (models/train_autoencoder.py)")
     ap.add_argument("--draw-scale", type=int, default=1, help="the decoder draws frames this many times the native size (a scene "
                     "autoencoder renders its scene state at any size: drawn at the output size, seams and edges are the renderer's)")
@@ -148,15 +146,12 @@ def main() -> None:
 
 def common_manifest(a, architecture: dict, trained: dict, frames: int, context: int, text_len: int, x_shape: list) -> dict:
     """The fields every package has (models/PACKAGE.md); the caller adds its space's own."""
-    if a.window_advance and not 1 <= a.window_advance <= frames - context:
-        sys.exit(f"--window-advance: a window keeps 1 to {frames - context} of the frames it generates after {context} known ones, got {a.window_advance}")
     return {
         "name": a.name, "version": a.version, "description": a.description, "architecture": architecture, "training": trained,
         "channels": 3, "frames_per_window": frames, "context_frames": context, "fps_range": [6, 60], "value_range": [-1, 1],
         "schedule": {"type": "cosine", "s": COSINE_S, "t_min": 0.0, "t_max": T_MAX}, "prediction": "v",
         "defaults": {"steps": a.steps, "guidance": a.guidance, "sampler": "dpmpp-2m"},
         "guidance_interval": {"t_min": a.guidance_t_min},
-        **({"window_advance": a.window_advance} if a.window_advance else {}),
         "inputs": {
             "x": {"name": "x", "dtype": "float32", "shape": x_shape},
             "known": {"name": "known", "dtype": "float32", "shape": ["B", frames]},

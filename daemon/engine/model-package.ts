@@ -42,8 +42,6 @@ export const ModelManifestSchema = z.object({
   defaults: z.object({ steps: z.number().int().positive(), guidance: z.number().min(0), sampler: SamplerNameSchema }),
   /** Classifier-free guidance applies at t ≥ t_min only; below it the prompt's prediction alone. Absent: everywhere. */
   guidance_interval: z.object({ t_min: z.number().min(0).max(1) }).optional(),
-  /** Frames a window that carries on from known frames keeps of those it generates (the rest are spare). Absent: all. */
-  window_advance: z.number().int().min(1).optional(),
   inputs: z.object({ x: tensorSpec, known: tensorSpec, t: tensorSpec, fps: tensorSpec, text: tensorSpec }),
   outputs: z.object({ prediction: tensorSpec }),
   tokenizer: z.object({ type: z.literal('word'), file: z.string(), max_length: z.number().int().positive() }),
@@ -140,9 +138,6 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
     }
   }
   if (manifest.context_frames >= F) throw invalid(dir, `model.json context_frames (${manifest.context_frames}) must be less than frames_per_window (${F})`);
-  if (manifest.window_advance !== undefined && manifest.window_advance > F - manifest.context_frames) {
-    throw invalid(dir, `model.json window_advance (${manifest.window_advance}) must be at most frames_per_window − context_frames (${F - manifest.context_frames})`);
-  }
   const codecFiles = latent ? [latent.encoder.file, latent.decoder.file] : [];
   const needed = [GRAPH_FILE, manifest.tokenizer.file, ...(manifest.text_encoder ? [manifest.text_encoder.file] : []), ...codecFiles];
   for (const file of needed) if (!manifest.files[file]) throw invalid(dir, `model.json "files" does not list ${file}`);

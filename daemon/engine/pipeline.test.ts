@@ -174,27 +174,6 @@ test("guidance applies inside the package's guidance interval only (t ≥ t_min)
   }
 });
 
-test("a package's window advance: carrying-on windows keep that many frames, the first window all of its own", async () => {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'longshot-advance-'));
-  const withAdvance = async (advance: number) =>
-    createVideoPipeline(await copyPackageTo(path.join(root, String(advance)), TINY, (m) => (m.window_advance = advance)), { device: 'cpu', threads: 1, logger });
-  // The tiny package: 8 frames a window, 2 of context, so a carrying-on window generates 6.
-  const [all, three] = await Promise.all([withAdvance(6), withAdvance(3)]);
-  try {
-    const input = base({ frameCount: 14, steps: 2 });
-    const plain = await pipeline.run(input);
-    expect(bytes(await all.run(input))).toBe(bytes(plain));
-    const advanced = await three.run(input);
-    expect(advanced).toHaveLength(14);
-    // B-roll's first window has no head and keeps its 8 frames; after it the plans part (6 a window, or 3).
-    expect(bytes(advanced.slice(0, 8))).toBe(bytes(plain.slice(0, 8)));
-    expect(bytes(advanced.slice(8))).not.toBe(bytes(plain.slice(8)));
-  } finally {
-    await Promise.all([all.close(), three.close()]);
-    await fs.rm(root, { recursive: true, force: true });
-  }
-});
-
 test('RGB ↔ model values round-trip exactly', () => {
   const rgb = Uint8Array.from({ length: 32 * 16 * 3 }, (_, i) => (i * 37) % 256);
   expect(Array.from(modelToRgb(rgbToModel(rgb, 32 * 16), 32 * 16))).toEqual(Array.from(rgb));

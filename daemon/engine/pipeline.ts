@@ -121,14 +121,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
 
     // 3. Windows, and the clean frames they can see: the references the plan uses, in model values [C, H, W],
     // encoded once into the sampled space.
-    const plan = planWindows({
-      frameCount: input.frameCount,
-      framesPerWindow: F,
-      contextFrames: this.contextFrames,
-      beforeCount: input.before.length,
-      afterCount: input.after.length,
-      advance: m.window_advance,
-    });
+    const plan = planWindows({ frameCount: input.frameCount, framesPerWindow: F, contextFrames: this.contextFrames, beforeCount: input.before.length, afterCount: input.after.length });
     // Read one frame at a time, each reported: a refining encoder takes about half a second a frame.
     const usedOf = (side: 'before' | 'after') => [...new Set(plan.flatMap((window) => window.slots.flatMap((slot) => (slot.kind === side ? [slot.index] : []))))];
     const toRead = [...usedOf('before').map((index) => ({ side: 'before' as const, index })), ...usedOf('after').map((index) => ({ side: 'after' as const, index }))];
