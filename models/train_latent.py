@@ -144,6 +144,9 @@ CONFIGS["latent-scene-turns"] = replace(CONFIGS["latent-scene"], batch=512, lr=3
                                         seam_weight=1.5, turn_share=0.15)
 # The same with edge features (LatentUViTConfig.edges), their input weights starting at zero (init_weights).
 CONFIGS["latent-scene-edges"] = replace(CONFIGS["latent-scene-turns"], edge_gain=8.0, edge_lr_scale=30.0)
+# The same on a lent device, at the GPU configs' batch (scripts/device-train.sh MINUTES latent-scene-edges-gpu:LR …),
+# whose rates run to 1e-3 and more: the edge layer at 10× them, not 30×. Not yet run.
+CONFIGS["latent-scene-edges-gpu"] = replace(CONFIGS["latent-scene-edges"], batch=1024, warmup=300, edge_lr_scale=10.0)
 
 
 def latent_space(ae: str | Path) -> str:
