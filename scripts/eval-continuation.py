@@ -187,7 +187,7 @@ def long_wall_turn(model, state: dict, a: argparse.Namespace, rng: random.Random
     aspect, step = SceneAEConfig.width / SceneAEConfig.height, SPEED / a.fps
     gaps, far_clips = [], 0
     for i, prompt in enumerate(prompts):
-        half_w = torch.tensor([half_extents(parse(prompt).objects[0].shape, float(s))[0] for s in size[i]])
+        half_w = size[i] * half_extents(parse(prompt).objects[0].shape, 1.0)[0]      # proportional to the box's height
         along = x[i, 1:] - x[i, :-1]
         clear = (along.abs() > 0.25 * step).nonzero().flatten().tolist()     # as the judge: turns between clear steps
         turns = [b for a_, b in zip(clear, clear[1:]) if (along[a_] > 0) != (along[b] > 0)]
