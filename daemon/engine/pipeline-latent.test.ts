@@ -26,7 +26,8 @@ const base = pipelineInput;
 const bytes = (frames: ArrayLike<number>[]) => Buffer.concat(frames.map((f) => Buffer.from(new Uint8Array(new Float32Array(f).buffer)))).toString('base64');
 const rgb = (value: number) => new Uint8Array(WIDTH * HEIGHT * 3).fill(value);
 
-/** Runs the pipeline with the real codec's calls recorded: frames given to encode, codes given to decode. */
+/** Runs the pipeline with the real codec's calls recorded: frames given to encode, codes given to decode. Every
+ * step is previewed (no interval), so the one-code decode calls are the steps'. */
 async function recorded(input: PipelineInput, onProgress?: (p: PipelineProgress) => void) {
   const { codec } = pipeline;
   const encode = codec.encode.bind(codec);
@@ -36,7 +37,7 @@ async function recorded(input: PipelineInput, onProgress?: (p: PipelineProgress)
   codec.encode = (frames) => (encoded.push(...frames), encode(frames));
   codec.decode = (codes) => (decodeCalls.push(codes.map((c) => c.slice())), decode(codes));
   try {
-    const frames = await pipeline.run(input, { onProgress });
+    const frames = await pipeline.run(input, { onProgress, previewIntervalMs: 0 });
     return { frames, encoded, decodeCalls };
   } finally {
     codec.encode = encode;

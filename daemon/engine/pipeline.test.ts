@@ -85,9 +85,9 @@ test('references condition the result: other reference frames, other output', as
   expect(bytes(head)).not.toBe(bytes(dark));
 });
 
-test('progress: every step once, monotonic over all windows, each with a JPEG preview and an ETA reaching 0', async () => {
+test('progress: every step once, monotonic over all windows, each with a JPEG preview (no interval) and an ETA reaching 0', async () => {
   const seen: PipelineProgress[] = [];
-  await pipeline.run(base({ frameCount: 20, steps: 3 }), { onProgress: (p) => seen.push(p) });
+  await pipeline.run(base({ frameCount: 20, steps: 3 }), { onProgress: (p) => seen.push(p), previewIntervalMs: 0 });
   // 20 frames, F = 8, K = 2: windows of 8 + 6 + 6 generated frames.
   expect(seen.map((p) => p.step)).toEqual(Array.from({ length: 9 }, (_, i) => i + 1));
   expect(new Set(seen.map((p) => p.total))).toEqual(new Set([9]));
@@ -98,6 +98,18 @@ test('progress: every step once, monotonic over all windows, each with a JPEG pr
     expect(p.etaSeconds).toBeGreaterThanOrEqual(0);
   }
   expect(seen[seen.length - 1]!.etaSeconds).toBe(0);
+});
+
+test('previews: the first step has one, later ones at most one per preview interval; every step is reported', async () => {
+  const seen: { step: number; preview: boolean; at: number }[] = [];
+  const started = performance.now();
+  await pipeline.run(base({ frameCount: 60, steps: 8 }), { onProgress: (p) => seen.push({ step: p.step, preview: p.previewJpeg !== null, at: performance.now() }), previewIntervalMs: 50 });
+  expect(seen.map((p) => p.step)).toEqual(Array.from({ length: seen.at(-1)!.step }, (_, i) => i + 1));
+  expect(seen[0]!.preview).toBe(true);
+  const previews = seen.filter((p) => p.preview).length;
+  expect(previews).toBeLessThanOrEqual(1 + Math.ceil((seen.at(-1)!.at - started) / 50));
+  // The tiny package's steps take a few milliseconds: most reports carry no preview.
+  expect(previews).toBeLessThan(seen.length / 2);
 });
 
 test('cancel: aborting stops before the next step with a cancelled error', async () => {

@@ -11,7 +11,7 @@ import { PreviewJpegEncoder } from './preview-jpeg';
 import { createSampler } from './sampler';
 import { alphaAt, sigmaAt } from './schedule';
 import { WordTokenizer } from './tokenizer';
-import type { PipelineInput, PipelineRunOptions, RgbFrame, VideoPipeline } from './types';
+import { PREVIEW_INTERVAL_MS, type PipelineInput, type PipelineRunOptions, type RgbFrame, type VideoPipeline } from './types';
 
 /** What {@link createVideoPipeline} needs besides the package: `device` is `auto` or a provider name, `threads` 0 = all cores. */
 export interface VideoPipelineOptions {
@@ -159,6 +159,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     const x0 = new Float32Array(windowSize); // [F, ...frame]
     let reportPending: (() => Promise<void>) | null = null;
     let noise: Float32Array | null = null;
+    const previewInterval = options.previewIntervalMs ?? PREVIEW_INTERVAL_MS;
+    let lastPreviewAt = Number.NEGATIVE_INFINITY;
 
     // 5. Denoising loop, window by window (its ETA counts from here, not from the reading).
     const samplingStarted = performance.now();
@@ -206,11 +208,16 @@ class UViTVideoPipeline implements EngineVideoPipeline {
           if (options.onProgress) {
             const onProgress = options.onProgress;
             const step = done;
+            const withPreview = step === 1 || performance.now() - lastPreviewAt >= previewInterval;
             reportPending = async () => {
-              // One frame through the decoder (latent packages) a step: the preview slot of the current estimate.
-              const [previewFrame] = await this.codec.decode([x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize)]);
+              // One frame through the decoder (latent packages) a preview: the preview slot of the current estimate.
+              let previewJpeg: Uint8Array | null = null;
+              if (withPreview) {
+                lastPreviewAt = performance.now();
+                const [previewFrame] = await this.codec.decode([x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize)]);
+                previewJpeg = this.previews.encode(previewFrame!, this.outputWidth, this.outputHeight);
+              }
               const elapsedSeconds = (performance.now() - samplingStarted) / 1000;
-              const previewJpeg = this.previews.encode(previewFrame!, this.outputWidth, this.outputHeight);
               onProgress({ stage: 'sampling', step, total, etaSeconds: (elapsedSeconds / step) * (total - step), previewJpeg });
             };
             if (step === 1) {
