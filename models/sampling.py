@@ -23,7 +23,6 @@ LOWER_ORDER_FINAL_BELOW = 15   # below this many steps the last one is first ord
 # the last two (t = 0.021, 0.005) to the prompt's prediction alone: guided there, still objects drifted 4x as far
 # across a continued window (0.0016 against 0.00035 H) and B-roll passed 96.5 % against 97.5 % (the card, 0.9.0).
 GUIDANCE_T_MIN = 0.04
-MAX_WINDOW_CANDIDATES = 4   # the most samples a window a package may ask for (daemon/engine/model-package.ts)
 
 
 def sampling_arguments(ap: argparse.ArgumentParser, guidance: float) -> None:
@@ -33,8 +32,6 @@ def sampling_arguments(ap: argparse.ArgumentParser, guidance: float) -> None:
     ap.add_argument("--guidance", type=float, default=guidance)
     ap.add_argument("--guidance-t-min", type=float, default=GUIDANCE_T_MIN,
                     help="guidance applies at noise levels t >= this only, as a package's guidance_interval (0: everywhere)")
-    ap.add_argument("--candidates", type=int, default=1,
-                    help="samples drawn for each window, the medoid kept, as a package's window_candidates (1: one sample)")
 
 
 def half_lambda(t: torch.Tensor) -> torch.Tensor:
@@ -58,29 +55,11 @@ def sampling_grid(steps: int) -> torch.Tensor:
     return grid
 
 
-def medoid(candidates: torch.Tensor, generated: torch.Tensor) -> torch.Tensor:
-    """[M, B, F, …] → [B, F, …]: for each row, the candidate whose generated frames (generated [B, F] = 1) lie
-    nearest to the other candidates' in summed Euclidean distance (the engine's window_candidates)."""
-    m, b = candidates.shape[:2]
-    g = generated.view(1, b, generated.shape[1], *([1] * (candidates.dim() - 3)))
-    flat = (candidates * g).transpose(0, 1).reshape(b, m, -1)
-    chosen = torch.cdist(flat.double(), flat.double()).sum(-1).argmin(-1)     # B; the first of equals
-    return candidates[chosen, torch.arange(b)]
-
-
 @torch.no_grad()
 def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor,
-                  steps: int, guidance: float, generator: torch.Generator, guidance_t_min: float = 0.0,
-                  candidates: int = 1) -> torch.Tensor:
+                  steps: int, guidance: float, generator: torch.Generator, guidance_t_min: float = 0.0) -> torch.Tensor:
     """One window [B, F, C, H, W]: DPM-Solver++(2M) in data prediction; known frames stay clean references; guidance
-    at t >= guidance_t_min, the prompt's prediction alone below. With candidates > 1 each row is sampled that many
-    times (the candidates as rows of one batch) and the medoid kept: one sample's turn at a wall lands anywhere in a
-    spread of 0.2 H, and the most central of three lands far from the wall half as often (the card, 0.10.0)."""
-    if candidates > 1:
-        repeat = lambda v: v.repeat(candidates, *([1] * (v.dim() - 1)))
-        out = sample_window(model, repeat(x_known), repeat(known), repeat(fps), repeat(tokens), steps, guidance, generator,
-                            guidance_t_min)
-        return medoid(out.view(candidates, *x_known.shape), 1 - known)
+    at t >= guidance_t_min, the prompt's prediction alone below."""
     b = x_known.shape[0]
     k = known.view(b, known.shape[1], *([1] * (x_known.dim() - 2)))  # B F 1 … (frames or latents)
     x = torch.randn(x_known.shape, generator=generator)
@@ -118,7 +97,7 @@ def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: 
 @torch.no_grad()
 def sample_sequence(network: torch.nn.Module, frames: int, context_frames: int, frame_shape: tuple, tokens: torch.Tensor,
                     frame_count: int, fps: float, steps: int, guidance: float, generator: torch.Generator,
-                    guidance_t_min: float = 0.0, candidates: int = 1) -> torch.Tensor:
+                    guidance_t_min: float = 0.0) -> torch.Tensor:
     """B-roll in the model's space [B, N, *frame_shape] (frames, or latents): forward windows, each headed by the last
     K frames made so far."""
     b = tokens.shape[0]
@@ -130,18 +109,18 @@ def sample_sequence(network: torch.nn.Module, frames: int, context_frames: int, 
         window[:, : head.shape[1]] = head
         known = torch.zeros(b, frames)
         known[:, : head.shape[1]] = 1
-        out = sample_window(network, window, known, fps_t, tokens, steps, guidance, generator, guidance_t_min, candidates)
+        out = sample_window(network, window, known, fps_t, tokens, steps, guidance, generator, guidance_t_min)
         clip = torch.cat([clip, out[:, head.shape[1]:]], dim=1)
     return clip[:, :frame_count]
 
 
 @torch.no_grad()
 def sample_clips(model: "Sampled", prompts: list[str], frame_count: int, fps: float, steps: int, guidance: float, seed: int,
-                 guidance_t_min: float = 0.0, candidates: int = 1) -> torch.Tensor:
+                 guidance_t_min: float = 0.0) -> torch.Tensor:
     """B-roll clips [B, N, C, H, W] in [-1, 1], sampled in the model's space (frames, or latents that are decoded once
     at the end)."""
     clip = sample_sequence(model.network, model.frames, model.context_frames, model.frame_shape, tokenize(prompts, model.text_len),
-                           frame_count, fps, steps, guidance, torch.Generator().manual_seed(seed), guidance_t_min, candidates)
+                           frame_count, fps, steps, guidance, torch.Generator().manual_seed(seed), guidance_t_min)
     return model.to_frames(clip.flatten(0, 1)).view(len(prompts), frame_count, 3, *model.native)
 
 

@@ -19,7 +19,7 @@ from models.scene_autoencoder import GEOMETRY, LATENT, LOG_SIZES, PRESENCE, SLOT
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS, MOTIONS, SHAPES
 from models.shapesworld.world import half_extents, sample_scene
 from models.autoencoder import FrameAEConfig, FrameAutoencoder
-from models.sampling import medoid, sample_window
+from models.sampling import sample_window
 from models.train_autoencoder import drawing_decoder
 from models.train_latent import CONFIGS, SLOT_WORDS, LatentWindows, edge_layout, init_weights, reflections
 
@@ -155,22 +155,6 @@ class SamplingTest(unittest.TestCase):
             split = run(2.0, 0.04)                                        # the last two of 12 steps unguided
             self.assertFalse(torch.allclose(split, run(2.0, 0.0)))
             self.assertFalse(torch.allclose(split, run(1.0, 0.0)))
-
-    def test_candidates_keep_the_medoid_of_the_generated_frames(self):
-        known = torch.tensor([[1.0, 0.0]])
-        # Row 0's candidates; the known frame is far apart in each (ignored), the generated one at 0, 1 and 5.
-        candidates = torch.tensor([[[[100.0], [0.0]]], [[[-50.0], [1.0]]], [[[0.0], [5.0]]]])    # M B F C
-        self.assertTrue(torch.equal(medoid(candidates, 1 - known), candidates[1]))
-        # Sampled: the candidates are the rows of one batch; of two, neither is nearer the other, so the first is kept.
-        torch.manual_seed(0)
-        net = torch.nn.Linear(5, 5)
-        denoiser = lambda x, known, t, fps, tokens: net(x)
-        row = (torch.zeros(1, 8, 5), torch.zeros(1, 8), torch.full((1,), 24.0), tokenize(["a red circle moves left"], 24))
-        with torch.no_grad():
-            both = sample_window(denoiser, *(v.repeat(2, *([1] * (v.dim() - 1))) for v in row), 4, 2.0, torch.Generator().manual_seed(3))
-            self.assertFalse(torch.allclose(both[0], both[1]))
-            kept = sample_window(denoiser, *row, 4, 2.0, torch.Generator().manual_seed(3), 0.0, 2)
-            self.assertTrue(torch.equal(kept, both[:1]))
 
 
 class SlotConditioningTest(unittest.TestCase):

@@ -24,14 +24,14 @@ class TrainExportTest(unittest.TestCase):
             self.assertLess(last, 0.9 * first, f"loss {first:.4f} → {last:.4f}")
             out = Path(tmp) / "package"
             result = subprocess.run([sys.executable, "scripts/export-model.py", "--checkpoint", str(Path(tmp) / "last.pt"), "--out", str(out),
-                                     "--name", "ci-tiny", "--window-candidates", "3"], cwd=ROOT, capture_output=True, text=True)
+                                     "--name", "ci-tiny"], cwd=ROOT, capture_output=True, text=True)
             self.assertEqual(result.returncode, 0, result.stderr[-2000:])
             verified = json.loads(result.stdout.strip().splitlines()[-1])
             self.assertTrue(verified["ok"])
             self.assertLess(verified["max_abs_error"], 1e-3)
             manifest = json.loads((out / "model.json").read_text())
             self.assertEqual(manifest["inputs"]["x"]["shape"][0], "B")
-            self.assertEqual((manifest["space"], manifest["guidance_interval"], manifest["window_candidates"]), ("pixel", {"t_min": GUIDANCE_T_MIN}, 3))
+            self.assertEqual((manifest["space"], manifest["guidance_interval"]), ("pixel", {"t_min": GUIDANCE_T_MIN}))
 
 
 if __name__ == "__main__":

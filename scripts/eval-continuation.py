@@ -147,7 +147,7 @@ def continue_windows(model, state: dict, truth: torch.Tensor, prompts: list[str]
     context[:, :k, GEOMETRY[2]] += size_slope * (torch.arange(k) - (k - 1))
     x_known = (context - shift) * scale * known[..., None]
     out = sample_window(model, x_known, known, torch.full((n,), a.fps), tokenize(prompts, cfg.text_len), a.steps, a.guidance,
-                        torch.Generator().manual_seed(a.seed), a.guidance_t_min, a.candidates)
+                        torch.Generator().manual_seed(a.seed), a.guidance_t_min)
     return out / scale + shift
 
 
@@ -181,7 +181,7 @@ def long_wall_turn(model, state: dict, a: argparse.Namespace, rng: random.Random
     prompts = one_object_prompts(rng, a.long_clips, lambda motion: motion in ("moves left", "moves right"))
     cfg, frame_count = model.cfg, int(round(a.long_seconds * a.fps))
     z = sample_sequence(model, cfg.frames, cfg.context_frames, (cfg.latent,), tokenize(prompts, cfg.text_len), frame_count, a.fps,
-                        a.steps, a.guidance, torch.Generator().manual_seed(a.seed), a.guidance_t_min, a.candidates)
+                        a.steps, a.guidance, torch.Generator().manual_seed(a.seed), a.guidance_t_min)
     z = z / state["latent_scale"] + state["latent_shift"]
     x, size = z[..., GEOMETRY[0]], torch.exp(z[..., GEOMETRY[2]])
     aspect, step = SceneAEConfig.width / SceneAEConfig.height, SPEED / a.fps

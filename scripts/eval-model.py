@@ -68,7 +68,7 @@ def main() -> None:
     verdicts = []
     for first in range(0, len(prompts), a.batch):
         batch = prompts[first: first + a.batch]
-        clips = sample_clips(model, batch, frame_count, a.fps, a.steps, a.guidance, a.seed + first, a.guidance_t_min, a.candidates)
+        clips = sample_clips(model, batch, frame_count, a.fps, a.steps, a.guidance, a.seed + first, a.guidance_t_min)
         rgb = ((clips + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 1, 3, 4, 2).numpy()
         for i, prompt in enumerate(batch):
             path = out / f"clip-{first + i:04d}.mp4"

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.diffusion import COSINE_S, T_MAX, tokenize  # noqa: E402
 from models.footage_reading import package_encoder  # noqa: E402
-from models.sampling import GUIDANCE_T_MIN, MAX_WINDOW_CANDIDATES  # noqa: E402
+from models.sampling import GUIDANCE_T_MIN  # noqa: E402
 from models.train_autoencoder import drawing_decoder, load_autoencoder  # noqa: E402
 from models.train_latent import latent_space, load_latent_uvit  # noqa: E402
 from models.shapesworld.grammar import VOCABULARY, sample_split  # noqa: E402
@@ -90,8 +90,6 @@ def main() -> None:
     ap.add_argument("--guidance", type=float, default=3.0)
     ap.add_argument("--guidance-t-min", type=float, default=GUIDANCE_T_MIN, help="guidance applies at noise levels t >= this only "
                     "(model.json's guidance_interval; 0: at every step)")
-    ap.add_argument("--window-candidates", type=int, default=1, help="samples the engine draws for each window, keeping the medoid "
-                    f"(model.json's window_candidates, 1 to {MAX_WINDOW_CANDIDATES}; 1: one sample, the field left out)")
     ap.add_argument("--autoencoder", help="the frame autoencoder checkpoint of a latent U-ViT checkpoint (models/train_autoencoder.py)")
     ap.add_argument("--draw-scale", type=int, default=1, help="the decoder draws frames this many times the native size (a scene "
                     "autoencoder renders its scene state at any size: drawn at the output size, seams and edges are the renderer's)")
@@ -148,15 +146,12 @@ def main() -> None:
 
 def common_manifest(a, architecture: dict, trained: dict, frames: int, context: int, text_len: int, x_shape: list) -> dict:
     """The fields every package has (models/PACKAGE.md); the caller adds its space's own."""
-    if not 1 <= a.window_candidates <= MAX_WINDOW_CANDIDATES:
-        sys.exit(f"--window-candidates: 1 to {MAX_WINDOW_CANDIDATES} samples a window (the engine's limit), got {a.window_candidates}")
     return {
         "name": a.name, "version": a.version, "description": a.description, "architecture": architecture, "training": trained,
         "channels": 3, "frames_per_window": frames, "context_frames": context, "fps_range": [6, 60], "value_range": [-1, 1],
         "schedule": {"type": "cosine", "s": COSINE_S, "t_min": 0.0, "t_max": T_MAX}, "prediction": "v",
         "defaults": {"steps": a.steps, "guidance": a.guidance, "sampler": "dpmpp-2m"},
         "guidance_interval": {"t_min": a.guidance_t_min},
-        **({"window_candidates": a.window_candidates} if a.window_candidates > 1 else {}),
         "inputs": {
             "x": {"name": "x", "dtype": "float32", "shape": x_shape},
             "known": {"name": "known", "dtype": "float32", "shape": ["B", frames]},

@@ -181,8 +181,7 @@ const commands: Record<string, Command> = {
     const seeds = variationSeeds(withSeed(request).seed, variations);
     const ignored = pipeline.unknownWords(request.prompt);
     if (ignored.length && !values.json) process.stderr.write(`warning: ${pipeline.modelName} does not know ${ignored.map((w) => `"${w}"`).join(', ')}; those words were ignored\n`);
-    // A window's steps, over all its candidates: what the bar counts within a window.
-    const stepsPerWindow = (request.steps ?? pipeline.defaults.steps) * pipeline.windowCandidates;
+    const stepsPerWindow = request.steps ?? pipeline.defaults.steps;
     try {
       for (const seed of seeds) {
         const seeded = { ...request, seed };

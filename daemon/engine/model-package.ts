@@ -12,9 +12,6 @@ const tensorSpec = z.object({ name: z.string().min(1), dtype: z.enum(['float32',
 const frameTensorSpec = z.object({ name: z.string().min(1), dtype: z.literal('float32'), shape: z.array(z.union([z.literal('N'), z.number().int().positive()])) });
 const codecGraph = z.object({ file: z.string().min(1), input: frameTensorSpec, output: frameTensorSpec });
 
-/** The most samples a package may ask the engine to draw for each window: a job's cost limit counts one. */
-export const MAX_WINDOW_CANDIDATES = 4;
-
 /** The frame autoencoder of a latent package (format /2): what one frame's code is and the graphs that make and undo it. */
 const LatentSchema = z.object({
   /** One frame's latent: [C] or [C, h, w]. */
@@ -45,8 +42,6 @@ export const ModelManifestSchema = z.object({
   defaults: z.object({ steps: z.number().int().positive(), guidance: z.number().min(0), sampler: SamplerNameSchema }),
   /** Classifier-free guidance applies at t ≥ t_min only; below it the prompt's prediction alone. Absent: everywhere. */
   guidance_interval: z.object({ t_min: z.number().min(0).max(1) }).optional(),
-  /** Samples drawn for each window, the medoid kept (engine/candidates.ts); a job's work grows by as much. Absent: 1. */
-  window_candidates: z.number().int().min(1).max(MAX_WINDOW_CANDIDATES).optional(),
   inputs: z.object({ x: tensorSpec, known: tensorSpec, t: tensorSpec, fps: tensorSpec, text: tensorSpec }),
   outputs: z.object({ prediction: tensorSpec }),
   tokenizer: z.object({ type: z.literal('word'), file: z.string(), max_length: z.number().int().positive() }),

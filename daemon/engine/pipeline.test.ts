@@ -225,26 +225,3 @@ const BUNDLED = path.join(__dirname, '../../models/shapesworld-uvit');
     }
   });
 });
-
-test("a package's window_candidates: each window sampled that many times, every step reported, the medoid kept", async () => {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'longshot-candidates-'));
-  const withCandidates = (n: number) =>
-    copyPackageTo(path.join(root, String(n)), TINY, (m) => (m.window_candidates = n)).then((dir) => createVideoPipeline(dir, { device: 'cpu', threads: 1, logger }));
-  const [two, three] = await Promise.all([withCandidates(2), withCandidates(3)]);
-  try {
-    // One window (8 frames): the first candidate is drawn from the noise a single sample would use.
-    const input = (seed: number) => base({ frameCount: 8, steps: 2, seed });
-    const totals: number[] = [];
-    const first = await two.run(input(1), { onProgress: (p) => p.stage === 'sampling' && totals.push(p.total) });
-    expect(new Set(totals)).toEqual(new Set([2 * 2]));
-    // Of two candidates neither is nearer the other: the first is kept, so the frames are the single sample's.
-    expect(bytes(first)).toBe(bytes(await pipeline.run(input(1))));
-    expect(bytes(await two.run(input(1)))).toBe(bytes(first));
-    // Of three, the medoid: for some of these seeds not the first.
-    const differs = await Promise.all([1, 2, 3, 4].map(async (seed) => bytes(await three.run(input(seed))) !== bytes(await pipeline.run(input(seed)))));
-    expect(differs).toContain(true);
-  } finally {
-    await Promise.all([two.close(), three.close()]);
-    await fs.rm(root, { recursive: true, force: true });
-  }
-});

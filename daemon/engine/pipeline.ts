@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
 import type { SamplerName } from '../../shared/protocol';
-import { medoidIndex } from './candidates';
 import { isKnownSlot, planWindows, type WindowPlan, type WindowSlot } from './conditioning';
 import { createFrameCodec, type FrameCodec } from './frame-codec';
 import { loadPackage, type FileHashCache, type ModelManifest } from './model-package';
@@ -62,7 +61,6 @@ class UViTVideoPipeline implements EngineVideoPipeline {
   readonly contextFrames: number;
   readonly framesPerWindow: number;
   readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
-  readonly windowCandidates: number;
   /** Runs one at a time: they share the runner's input buffers. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly previews = new PreviewJpegEncoder(PREVIEW_QUALITY);
@@ -84,7 +82,6 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     this.contextFrames = manifest.context_frames;
     this.framesPerWindow = manifest.frames_per_window;
     this.defaults = manifest.defaults;
-    this.windowCandidates = manifest.window_candidates ?? 1;
   }
 
   unknownWords(prompt: string): string[] {
@@ -152,9 +149,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     // Guided where the prompt shapes the clip; the last, least noisy steps only place objects to a fraction of a
     // pixel, and guidance there made still objects drift four times as far (the card, 0.9.0).
     const guidanceFrom = m.guidance_interval?.t_min ?? 0;
-    // Each window sampled this many times, the medoid kept (candidates.ts).
-    const candidateCount = this.windowCandidates;
-    const total = plan.length * candidateCount * input.steps;
+    const total = plan.length * input.steps;
     let done = 0;
     const x0 = new Float32Array(windowSize); // [F, ...frame]
     let reportPending: (() => Promise<void>) | null = null;
@@ -170,66 +165,60 @@ class UViTVideoPipeline implements EngineVideoPipeline {
       const mask = window.slots.map((s) => (isKnownSlot(s) ? 1 : 0));
       batch.known.set(mask, 0);
       batch.known.set(mask, F);
+      // Known frames enter clean, as in training (x_t = x0 where known = 1).
+      let sample = noise ?? fillGaussian(new Float32Array(windowSize), random);
+      noise = null;
+      reimposeKnown(sample);
+      sampler.setTimesteps(input.steps);
       const previewSlot = previewSlotOf(window);
-      const candidates: Float32Array[] = [];
-      for (let c = 0; c < candidateCount; c++) {
-        // Known frames enter clean, as in training (x_t = x0 where known = 1).
-        let sample = noise ?? fillGaussian(new Float32Array(windowSize), random);
-        noise = null;
-        reimposeKnown(sample);
-        sampler.setTimesteps(input.steps);
 
-        for (const t of sampler.timesteps) {
-          // 5a. Cancellation, checked before every step.
-          throwIfCancelled(`at step ${done + 1} of ${total}`);
-          // 5b. The batch of 2: the same sample for the prompt and the unconditional rows.
-          batch.x.set(sample, 0);
-          batch.x.set(sample, windowSize);
-          batch.t.fill(t);
-          const running = this.runner.run(); // [2, F, ...frame]
-          // The previous step's progress and preview are made while the network runs, off the step's critical path;
-          // x0 is not rewritten until both are done.
-          const reporting = reportPending?.();
-          reportPending = null;
-          // The next candidate's or window's noise, drawn in order (so seeds still give the same frames) while this one runs.
-          if (noise === null && (c + 1 < candidateCount || w + 1 < plan.length)) noise = fillGaussian(new Float32Array(windowSize), random);
-          // Both awaited together, so a failing run never leaves the report's rejection unhandled (or the reverse).
-          const [prediction] = await Promise.all([running, reporting]);
-          // 5c. Network output → x0, with guidance inside the package's interval (guidance 1 is the prompt's
-          // prediction alone); known frames are the clean references.
-          guidedX0(prediction, sample, this.predictionCoefficients(t), t >= guidanceFrom ? input.guidance : 1, clipRange, x0);
-          reimposeKnown(x0);
-          // 5d. Sampler step, then the known frames back in place.
-          sample = sampler.step(x0, t, sample);
-          reimposeKnown(sample);
-          // 5e. Progress across the whole job, with a preview of the current estimate: the first at once, later
-          // ones while the next step runs.
-          done++;
-          if (options.onProgress) {
-            const onProgress = options.onProgress;
-            const step = done;
-            const withPreview = step === 1 || performance.now() - lastPreviewAt >= previewInterval;
-            reportPending = async () => {
-              // One frame through the decoder (latent packages) a preview: the preview slot of the current estimate.
-              let previewJpeg: Uint8Array | null = null;
-              if (withPreview) {
-                lastPreviewAt = performance.now();
-                const [previewFrame] = await this.codec.decode([x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize)]);
-                previewJpeg = this.previews.encode(previewFrame!, this.outputWidth, this.outputHeight);
-              }
-              const elapsedSeconds = (performance.now() - samplingStarted) / 1000;
-              onProgress({ stage: 'sampling', step, total, etaSeconds: (elapsedSeconds / step) * (total - step), previewJpeg });
-            };
-            if (step === 1) {
-              await reportPending();
-              reportPending = null;
+      for (const t of sampler.timesteps) {
+        // 5a. Cancellation, checked before every step.
+        throwIfCancelled(`at step ${done + 1} of ${total}`);
+        // 5b. The batch of 2: the same sample for the prompt and the unconditional rows.
+        batch.x.set(sample, 0);
+        batch.x.set(sample, windowSize);
+        batch.t.fill(t);
+        const running = this.runner.run(); // [2, F, ...frame]
+        // The previous step's progress and preview are made while the network runs, off the step's critical path;
+        // x0 is not rewritten until both are done.
+        const reporting = reportPending?.();
+        reportPending = null;
+        // The next window's noise, drawn in window order (so seeds still give the same frames) while this one runs.
+        if (noise === null && w + 1 < plan.length) noise = fillGaussian(new Float32Array(windowSize), random);
+        // Both awaited together, so a failing run never leaves the report's rejection unhandled (or the reverse).
+        const [prediction] = await Promise.all([running, reporting]);
+        // 5c. Network output → x0, with guidance inside the package's interval (guidance 1 is the prompt's
+        // prediction alone); known frames are the clean references.
+        guidedX0(prediction, sample, this.predictionCoefficients(t), t >= guidanceFrom ? input.guidance : 1, clipRange, x0);
+        reimposeKnown(x0);
+        // 5d. Sampler step, then the known frames back in place.
+        sample = sampler.step(x0, t, sample);
+        reimposeKnown(sample);
+        // 5e. Progress across the whole job, with a preview of the current estimate: the first at once, later
+        // ones while the next step runs.
+        done++;
+        if (options.onProgress) {
+          const onProgress = options.onProgress;
+          const step = done;
+          const withPreview = step === 1 || performance.now() - lastPreviewAt >= previewInterval;
+          reportPending = async () => {
+            // One frame through the decoder (latent packages) a preview: the preview slot of the current estimate.
+            let previewJpeg: Uint8Array | null = null;
+            if (withPreview) {
+              lastPreviewAt = performance.now();
+              const [previewFrame] = await this.codec.decode([x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize)]);
+              previewJpeg = this.previews.encode(previewFrame!, this.outputWidth, this.outputHeight);
             }
+            const elapsedSeconds = (performance.now() - samplingStarted) / 1000;
+            onProgress({ stage: 'sampling', step, total, etaSeconds: (elapsedSeconds / step) * (total - step), previewJpeg });
+          };
+          if (step === 1) {
+            await reportPending();
+            reportPending = null;
           }
         }
-        candidates.push(sample);
       }
-      const generatedSlots = window.slots.map((slot) => !isKnownSlot(slot));
-      const sample = candidates[candidateCount > 1 ? medoidIndex(candidates, generatedSlots, frameSize) : 0]!;
       // 5f. This window's frames: carry the ones later windows see (still sampled values), decode all at once
       // into RGB at the output size.
       const generated = window.slots.flatMap((slot, i) => (slot.kind === 'generate' ? [{ frame: slot.frame, sampled: sample.subarray(i * frameSize, (i + 1) * frameSize) }] : []));

@@ -64,8 +64,6 @@ export interface VideoPipeline {
   /** Frames each reference side contributes (the package's `context_frames`). */
   readonly contextFrames: number;
   readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
-  /** Samples drawn for each window (the package's `window_candidates`, 1 when absent): a window takes this many × steps. */
-  readonly windowCandidates: number;
   /** Generates exactly `input.frameCount` frames at the output size (references go in at the reference size). */
   run(input: PipelineInput, options?: PipelineRunOptions): Promise<RgbFrame[]>;
   /** Frees the ORT session. */
