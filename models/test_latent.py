@@ -247,6 +247,38 @@ class LatentWindowsTest(unittest.TestCase):
             turns = [t for _, t in reflections((window / scale + shift)[None], rate[None])]
             self.assertTrue(any(k <= t <= f - 1 - k for t in turns), turns)
 
+    def test_level_windows_mirror_top_to_bottom_and_others_never(self):
+        import random
+        prompts = ["a red circle moves right", "a blue square falls", "a red circle moves up"]
+        scene = sample_scene(prompts, random.Random(8), 1.75)
+        fps = torch.full((3,), 24.0)
+        raw = scene_latents(scene, torch.arange(32).expand(3, -1) / fps[:, None])
+        shift, scale = raw.flatten(0, 1).mean(0), torch.full((LATENT,), 2.0)
+        data = {"latents": (raw - shift) * scale, "fps": fps, "t0": torch.zeros(3), "prompts": prompts, "shift": shift, "scale": scale}
+        cfg = replace(CONFIGS["latent-scene"], level_flip_share=1.0, mask_weights=(0.0, 1.0, 0.0, 0.0), one_object_start=1.0, one_object_end=1.0,
+                      context_size_jitter=(0.0, 0.0), context_velocity_jitter=0.0)
+        windows = LatentWindows(data, cfg, random.Random(9))
+        self.assertEqual(windows.level, [True, False, False])
+        x0, _, _, tokens = windows.batch(64, 0)
+        f = cfg.model.frames
+        seen = set()
+        for window, row in zip(x0 / scale + shift, tokens):
+            clip = [c for c in range(3) if torch.equal(tokenize([prompts[c]], cfg.model.text_len)[0, : row.shape[0]], row)]
+            if not clip:
+                continue                       # the prompt dropped (classifier-free guidance)
+            c = clip[0]
+            # The mover's x places its window; the others' windows are the clip's own, every channel.
+            same = (lambda o: torch.allclose(window[:, GEOMETRY[0]], raw[c, o: o + f, GEOMETRY[0]], atol=1e-5)) if c == 0 else \
+                (lambda o: torch.allclose(window, raw[c, o: o + f], atol=1e-5))
+            offsets = [o for o in range(32 - f + 1) if same(o)]
+            self.assertTrue(offsets)
+            truth = raw[c, offsets[0]: offsets[0] + f]
+            expected_y = 1 - truth[:, GEOMETRY[1]] if c == 0 else truth[:, GEOMETRY[1]]
+            self.assertTrue(torch.allclose(window[:, GEOMETRY[1]], expected_y, atol=1e-5), c)
+            self.assertTrue(torch.allclose(window[:, GEOMETRY[4]], truth[:, GEOMETRY[4]], atol=1e-5))     # absent slot untouched
+            seen.add(c)
+        self.assertEqual(seen, {0, 1, 2})
+
     def test_motion_weights_draw_clips_in_proportion_and_gravity_clips_are_not_steady(self):
         import random
         prompts = ["a red circle moves left", "a red circle bounces", "a red circle falls and a blue square grows"]

@@ -46,6 +46,7 @@ TIMELINE_RATES = (23.976, 24.0, 25.0, 29.97, 30.0)
 MASK_MODES = ("none", "first", "last", "both")
 SCENE_STATE = "scene-state"         # --ae value: the latents are the world's scene state
 GRAVITY_MOTIONS = ("falls", "bounces")
+LEVEL_MOTIONS = ("moves left", "moves right", "stays still", "grows", "shrinks")   # nothing moves vertically
 
 
 @dataclass
@@ -91,6 +92,12 @@ class LatentTrainConfig:
     # 0.0007 each after 767 steps (the trunk's input weights are about 0.2), so the network had not begun to use them.
     edge_gain: float = 0.0
     edge_lr_scale: float = 1.0
+    # Share of windows from level clips (no object moves vertically or falls: moves left/right, stays still, grows,
+    # shrinks) mirrored top to bottom, a symmetry of those motions. Sampled 16 s clips of horizontal movers turned
+    # back short of the side wall by an amount that grew with their height in the frame (a median 0.004 H in the top
+    # 0.3 of the frame, 0.04 H in the bottom 0.12, where every clip had a turn check 6 fails): a mirrored window asks
+    # for the same turn at the mirrored height.
+    level_flip_share: float = 0.0
 
 
 _WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
@@ -144,6 +151,8 @@ CONFIGS["latent-scene-turns"] = replace(CONFIGS["latent-scene"], batch=512, lr=3
                                         seam_weight=1.5, turn_share=0.15)
 # The same with edge features (LatentUViTConfig.edges), their input weights starting at zero (init_weights).
 CONFIGS["latent-scene-edges"] = replace(CONFIGS["latent-scene-turns"], edge_gain=8.0, edge_lr_scale=30.0)
+# The turn fine-tune with level windows mirrored top to bottom half the time (level_flip_share).
+CONFIGS["latent-scene-level"] = replace(CONFIGS["latent-scene-turns"], level_flip_share=0.5)
 # The same on a lent device, at the GPU configs' batch (scripts/device-train.sh MINUTES latent-scene-edges-gpu:LR …),
 # whose rates run to 1e-3 and more: the edge layer at 10× them, not 30×. Not yet run.
 CONFIGS["latent-scene-edges-gpu"] = replace(CONFIGS["latent-scene-edges"], batch=1024, warmup=300, edge_lr_scale=10.0)
@@ -221,6 +230,7 @@ class LatentWindows:
         one = [len(objects) == 1 for objects in parsed]
         start = [float(t) == 0.0 for t in data["t0"]]
         self.steady = [all(o.motion not in GRAVITY_MOTIONS for o in objects) for objects in parsed]
+        self.level = [all(o.motion in LEVEL_MOTIONS for o in objects) for objects in parsed]
         weight = [max(cfg.motion_weights.get(o.motion, 1.0) for o in objects) if objects else 1.0 for objects in parsed]
         self.pools = {}
         for o in (True, False):
@@ -252,6 +262,8 @@ class LatentWindows:
                 last_offset = self.latents.shape[1] - f
                 offset = frame - rng.randint(max(m.context_frames, frame - last_offset), min(f - 1 - m.context_frames, frame))
             x0[b] = self.latents[clip, offset: offset + f]
+            if self.level[clip] and rng.random() < cfg.level_flip_share:
+                self.flip_vertically(x0[b])
             fps[b] = self.fps[clip]
             if mode in ("first", "both"):
                 known[b, : rng.randint(1, m.context_frames)] = 1
@@ -268,6 +280,14 @@ class LatentWindows:
 
     def _present_slots(self, window: torch.Tensor) -> list[int]:
         return [j for j, present in enumerate(PRESENCE) if float(window[0, present] / self.scale[present] + self.shift[present]) > 0.5]
+
+    def flip_vertically(self, window: torch.Tensor) -> None:
+        """Mirrors each present object's centre top to bottom (y → 1 − y) over the window [F, Z] (normalised, in place):
+        the centre is the box's, so the mirrored state is a state of the world (LatentTrainConfig.level_flip_share)."""
+        for j in self._present_slots(window):
+            channel = GEOMETRY[3 * j + 1]
+            raw = window[:, channel] / self.scale[channel] + self.shift[channel]
+            window[:, channel] = (1 - raw - self.shift[channel]) * self.scale[channel]
 
     def jitter_velocities(self, window: torch.Tensor, first_known: int, fps: float) -> None:
         """Tilts each present object's position over the first `first_known` frames of the window [F, Z] (normalised,
@@ -406,6 +426,12 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     cfg = CONFIGS[a.config]
     cfg = replace(cfg, batch=cfg.batch // workers, lr=a.lr or cfg.lr)
     data = torch.load(a.data)
+    init = torch.load(a.init, map_location="cpu") if a.init else None
+    if init is not None and "latent_shift" in init:
+        # Continue in the normalisation the weights learned (the data set's own differs by up to 0.08 in a scale,
+        # 0.007 H of the second slot's position): the latents re-expressed in it, and it saved with the result.
+        shift, scale = torch.as_tensor(init["latent_shift"]), torch.as_tensor(init["latent_scale"])
+        data = {**data, "latents": (data["latents"] / data["scale"] + data["shift"] - shift) * scale, "shift": shift, "scale": scale}
     if data["latents"].shape[-1] != cfg.model.latent:
         raise SystemExit(f"--data: latents have {data['latents'].shape[-1]} floats a frame, config {a.config} expects {cfg.model.latent}")
     if cfg.edge_gain:
@@ -417,8 +443,7 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     ckpt_path = out / "last.pt"
     torch.manual_seed(a.seed)
     model = LatentUViT(replace(cfg.model, vocab=len(VOCABULARY)))
-    if a.init:
-        init = torch.load(a.init, map_location="cpu")
+    if init is not None:
         if init_weights(model, init) and lead:
             print(json.dumps({"event": "head reset", "from": init["model_config"].get("predicts", "x0"), "to": model.cfg.predicts}), flush=True)
     model.to(device)
