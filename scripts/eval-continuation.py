@@ -174,8 +174,8 @@ def wall_turn(model, state: dict, a: argparse.Namespace, rng: random.Random) -> 
             "last_frame_error_h": round(float((made[:, -1] - true[:, -1]).abs().median()), 4)}
 
 
-# The mover's height bands: 0.9.0 turned back short of the wall more the lower it moved (0.04 H on the floor).
-HEIGHT_BANDS = ((0.0, 0.3), (0.3, 0.7), (0.7, 0.88), (0.88, 1.01))
+# Where the mover's height bands start: 0.9.0 turned back short of the wall more the lower it moved (0.04 H on the floor).
+HEIGHT_BANDS = (0.0, 0.3, 0.7, 0.88)
 CHECK6_MARGIN = 0.041    # H: judge.py's continuing_motion allows a turn 2 px + 2 steps from the edge (at 256 px, 24 fps)
 
 
@@ -198,11 +198,12 @@ def long_wall_turn(model, state: dict, a: argparse.Namespace, rng: random.Random
         gaps += clip_gaps
         far_clips += any(g > CHECK6_MARGIN for g in clip_gaps)
         height = float(y[i].median())
-        by_height[next(band for band in HEIGHT_BANDS if band[0] <= height < band[1])].append(clip_gaps)
+        # The highest band it reaches (a sampled centre a little above the frame counts in the top one).
+        by_height[next((low for low in reversed(HEIGHT_BANDS) if height >= low), HEIGHT_BANDS[0])].append(clip_gaps)
     gap = torch.tensor(gaps)
     height_rows = {f"y {low}-{high}": {"clips": len(clips), "mean_gap_h": round(sum(map(sum, clips)) / max(1, sum(map(len, clips))), 4),
                                        "clips_with_a_turn_too_far": sum(any(g > CHECK6_MARGIN for g in c) for c in clips)}
-                   for (low, high), clips in by_height.items()}
+                   for (low, clips), high in zip(by_height.items(), (*HEIGHT_BANDS[1:], 1.0))}
     return {"by_height": height_rows, "clips": len(prompts), "turns": len(gaps), "gap_median_h": round(float(gap.median()), 4),
             "turns_too_far": round(float((gap > CHECK6_MARGIN).float().mean()), 3), "clips_with_a_turn_too_far": far_clips,
             "beyond_the_wall_over_0.01": round(float((gap < -0.01).float().mean()), 3)}

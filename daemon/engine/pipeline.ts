@@ -195,8 +195,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
         // 5d. Sampler step, then the known frames back in place.
         sample = sampler.step(x0, t, sample);
         reimposeKnown(sample);
-        // 5e. Progress across the whole job, with a preview of the current estimate: the first at once, later
-        // ones while the next step runs.
+        // 5e. Progress across the whole job, every step; a preview of the current estimate at the first step (at
+        // once) and then at most every previewInterval (made while the next step runs).
         done++;
         if (options.onProgress) {
           const onProgress = options.onProgress;

@@ -22,7 +22,7 @@ export interface PipelineInput {
 /**
  * Progress of one stage of the job. `reading`: reference frames read into the sampled space, of those the job uses
  * (a latent package's encoder may refine its reading for a second a frame). `sampling`: sampler steps done across
- * all windows, with a preview of the current estimate.
+ * all windows, some with a preview of the current estimate (PipelineRunOptions.previewIntervalMs).
  */
 export interface PipelineProgress {
   stage: ProgressStage;
