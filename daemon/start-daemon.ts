@@ -18,12 +18,15 @@ import { FfmpegChildren, sweepOrphanFfmpeg, trackFfmpegIn } from './media/run-ff
 import { loadSigningIdentity } from './media/signing-identity';
 import { securePrivateTree } from './data-dir';
 import { JobFiles } from './jobs/job-files';
-import { createHttpApp } from './server/http-app';
+import { createHttpApp, HTTP_LIMITS, type HttpLimits } from './server/http-app';
 import { Pairing } from './server/pairing';
-import { attachStream } from './server/stream';
+import { attachStream, STREAM_LIMITS, type StreamLimits } from './server/stream';
 
-/** HTTP timeouts: slow-loris clients are cut off; long clip downloads are not (the idle timer resets on data). */
-export const SERVER_LIMITS = { maxHeaderSize: 16 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, idleTimeoutMs: 120_000, keepAliveTimeoutMs: 5_000 };
+/**
+ * HTTP timeouts: slow-loris clients are cut off; long clip downloads are not (the idle timer resets on data). At most
+ * `maxConnections` sockets at once (the panel needs two or three).
+ */
+export const SERVER_LIMITS = { maxHeaderSize: 16 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, idleTimeoutMs: 120_000, keepAliveTimeoutMs: 5_000, maxConnections: 128 };
 
 /** A running daemon. */
 export interface RunningDaemon {
@@ -43,6 +46,9 @@ export interface StartOptions {
   allowedOrigins?: string[];
   /** Load the default model at start so the first job and `/health` need not wait (default true). */
   preload?: boolean;
+  /** Tighter body and stream limits than the defaults (tests reach them with a few messages). */
+  httpLimits?: Partial<HttpLimits>;
+  streamLimits?: Partial<StreamLimits>;
 }
 
 /** A stable id for this machine (hashed by node-machine-id); a random one kept in the data folder where the OS has none. */
@@ -91,11 +97,12 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
 
   // 3. Jobs: each runs through the same makeClip as `longshot generate`.
   const store = new JobStore(path.join(config.dataDir, 'jobs.sqlite'));
-  const runner: JobRunner = async (job, { signal, onProgress }) => {
-    const pipeline = await models.get(job.request.model);
+  const runner: JobRunner = async (job, { signal, onProgress, onWarning }) => {
+    const { pipeline, warnings } = await models.prepare(job.request, job.model ?? undefined);
+    warnings.forEach(onWarning);
     const clip = await makeClip(
       { ...job.request, seed: job.request.seed ?? 0 },
-      { pipeline, ffmpegPath: ffmpeg.path, outputPath: files.outputPath(job), posterPath: files.posterPath(job), logger: logger.child({ jobId: job.id }), signal, onProgress, storedImage: (name) => files.read(name), signingIdentity },
+      { pipeline, ffmpegPath: ffmpeg.path, outputPath: files.outputPath(job), posterPath: files.posterPath(job), logger: logger.child({ jobId: job.id }), signal, onProgress, onWarning, storedImage: (name) => files.read(name), signingIdentity },
     );
     return { output: clip.output, sha256: clip.sha256, bytes: clip.bytes };
   };
@@ -105,6 +112,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
     files,
     limits: { maxJobCost: config.maxJobCost, maxOutputBytes: config.maxOutputBytes, maxOutputSide: config.maxOutputSide },
     retention: { keepJobs: config.keepJobs, keepDays: config.keepDays },
+    chooseModel: async (request) => (await models.choose(request)).name,
   });
 
   const info = (): DaemonInfo => ({
@@ -121,10 +129,11 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   const services = { queue, pairing, info, models: () => models.list(), poster: (job: Job) => files.posterOf(job), logger, allowedOrigins: options.allowedOrigins ?? [] };
   const server = http.createServer(
     { maxHeaderSize: SERVER_LIMITS.maxHeaderSize, headersTimeout: SERVER_LIMITS.headersTimeoutMs, requestTimeout: SERVER_LIMITS.requestTimeoutMs, keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs },
-    createHttpApp(services),
+    createHttpApp(services, { ...HTTP_LIMITS, ...options.httpLimits }),
   );
   server.setTimeout(SERVER_LIMITS.idleTimeoutMs);
-  const closeStream = attachStream(server, services);
+  server.maxConnections = SERVER_LIMITS.maxConnections;
+  const closeStream = attachStream(server, services, { ...STREAM_LIMITS, ...options.streamLimits });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, '127.0.0.1', () => resolve());

@@ -8,8 +8,19 @@ import { openApiDocument } from './openapi';
 import { assertAuthorized, assertLoopbackHost } from './guards';
 import type { Pairing } from './pairing';
 
-/** Largest JSON body accepted: room for a few reference frames sent as images. */
-export const JSON_BODY_LIMIT = '16mb';
+/**
+ * What the HTTP edge reads of a request body, and when. The token is checked before any body is read; only an
+ * authenticated job submission may send up to `jobBodyBytes` (room for a few reference frames sent as images),
+ * pairing a code takes `pairBodyBytes`, other routes read no body. A body must arrive within `bodyTimeoutMs`, and at
+ * most `maxJobBodies` job bodies are received at once.
+ */
+export interface HttpLimits {
+  jobBodyBytes: number;
+  pairBodyBytes: number;
+  bodyTimeoutMs: number;
+  maxJobBodies: number;
+}
+export const HTTP_LIMITS: HttpLimits = { jobBodyBytes: 16 * 1024 * 1024, pairBodyBytes: 1024, bodyTimeoutMs: 30_000, maxJobBodies: 4 };
 /** Seconds a client told `queue_full` should wait before trying again. */
 export const RETRY_AFTER_SECONDS = 10;
 
@@ -27,11 +38,12 @@ export interface DaemonServices {
 }
 
 type Method = 'get' | 'post' | 'delete';
-/** One row of the route table: `public` routes skip the token check, and only those two may. */
+/** One row of the route table: `public` routes skip the token check, and only those two may; `body` says which JSON body it reads. */
 interface Route {
   method: Method;
   path: string;
   public?: true;
+  body?: 'pair' | 'job';
   handler: (req: Request, res: Response) => unknown;
 }
 
@@ -52,6 +64,7 @@ export function routeTable(s: DaemonServices): Route[] {
       method: 'post',
       path: '/v1/pair',
       public: true,
+      body: 'pair',
       handler: async (req, res) => {
         const parsed = PairRequestSchema.safeParse(req.body);
         if (!parsed.success) throw validationError(parsed.error, '');
@@ -73,7 +86,7 @@ export function routeTable(s: DaemonServices): Route[] {
         res.json(page.jobs);
       },
     },
-    { method: 'post', path: '/v1/jobs', handler: (req, res) => res.status(201).json(s.queue.submit(parseGenerateRequest(req.body))) },
+    { method: 'post', path: '/v1/jobs', body: 'job', handler: (req, res) => res.status(201).json(s.queue.submit(parseGenerateRequest(req.body))) },
     { method: 'get', path: '/v1/jobs/:id', handler: (req, res) => res.json(s.queue.get(jobId(req))) },
     // Cancels a queued or running job; deletes an ended one with its clip and reference files.
     { method: 'delete', path: '/v1/jobs/:id', handler: (req, res) => res.json(s.queue.remove(jobId(req))) },
@@ -118,8 +131,40 @@ function sendFile(res: Response, file: string): Promise<void> {
   return new Promise<void>((resolve, reject) => res.sendFile(file, { dotfiles: 'allow' }, (err) => (err && !res.headersSent ? reject(err) : resolve())));
 }
 
-/** Builds the express app: Host check on everything, the token on every route but /health and /v1/pair. */
-export function createHttpApp(s: DaemonServices): express.Express {
+/**
+ * A route's JSON body parser, run after the token check: at most `limit` bytes, received within the body timeout (or
+ * the request is answered and its connection closed), and for job bodies at most `maxJobBodies` at once.
+ */
+function jsonBody(kind: 'pair' | 'job', limits: HttpLimits): RequestHandler {
+  const limit = kind === 'job' ? limits.jobBodyBytes : limits.pairBodyBytes;
+  const tooLarge = () => {
+    const size = limit >= 1024 * 1024 ? `${limit / (1024 * 1024)} MiB` : `${limit} bytes`;
+    return new LongshotError('payload_too_large', `body: larger than ${size}; ${kind === 'job' ? 'send reference frames by media path instead of images' : 'send only {"code", "client"}'}`);
+  };
+  const parse = express.json({ limit, strict: true });
+  let receiving = 0;
+  return function jsonBody(req, res, next) {
+    // Refused before a byte of it is read: a body that says it is too large, or one more than the daemon receives at once.
+    if (Number(req.headers['content-length']) > limit) return next(tooLarge());
+    if (kind === 'job' && receiving >= limits.maxJobBodies) {
+      return next(new LongshotError('queue_full', `the daemon is already receiving ${limits.maxJobBodies} job bodies; send this one again in ${RETRY_AFTER_SECONDS} s`));
+    }
+    receiving += 1;
+    let settled = false;
+    const settle = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      receiving -= 1;
+      clearTimeout(timer);
+      next((err as { type?: string } | undefined)?.type === 'entity.too.large' ? tooLarge() : err);
+    };
+    const timer = setTimeout(() => settle(new LongshotError('bad_request', `body: not received within ${limits.bodyTimeoutMs / 1000} s; send the whole body at once`)), limits.bodyTimeoutMs);
+    parse(req, res, settle);
+  };
+}
+
+/** Builds the express app: Host check on everything, the token on every route but /health and /v1/pair, then the route's body. */
+export function createHttpApp(s: DaemonServices, limits: HttpLimits = HTTP_LIMITS): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -127,16 +172,16 @@ export function createHttpApp(s: DaemonServices): express.Express {
     assertLoopbackHost(req.headers.host);
     next();
   });
-  app.use(express.json({ limit: JSON_BODY_LIMIT, strict: true }));
   const guard = requireToken(s.pairing);
+  const bodies = { pair: jsonBody('pair', limits), job: jsonBody('job', limits) };
   for (const route of routeTable(s)) {
     const handler: RequestHandler = (req, res, next) => {
       Promise.resolve()
         .then(() => route.handler(req, res))
         .catch(next);
     };
-    if (route.public) app[route.method](route.path, handler);
-    else app[route.method](route.path, guard, handler);
+    const chain = [...(route.public ? [] : [guard]), ...(route.body ? [bodies[route.body]] : []), handler];
+    app[route.method](route.path, ...chain);
   }
   app.use((req, _res, next) => next(new LongshotError('not_found', `no route ${req.method} ${req.path}: see PROTOCOL.md for the API`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -145,6 +190,8 @@ export function createHttpApp(s: DaemonServices): express.Express {
     else s.logger.info({ code: body.code, path: req.path, method: req.method }, 'request refused');
     if (body.code === 'queue_full') res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     if (body.code === 'unavailable') res.setHeader('Retry-After', String(SHUTDOWN_RETRY_SECONDS));
+    // A body left unread (refused before it was parsed) is not waited for: the connection closes after the answer.
+    if (!req.complete) res.setHeader('Connection', 'close');
     if (!res.headersSent) res.status(httpStatus(body.code)).json({ error: body });
   });
   return app;
@@ -163,11 +210,11 @@ function listPage(query: Request['query']): { limit?: number; before?: string } 
   return { limit: page.limit, before: page.before };
 }
 
-/** Maps body-parser's errors (bad JSON, too large) to ours; everything else through toErrorBody. */
+/** Maps body-parser's errors (bad JSON) to ours; everything else through toErrorBody. */
 function toHttpError(err: unknown) {
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === 'entity.parse.failed') return { code: 'bad_request' as const, message: 'body: not valid JSON; send a JSON object with Content-Type: application/json' };
-  if (e?.type === 'entity.too.large') return { code: 'payload_too_large' as const, message: `body: larger than ${JSON_BODY_LIMIT}; send reference frames by media path instead of images` };
+
   if (e?.status === 404 && !(err instanceof LongshotError)) return { code: 'not_found' as const, message: e.message ?? 'not found' };
   return toErrorBody(err);
 }

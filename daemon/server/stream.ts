@@ -27,6 +27,20 @@ export const HEARTBEAT_MS = 30_000;
 // Progress previews are dropped, never queued, for a client that is this far behind.
 const SLOW_CLIENT_BYTES = 4 * 1024 * 1024;
 
+/**
+ * What one connection may have waiting to be sent: replies and events queued behind a send the client has not read
+ * yet, and their bytes (with what the socket still holds). A client past either is closed with 1008: one that asks
+ * without reading would otherwise make the daemon hold every answer.
+ */
+export interface StreamLimits {
+  maxPendingMessages: number;
+  maxPendingBytes: number;
+}
+export const STREAM_LIMITS: StreamLimits = { maxPendingMessages: 64, maxPendingBytes: 32 * 1024 * 1024 };
+
+/** A message to send, or (for replies that read the job store) how to build it once it is its turn to be sent. */
+type Outgoing = ServerMessage | (() => ServerMessage);
+
 interface Connection {
   ws: WebSocket;
   greeted: boolean;
@@ -35,10 +49,13 @@ interface Connection {
   subscriptions: Map<string, boolean>;
   /** Sends go through one chain so a clip's chunks and its `done` keep their order. */
   outbox: Promise<void>;
+  /** Steps on the outbox not yet finished, and the bytes of the messages among them already serialised. */
+  pending: number;
+  pendingBytes: number;
 }
 
 /** Attaches the `/v1/stream` WebSocket endpoint to an HTTP server. Returns a function that closes it. */
-export function attachStream(server: Server, s: DaemonServices): () => void {
+export function attachStream(server: Server, s: DaemonServices, limits: StreamLimits = STREAM_LIMITS): () => void {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: WS_MAX_PAYLOAD,
@@ -69,7 +86,7 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
   });
 
   function onConnection(ws: WebSocket): void {
-    const conn: Connection = { ws, greeted: false, alive: true, subscriptions: new Map(), outbox: Promise.resolve() };
+    const conn: Connection = { ws, greeted: false, alive: true, subscriptions: new Map(), outbox: Promise.resolve(), pending: 0, pendingBytes: 0 };
     connections.add(conn);
     s.logger.info({ clients: connections.size }, 'stream client connected');
     ws.on('pong', () => (conn.alive = true));
@@ -81,16 +98,48 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
     });
   }
 
-  function send(conn: Connection, message: ServerMessage): void {
-    enqueue(conn, () => sendNow(conn, message));
+  /** Queues a message; one built lazily reads the store when it is its turn, so a stalled client holds no pages. */
+  function send(conn: Connection, message: Outgoing): void {
+    if (typeof message === 'function') {
+      enqueue(conn, 0, () => (conn.ws.readyState === conn.ws.OPEN ? sendText(conn, JSON.stringify(message())) : Promise.resolve()));
+      return;
+    }
+    let text: string;
+    try {
+      text = JSON.stringify(message);
+    } catch (err) {
+      failConnection(conn, err);
+      return;
+    }
+    enqueue(conn, text.length, () => sendText(conn, text));
   }
 
   /**
    * Chains one step on the connection's outbox. A step that fails (a message too large to serialise, a clip file
    * that vanished) closes that one connection with an error; it never rejects the chain or reaches the process.
+   * A connection already past its limits is closed instead (see {@link StreamLimits}).
    */
-  function enqueue(conn: Connection, step: () => Promise<void>): void {
-    conn.outbox = conn.outbox.then(step).catch((err: unknown) => failConnection(conn, err));
+  function enqueue(conn: Connection, bytes: number, step: () => Promise<void>): void {
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    conn.pending += 1;
+    conn.pendingBytes += bytes;
+    if (conn.pending > limits.maxPendingMessages || conn.pendingBytes + conn.ws.bufferedAmount > limits.maxPendingBytes) {
+      closeUnread(conn);
+      return;
+    }
+    conn.outbox = conn.outbox
+      .then(step)
+      .catch((err: unknown) => failConnection(conn, err))
+      .finally(() => {
+        conn.pending -= 1;
+        conn.pendingBytes -= bytes;
+      });
+  }
+
+  /** Closes a connection whose client sends faster than it reads what it asked for; what it queued is never built. */
+  function closeUnread(conn: Connection): void {
+    s.logger.warn({ pending: conn.pending, pendingBytes: conn.pendingBytes + conn.ws.bufferedAmount, limits }, 'stream client does not read its replies; closing it');
+    conn.ws.close(1008, 'too many replies waiting: read replies before sending more requests');
   }
 
   function failConnection(conn: Connection, err: unknown): void {
@@ -105,13 +154,14 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
     conn.ws.close(1011, body.code);
   }
 
-  function sendNow(conn: Connection, message: ServerMessage): Promise<void> {
+  function sendText(conn: Connection, text: string): Promise<void> {
     if (conn.ws.readyState !== conn.ws.OPEN) return Promise.resolve();
-    const text = JSON.stringify(message);
     return new Promise((resolve, reject) => conn.ws.send(text, (err) => (err ? reject(err) : resolve())));
   }
 
   function handleMessage(conn: Connection, text: string | null): void {
+    // A connection being closed (for not reading, or by its client) gets no more work done for it.
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
     let requestId: string | null = null;
     try {
       if (text === null) throw new LongshotError('bad_request', 'binary frames are not part of the protocol: send JSON text');
@@ -159,8 +209,14 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
           return;
         }
         case 'list': {
-          const page = s.queue.list({ limit: msg.limit, before: msg.before });
-          send(conn, { type: 'jobs', requestId: msg.requestId, jobs: page.jobs, next: page.next });
+          send(conn, () => {
+            try {
+              const page = s.queue.list({ limit: msg.limit, before: msg.before });
+              return { type: 'jobs', requestId: msg.requestId, jobs: page.jobs, next: page.next };
+            } catch (err) {
+              return { type: 'error', requestId: msg.requestId, error: toErrorBody(err) };
+            }
+          });
           return;
         }
       }
@@ -174,7 +230,7 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
     conn.subscriptions.delete(job.id);
     if (job.state === 'done') {
       // A png job's output is a folder of frames on the daemon's disk; only files travel as `clip` chunks.
-      if (withClip && job.request.format !== 'png') enqueue(conn, () => streamClip(conn, job));
+      if (withClip && job.request.format !== 'png') enqueue(conn, 0, () => streamClip(conn, job));
       send(conn, { type: 'done', jobId: job.id, job });
     } else if (job.state === 'cancelled') {
       send(conn, { type: 'cancelled', jobId: job.id, job });
@@ -192,7 +248,7 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
     try {
       for await (const chunk of createReadStream(job.output!, { highWaterMark: CLIP_CHUNK_BYTES })) {
         if (conn.ws.readyState !== conn.ws.OPEN) return;
-        await sendNow(conn, { type: 'clip', jobId: job.id, index: index++, count, data: (chunk as Buffer).toString('base64'), bytes, sha256: job.sha256!, mime, fileName });
+        await sendText(conn, JSON.stringify({ type: 'clip', jobId: job.id, index: index++, count, data: (chunk as Buffer).toString('base64'), bytes, sha256: job.sha256!, mime, fileName } satisfies ServerMessage));
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).syscall === undefined) throw err;
@@ -208,8 +264,11 @@ export function attachStream(server: Server, s: DaemonServices): () => void {
         case 'started':
           send(conn, { type: 'started', jobId: event.job.id, job: event.job });
           break;
+        case 'warning':
+          send(conn, { type: 'warning', jobId: event.job.id, warning: event.warning });
+          break;
         case 'progress': {
-          if (conn.ws.bufferedAmount > SLOW_CLIENT_BYTES) break;
+          if (conn.ws.bufferedAmount > SLOW_CLIENT_BYTES || conn.pending > limits.maxPendingMessages / 2) break;
           const { stage, step, total, etaSeconds, previewJpeg } = event.progress;
           const preview = previewJpeg ? Buffer.from(previewJpeg).toString('base64') : null;
           send(conn, { type: 'progress', jobId: event.job.id, stage, step, total, etaSeconds, preview });

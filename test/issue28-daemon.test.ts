@@ -1,0 +1,180 @@
+/**
+ * Issue 28 (items 1–6): a paired client, an unpaired process, a package or a fault of the disk must not take the
+ * daemon down. Each case runs against a real daemon (real WebSocket, HTTP, SQLite, ffmpeg) and checks that it keeps
+ * serving other clients after.
+ */
+import net from 'node:net';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { parseGenerateRequest } from '../shared/protocol';
+import { JobStore } from '../daemon/jobs/job-store';
+import { withSeed } from '../daemon/generation/request';
+import { WS_SUBPROTOCOL, WS_TOKEN_PREFIX } from '../shared/protocol';
+import { api, request, startTestDaemon, StreamClient, tempDir, waitForJob } from './support/daemon-harness';
+
+const SHORT_JOB = { prompt: 'a blue square falls', seconds: 0.25, fps: 24, steps: 2 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A data folder holding `count` ended jobs with the longest prompts the protocol takes (as a heavy user's history). */
+function dataDirWithJobs(count: number): string {
+  const dataDir = tempDir('longshot-history-');
+  const store = new JobStore(path.join(dataDir, 'jobs.sqlite'));
+  const prompt = 'a red circle bounces '.repeat(95);
+  for (let i = 0; i < count; i++) {
+    const job = store.create(withSeed(parseGenerateRequest({ ...SHORT_JOB, prompt })));
+    store.markEnded(job.id, 'failed', { code: 'engine_failed', message: 'made up for the test' });
+  }
+  store.close();
+  return dataDir;
+}
+
+/** Sends `count` messages one every 10 ms, as a client that waits a little between requests. */
+async function paced(client: StreamClient, count: number, message: (i: number) => object): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    client.send(message(i));
+    await sleep(10);
+  }
+}
+
+/** Resolves with the close code, or -1 when the connection stays open for `ms`. */
+function closeCode(client: StreamClient, ms: number): Promise<number> {
+  return Promise.race([new Promise<number>((resolve) => client.ws.once('close', (code) => resolve(code))), sleep(ms).then(() => -1)]);
+}
+
+describe('issue 28.1: a WebSocket client that asks without reading', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = dataDirWithJobs(210);
+  });
+
+  test('is closed with 1008 once more replies wait than the cap; those are never built; a reading client asking as often is served', async () => {
+    const daemon = await startTestDaemon({ dataDir }, { preload: false, streamLimits: { maxPendingMessages: 8 } });
+    try {
+      const stalled = await StreamClient.open(daemon.port, daemon.token);
+      const reader = await StreamClient.open(daemon.port, daemon.token);
+      await Promise.all([stalled.hello(), reader.hello()]);
+      stalled.ws.pause(); // reads nothing from here on: the daemon's replies fill the socket buffers, then its queue
+      const stalledClosed = closeCode(stalled, 30_000);
+      // Each page is about 400 KB: 80 MB if all 200 were built and held.
+      const list = (i: number) => ({ type: 'list', requestId: `l${i}`, limit: 200 });
+      await Promise.all([paced(stalled, 200, list), paced(reader, 40, list)]);
+      await reader.waitFor('jobs', (m) => m.requestId === 'l39', 10_000);
+      expect(reader.messages.filter((m) => m.type === 'jobs').length).toBe(40);
+      expect(reader.ws.readyState).toBe(WebSocket.OPEN);
+      expect((await request(daemon.port, { path: '/health' })).status).toBe(200);
+
+      stalled.ws.resume();
+      expect(await stalledClosed).toBe(1008);
+      const answered = stalled.messages.filter((m) => m.type === 'jobs').length;
+      expect(answered).toBeGreaterThan(0);
+      expect(answered).toBeLessThan(100);
+      reader.send({ type: 'list', requestId: 'after', limit: 1 });
+      expect((await reader.waitFor('jobs', (m) => m.requestId === 'after')).jobs.length).toBe(1);
+      reader.close();
+    } finally {
+      await daemon.close();
+    }
+  }, 60_000);
+
+  test('is closed with 1008 once the replies it left unread hold more bytes than the cap', async () => {
+    const daemon = await startTestDaemon({ dataDir }, { preload: false, streamLimits: { maxPendingMessages: 10_000, maxPendingBytes: 8 * 1024 } });
+    try {
+      const stalled = await StreamClient.open(daemon.port, daemon.token);
+      await stalled.hello();
+      stalled.ws.pause();
+      const closed = closeCode(stalled, 30_000);
+      // Pages fill the socket buffers; then each unknown job's error reply (about 150 bytes) waits in the daemon.
+      await paced(stalled, 30, (i) => ({ type: 'list', requestId: `l${i}`, limit: 200 }));
+      await paced(stalled, 150, (i) => ({ type: 'cancel', requestId: `c${i}`, jobId: `no-such-job-${i}` }));
+      stalled.ws.resume();
+      expect(await closed).toBe(1008);
+      expect(stalled.messages.filter((m) => m.type === 'error').length).toBeLessThan(150);
+      const other = await StreamClient.open(daemon.port, daemon.token);
+      await other.hello();
+      other.close();
+    } finally {
+      await daemon.close();
+    }
+  }, 60_000);
+});
+
+/**
+ * Sends a request's head and only `sent` bytes of a body that says it has `declared`; resolves with what the daemon
+ * answered (status line and body) and when, or with status 0 when it answered nothing within `ms`.
+ */
+function halfSentBody(port: number, options: { path: string; headers?: Record<string, string>; declared: number; sent: number; ms: number }): Promise<{ status: number; body: string; ms: number; closed: boolean }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    let closed = false;
+    const headers = { Host: `127.0.0.1:${port}`, 'Content-Type': 'application/json', 'Content-Length': String(options.declared), ...options.headers };
+    const head = `POST ${options.path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
+    socket.write(head + '['.repeat(options.sent));
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0);
+      resolve({ status, body: data.slice(data.indexOf('\r\n\r\n') + 4), ms: Date.now() - started, closed });
+    };
+    const timer = setTimeout(finish, options.ms);
+    socket.on('data', (c: Buffer) => {
+      data += c.toString('utf8');
+      const end = data.indexOf('\r\n\r\n');
+      const length = Number(/content-length: (\d+)/i.exec(data)?.[1] ?? NaN);
+      if (end >= 0 && Buffer.byteLength(data.slice(end + 4)) >= length) setTimeout(finish, 50);
+    });
+    socket.on('close', () => {
+      closed = true;
+      finish();
+    });
+    socket.on('error', () => undefined);
+  });
+}
+
+describe('issue 28.2: bodies are read only after the token, and only as much and as long as the route takes', () => {
+  let daemon: Awaited<ReturnType<typeof startTestDaemon>>;
+  const MB15 = 15 * 1024 * 1024;
+  beforeAll(async () => {
+    daemon = await startTestDaemon({}, { preload: false, httpLimits: { bodyTimeoutMs: 1000, maxJobBodies: 2 } });
+  });
+  afterAll(async () => daemon.close());
+
+  test('a 15 MB body without the token is answered 401 before it is sent, and its connection closed', async () => {
+    const answers = await Promise.all(
+      ['/v1/jobs', '/v1/jobs/x/retry'].map((p) => halfSentBody(daemon.port, { path: p, declared: MB15, sent: 64 * 1024, ms: 3000 })),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe(401);
+      expect(JSON.parse(answer.body).error.code).toBe('unauthorized');
+      expect(answer.ms).toBeLessThan(2000);
+      expect(answer.closed).toBe(true);
+    }
+  });
+
+  test('/v1/pair takes about 1 KB: a larger body is refused at once with 413', async () => {
+    const answer = await halfSentBody(daemon.port, { path: '/v1/pair', declared: MB15, sent: 1024, ms: 3000 });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body).error.message).toMatch(/larger than 1024 bytes/);
+    expect(answer.ms).toBeLessThan(2000);
+  });
+
+  test('an authenticated job body that stops half-way is answered and cut off when the body time is up; the 3rd at once gets 429', async () => {
+    const auth = { Authorization: `Bearer ${daemon.token}` };
+    const slow = [1, 2].map(() => halfSentBody(daemon.port, { path: '/v1/jobs', headers: auth, declared: MB15, sent: 1024 * 1024, ms: 5000 }));
+    await sleep(200);
+    const third = await halfSentBody(daemon.port, { path: '/v1/jobs', headers: auth, declared: MB15, sent: 1024, ms: 3000 });
+    expect(third.status).toBe(429);
+    expect(JSON.parse(third.body).error.message).toMatch(/already receiving 2 job bodies/);
+    for (const answer of await Promise.all(slow)) {
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body).error.message).toMatch(/body: not received within 1 s/);
+      expect(answer.ms).toBeGreaterThanOrEqual(900);
+      expect(answer.ms).toBeLessThan(3000);
+      expect(answer.closed).toBe(true);
+    }
+    // The daemon goes on: a whole job body is taken as before.
+    const job = (await api(daemon, 'POST', '/v1/jobs', SHORT_JOB)).json();
+    expect((await waitForJob(daemon, job.id)).state).toBe('done');
+  });
+});
