@@ -3,14 +3,19 @@
  * daemon down. Each case runs against a real daemon (real WebSocket, HTTP, SQLite, ffmpeg) and checks that it keeps
  * serving other clients after.
  */
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../daemon/config';
 import WebSocket from 'ws';
 import { parseGenerateRequest } from '../shared/protocol';
 import { JobStore } from '../daemon/jobs/job-store';
 import { withSeed } from '../daemon/generation/request';
 import { WS_SUBPROTOCOL, WS_TOKEN_PREFIX } from '../shared/protocol';
-import { api, request, startTestDaemon, StreamClient, tempDir, waitForJob } from './support/daemon-harness';
+import { api, request, startTestDaemon, StreamClient, tempDir, TEST_MODEL, TEST_MODELS_DIR, waitForJob } from './support/daemon-harness';
 
 const SHORT_JOB = { prompt: 'a blue square falls', seconds: 0.25, fps: 24, steps: 2 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -176,5 +181,79 @@ describe('issue 28.2: bodies are read only after the token, and only as much and
     // The daemon goes on: a whole job body is taken as before.
     const job = (await api(daemon, 'POST', '/v1/jobs', SHORT_JOB)).json();
     expect((await waitForJob(daemon, job.id)).state).toBe('done');
+  });
+});
+
+/** Copies the tiny test package as `name` into `modelsDir`, then lets `edit` change its files and manifest. */
+function hostilePackage(modelsDir: string, name: string, edit: (dir: string, manifest: any) => void): void {
+  const dir = path.join(modelsDir, name);
+  fs.cpSync(path.join(TEST_MODELS_DIR, TEST_MODEL), dir, { recursive: true });
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  manifest.name = name;
+  edit(dir, manifest);
+  fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(manifest));
+}
+
+/** Makes `file` of a package a link to `target`, with the hash and size model.json must then list to match it. */
+function linkTo(dir: string, manifest: any, file: string, target: string): void {
+  fs.rmSync(path.join(dir, file));
+  fs.symlinkSync(target, path.join(dir, file));
+  const bytes = fs.statSync(target).size;
+  const sha256 = bytes > 0 ? createHash('sha256').update(fs.readFileSync(target)).digest('hex') : '0'.repeat(64);
+  manifest.files[file] = { sha256, bytes };
+}
+
+describe('issue 28.3: a package may only be its own regular files, of bounded sizes', () => {
+  const modelsDir = tempDir('longshot-hostile-models-');
+  const elsewhere = tempDir('longshot-elsewhere-');
+  let daemon: Awaited<ReturnType<typeof startTestDaemon>>;
+  const refusals: Record<string, RegExp> = {
+    'passwd-vocab': /file vocab\.json is a link to a file outside the package/,
+    'dev-zero': /file vocab\.json is a link to a file outside the package/,
+    'fifo-file': /file extra\.bin is not a regular file/,
+    'outside-graph': /file uvit\.onnx is a link to a file outside the package/,
+    'huge-input': /model\.json inputs\.x declares 1\.50 GiB a batch row .*at most 512 MiB/,
+  };
+  beforeAll(async () => {
+    fs.cpSync(path.join(TEST_MODELS_DIR, TEST_MODEL), path.join(modelsDir, TEST_MODEL), { recursive: true });
+    hostilePackage(modelsDir, 'passwd-vocab', (dir, m) => linkTo(dir, m, 'vocab.json', '/etc/passwd'));
+    hostilePackage(modelsDir, 'dev-zero', (dir, m) => linkTo(dir, m, 'vocab.json', '/dev/zero'));
+    hostilePackage(modelsDir, 'fifo-file', (dir, m) => {
+      execFileSync('mkfifo', [path.join(dir, 'extra.bin')]);
+      m.files['extra.bin'] = { sha256: '0'.repeat(64), bytes: 0 };
+    });
+    hostilePackage(modelsDir, 'outside-graph', (dir, m) => {
+      fs.copyFileSync(path.join(dir, 'uvit.onnx'), path.join(elsewhere, 'uvit.onnx'));
+      linkTo(dir, m, 'uvit.onnx', path.join(elsewhere, 'uvit.onnx'));
+    });
+    // A window of 8 frames of 4096x4096: 1.5 GiB a batch row, for a graph that would declare as much.
+    hostilePackage(modelsDir, 'huge-input', (_dir, m) => {
+      m.native = { width: 4096, height: 4096 };
+      m.inputs.x.shape = ['B', 8, 3, 4096, 4096];
+      m.outputs.prediction.shape = ['B', 8, 3, 4096, 4096];
+    });
+    daemon = await startTestDaemon({ modelsDir }, { preload: false });
+  });
+  afterAll(async () => daemon.close());
+
+  test('the listing answers at once with the good package only; a job naming a refused one fails saying why, quoting none of its files', async () => {
+    const listed = await Promise.race([api(daemon, 'GET', '/v1/models'), sleep(10_000).then(() => null)]);
+    expect(listed?.status).toBe(200);
+    expect(listed!.json().map((m: { name: string }) => m.name)).toEqual([TEST_MODEL]);
+    for (const [name, why] of Object.entries(refusals)) {
+      const job = (await api(daemon, 'POST', '/v1/jobs', { ...SHORT_JOB, model: name })).json();
+      const ended = await waitForJob(daemon, job.id, undefined, 15_000);
+      expect([name, ended.state, ended.error.code, ended.error.field]).toEqual([name, 'failed', 'model_invalid', 'request.model']);
+      expect(ended.error.message).toMatch(why);
+      expect(ended.error.message).not.toMatch(/root:|\u0000/);
+    }
+    const ok = (await api(daemon, 'POST', '/v1/jobs', SHORT_JOB)).json();
+    expect((await waitForJob(daemon, ok.id)).state).toBe('done');
+  });
+
+  test('`longshot models` lists each refused package with its reason', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'longshot.cjs'), 'models', '--models-dir', modelsDir, '--default-model', TEST_MODEL], { timeout: 30_000 });
+    for (const [name, why] of Object.entries(refusals)) expect(stdout).toMatch(new RegExp(`^! ${path.join(modelsDir, name)}: .*${why.source}`, 'm'));
+    expect(stdout).not.toMatch(/root:/);
   });
 });

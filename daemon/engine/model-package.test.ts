@@ -127,7 +127,7 @@ describe('bad packages are refused with model_invalid, naming the folder and the
     const dir = await copyPackage('schema', (m) => (m.format = 'longshot-model/3'));
     await expect(loadPackage(dir)).rejects.toMatchObject({ message: expect.stringMatching(/model\.json field "format"/) });
     await fs.writeFile(path.join(dir, 'model.json'), '{ nope');
-    await expect(loadPackage(dir)).rejects.toMatchObject({ message: expect.stringMatching(/model\.json is missing or not JSON/) });
+    await expect(loadPackage(dir)).rejects.toMatchObject({ message: expect.stringMatching(/model\.json is not valid JSON \(at position 2/) });
   });
 
   test('a guidance interval outside [0, 1] names its field', async () => {
@@ -242,7 +242,7 @@ test('listPackages: valid packages listed, a broken one reported without hiding 
   await fs.writeFile(path.join(root, 'stray.txt'), 'x');
   const { packages, errors } = await listPackages(root);
   expect(packages.map((p) => path.basename(p.dir))).toEqual(['good']);
-  expect(errors).toEqual([{ dir: broken, message: expect.stringMatching(/file uvit\.onnx is missing/) }]);
+  expect(errors).toEqual([{ dir: broken, name: 'broken', message: expect.stringMatching(/file uvit\.onnx is missing/) }]);
   expect(await listPackages(path.join(root, 'nowhere'))).toEqual({ packages: [], errors: [] });
 });
 

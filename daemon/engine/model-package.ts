@@ -63,8 +63,56 @@ export interface ModelPackage {
 /** The U-ViT graph's file name inside a package. */
 export const GRAPH_FILE = 'uvit.onnx';
 
+/** Bounds checked before anything of a package is loaded: the sizes of model.json and of the vocabulary (both read
+ * whole), and the largest tensor one batch row (one frame for a codec graph) of any graph may take or give, from the
+ * shapes model.json declares. */
+export const PACKAGE_LIMITS = { manifestBytes: 1024 * 1024, vocabularyBytes: 64 * 1024 * 1024, tensorBytes: 512 * 1024 * 1024 };
+/** How long validating one package (hashing its files included) may take before a listing reports it refused. */
+export const PACKAGE_VALIDATION_TIMEOUT_MS = 120_000;
+
 function invalid(dir: string, what: string, cause?: unknown): LongshotError {
   return new LongshotError('model_invalid', `model package ${dir}: ${what}`, { cause });
+}
+
+/** Why a package file is not JSON, without its text: JSON.parse's own message quotes what it read. */
+export function notJson(err: unknown): string {
+  const at = /position \d+( \(line \d+ column \d+\))?/.exec((err as Error).message);
+  return err instanceof SyntaxError ? `not valid JSON${at ? ` (at ${at[0]})` : ''}` : `unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+}
+
+/**
+ * A file of a package as it may be read: a regular file (no FIFO, device or folder) whose real path, links followed,
+ * lies inside the package's real folder. Returns the real path and its size; refuses naming the file and why.
+ */
+async function confinedFile(dir: string, file: string): Promise<{ real: string; size: number; mtimeMs: number }> {
+  const full = path.resolve(dir, file);
+  if (!isInside(path.resolve(dir), full)) throw invalid(dir, `file ${file} lies outside the package`);
+  const [realDir, real] = await Promise.all([fs.realpath(dir), fs.realpath(full).catch(() => null)]);
+  if (!real) throw invalid(dir, `file ${file} is missing`);
+  if (!isInside(realDir, real)) throw invalid(dir, `file ${file} is a link to a file outside the package; copy that file into the package`);
+  const stat = await fs.stat(real);
+  if (!stat.isFile()) throw invalid(dir, `file ${file} is not a regular file (a FIFO, device or folder); package files must be plain files`);
+  return { real, size: stat.size, mtimeMs: stat.mtimeMs };
+}
+
+function isInside(root: string, file: string): boolean {
+  const relative = path.relative(root, file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
+}
+
+/** Refuses a package whose declared tensors are larger than {@link PACKAGE_LIMITS} allows, before any graph is loaded. */
+function checkTensorSizes(dir: string, manifest: ModelManifest): void {
+  const specs: [string, { dtype: string; shape: readonly unknown[] }][] = [
+    ...Object.entries(manifest.inputs).map(([k, v]) => [`inputs.${k}`, v] as [string, typeof v]),
+    ['outputs.prediction', manifest.outputs.prediction],
+    ...(manifest.latent ? (['encoder', 'decoder'] as const).flatMap((g) => (['input', 'output'] as const).map((io) => [`latent.${g}.${io}`, manifest.latent![g][io]] as [string, { dtype: string; shape: unknown[] }])) : []),
+  ];
+  for (const [key, spec] of specs) {
+    const bytes = spec.shape.reduce<number>((n, d) => n * (typeof d === 'number' ? d : 1), spec.dtype === 'int64' ? 8 : 4);
+    if (bytes > PACKAGE_LIMITS.tensorBytes) {
+      throw invalid(dir, `model.json ${key} declares ${(bytes / 1024 ** 3).toFixed(2)} GiB a batch row (shape ${JSON.stringify(spec.shape)}); the engine takes tensors of at most ${PACKAGE_LIMITS.tensorBytes / 1024 ** 2} MiB`);
+    }
+  }
 }
 
 async function sha256File(file: string): Promise<string> {
@@ -96,11 +144,13 @@ export class FileHashCache {
  * its size and sha256 (streamed, so multi-GB packages work), every graph a protobuf.
  */
 export async function loadPackage(dir: string, hashes: FileHashCache = new FileHashCache()): Promise<ModelPackage> {
+  const manifestFile = await confinedFile(dir, 'model.json');
+  if (manifestFile.size > PACKAGE_LIMITS.manifestBytes) throw invalid(dir, `model.json has ${manifestFile.size} bytes; a manifest has at most ${PACKAGE_LIMITS.manifestBytes}`);
   let raw: unknown;
   try {
-    raw = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
+    raw = JSON.parse(await fs.readFile(manifestFile.real, 'utf8'));
   } catch (err) {
-    throw invalid(dir, `model.json is missing or not JSON (${(err as Error).message})`, err);
+    throw invalid(dir, `model.json is ${notJson(err)}`, err);
   }
   const parsed = ModelManifestSchema.safeParse(raw);
   if (!parsed.success) {
@@ -138,16 +188,15 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
     }
   }
   if (manifest.context_frames >= F) throw invalid(dir, `model.json context_frames (${manifest.context_frames}) must be less than frames_per_window (${F})`);
+  checkTensorSizes(dir, manifest);
   const codecFiles = latent ? [latent.encoder.file, latent.decoder.file] : [];
   const needed = [GRAPH_FILE, manifest.tokenizer.file, ...(manifest.text_encoder ? [manifest.text_encoder.file] : []), ...codecFiles];
   for (const file of needed) if (!manifest.files[file]) throw invalid(dir, `model.json "files" does not list ${file}`);
   for (const [file, expected] of Object.entries(manifest.files)) {
-    const full = path.join(dir, file);
-    if (path.relative(dir, full).startsWith('..')) throw invalid(dir, `file ${file} lies outside the package`);
-    const stat = await fs.stat(full).catch(() => null);
-    if (!stat) throw invalid(dir, `file ${file} is missing`);
-    if (stat.size !== expected.bytes) throw invalid(dir, `file ${file} has ${stat.size} bytes, model.json says ${expected.bytes} (truncated or replaced?)`);
-    if ((await hashes.sha256(full, stat)) !== expected.sha256) throw invalid(dir, `file ${file} does not match its sha256 in model.json (corrupted or replaced)`);
+    const found = await confinedFile(dir, file);
+    if (file === manifest.tokenizer.file && found.size > PACKAGE_LIMITS.vocabularyBytes) throw invalid(dir, `file ${file} has ${found.size} bytes; a vocabulary has at most ${PACKAGE_LIMITS.vocabularyBytes}`);
+    if (found.size !== expected.bytes) throw invalid(dir, `file ${file} has ${found.size} bytes, model.json says ${expected.bytes} (truncated or replaced?)`);
+    if ((await hashes.sha256(found.real, found)) !== expected.sha256) throw invalid(dir, `file ${file} does not match its sha256 in model.json (corrupted or replaced)`);
   }
   for (const file of [GRAPH_FILE, ...codecFiles]) await checkOnnxHead(dir, file);
   return { dir, manifest };
@@ -217,19 +266,32 @@ async function checkOnnxHead(dir: string, file: string): Promise<void> {
   if (head[0] !== 0x08) throw invalid(dir, `file ${file} is not an ONNX model (it does not start like a protobuf ModelProto)`);
 }
 
-/** The valid packages of a models folder (each subfolder with a model.json); broken ones are reported, not fatal. */
-export async function listPackages(modelsDir: string, hashes: FileHashCache = new FileHashCache()): Promise<{ packages: ModelPackage[]; errors: { dir: string; message: string }[] }> {
+/**
+ * The valid packages of a models folder (each subfolder with a model.json); broken ones are reported, not fatal, with
+ * the name their folder has. A package whose validation takes longer than `timeoutMs` is reported too.
+ */
+export async function listPackages(
+  modelsDir: string,
+  hashes: FileHashCache = new FileHashCache(),
+  timeoutMs = PACKAGE_VALIDATION_TIMEOUT_MS,
+): Promise<{ packages: ModelPackage[]; errors: { dir: string; name: string; message: string }[] }> {
   const entries = await fs.readdir(modelsDir, { withFileTypes: true }).catch(() => []);
   const packages: ModelPackage[] = [];
-  const errors: { dir: string; message: string }[] = [];
+  const errors: { dir: string; name: string; message: string }[] = [];
   for (const entry of entries) {
     if (!entry.isDirectory()) continue;
     const dir = path.join(modelsDir, entry.name);
-    if (!(await fs.stat(path.join(dir, 'model.json')).catch(() => null))) continue;
+    if (!(await fs.lstat(path.join(dir, 'model.json')).catch(() => null))) continue;
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(invalid(dir, `validation took longer than ${timeoutMs / 1000} s (a file on a slow or hung disk?)`)), timeoutMs);
+    });
     try {
-      packages.push(await loadPackage(dir, hashes));
+      packages.push(await Promise.race([loadPackage(dir, hashes), slow]));
     } catch (err) {
-      errors.push({ dir, message: (err as Error).message });
+      errors.push({ dir, name: entry.name, message: (err as Error).message });
+    } finally {
+      clearTimeout(timer);
     }
   }
   return { packages, errors };

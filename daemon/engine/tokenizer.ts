@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LongshotError } from '../../shared/errors';
+import { notJson } from './model-package';
 
 /** Token ids of prompts, and the words that were not in the vocabulary (ignored, never an error). */
 export interface Tokenized {
@@ -24,7 +25,7 @@ export class WordTokenizer {
     try {
       vocab = JSON.parse(await fs.readFile(path.join(packageDir, file), 'utf8')) as typeof vocab;
     } catch (err) {
-      throw refuse(`cannot be read as JSON (${(err as Error).message})`, err);
+      throw refuse(`cannot be read as JSON: it is ${notJson(err)}`, err);
     }
     const tokens = vocab.tokens;
     if (vocab.type !== 'word' || !Array.isArray(tokens) || tokens[0] !== '<pad>' || !tokens.every((t) => typeof t === 'string')) {

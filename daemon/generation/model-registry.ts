@@ -19,6 +19,8 @@ export class ModelRegistry {
   private readonly hashes = new FileHashCache();
   /** The pipeline that finished loading last, for `/health`; null until one has. */
   ready: VideoPipeline | null = null;
+  /** Why each package of the last listing was refused, by its folder's name: a job naming one is told why. */
+  private refused = new Map<string, string>();
 
   constructor(
     private readonly modelsDir: string,
@@ -31,6 +33,7 @@ export class ModelRegistry {
   async list(): Promise<ModelSummary[]> {
     const { packages, errors } = await listPackages(this.modelsDir, this.hashes);
     for (const e of errors) this.logger.warn({ dir: e.dir, error: e.message }, 'model package skipped');
+    this.refused = new Map(errors.map((e) => [e.name, e.message]));
     return packages.map((p) => ({
       name: p.manifest.name,
       version: p.manifest.version,
@@ -49,6 +52,8 @@ export class ModelRegistry {
     const previous = this.current;
     const known = await this.list();
     const entry = known.find((m) => m.name === name);
+    const refused = this.refused.get(name);
+    if (!entry && refused) throw new LongshotError('model_invalid', `request.model: the package "${name}" is refused: ${refused}`, { field: 'request.model' });
     if (!entry) {
       throw new LongshotError('model_not_found', `model: no valid package named "${name}" in ${this.modelsDir}; available: ${known.map((m) => m.name).join(', ') || 'none'}`, { field: 'request.model' });
     }
