@@ -36,6 +36,10 @@ class UViTConfig:
     # Hidden width of the patch decoder: 0 is U-ViT's Linear; > 0 an MLP (Linear, GELU, Linear) per patch token, a
     # small renderer that can place a shape's edge anywhere in its patch instead of mixing 1,536 values linearly.
     decoder_hidden: int = 0
+    # Predict x0 as the nearest known frame plus the network's output (predict="x0" only): the untrained network
+    # holds the last frame of an extend and each side's frame in a fill, and training learns what moves. Footage's
+    # frames are mostly what the known frames already show; ShapesWorld's scenes are drawn from the prompt (False).
+    known_skip: bool = False
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -109,6 +113,18 @@ class Block(nn.Module):
             x = self.skip_linear(torch.cat([x, skip], dim=-1))
         x = x + self.attn(self.norm1(x), bias)
         return x + self.mlp(self.norm2(x))
+
+
+def nearest_known(x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """For every frame of x [B, F, ...], the known frame nearest in time (known [B, F] = 1); two equally near (the
+    middle of a gap) are averaged. A soft argmin over |f − g| that exports as plain ONNX ops."""
+    f = x.shape[1]
+    positions = torch.arange(f, dtype=x.dtype, device=x.device)
+    distance = (positions.view(f, 1) - positions.view(1, f)).abs().unsqueeze(0)        # 1 F(target) F(source)
+    cost = distance + (1 - known).unsqueeze(1) * 1e4                                     # B F F
+    weights = torch.softmax(-8 * cost, dim=-1)
+    flat = (x * known.view(*known.shape, *([1] * (x.dim() - 2)))).flatten(2)             # B F (rest)
+    return (weights @ flat).view_as(x)
 
 
 def timestep_embedding(values: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -193,13 +209,16 @@ class UViT(nn.Module):
         """x0 as `denoise`, and the patch tokens [B, N, D] the patch decoder read (for training-time probes)."""
         features = self.features(x, known, t, fps, tokens)
         out = self.decode(features)
+        if self.cfg.known_skip:
+            out = out + nearest_known(x, known)
         if self.cfg.predict == "x0":
             return out, features
         alpha, sigma = (s.view(-1, 1, 1, 1, 1) for s in alpha_sigma(t))
         return alpha * x - sigma * out, features
 
     def network(self, x: torch.Tensor, known: torch.Tensor, t: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.features(x, known, t, fps, tokens))
+        out = self.decode(self.features(x, known, t, fps, tokens))
+        return out + nearest_known(x, known) if self.cfg.known_skip else out
 
     def decode(self, features: torch.Tensor) -> torch.Tensor:
         """Patch tokens [B, N, D] → frames [B, F, C, H, W] (what the network predicts: x0 or v)."""

@@ -7,12 +7,9 @@ that onnxruntime (onnxruntime-node: there is no onnxruntime for Python on our ma
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
-import subprocess
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.diffusion import COSINE_S, T_MAX, tokenize  # noqa: E402
+from models.package_export import UVIT_INPUTS as INPUTS, export_uvit, file_entries, uvit_io, verify  # noqa: E402
 from models.footage_reading import package_encoder  # noqa: E402
 from models.sampling import GUIDANCE_T_MIN  # noqa: E402
 from models.train_autoencoder import drawing_decoder, load_autoencoder  # noqa: E402
@@ -30,37 +28,6 @@ from models.shapesworld.grammar import VOCABULARY, sample_split  # noqa: E402
 from models.shapesworld.world import render_prompt  # noqa: E402
 from models.train import CONFIGS  # noqa: E402
 from models.uvit import UViT, UViTConfig  # noqa: E402
-
-INPUTS = ["x", "known", "t", "fps", "tokens"]
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def verify(package: Path, graph: str, inputs: dict[str, torch.Tensor], output: str, expected: torch.Tensor) -> None:
-    """Runs `graph` in onnxruntime-node on the same inputs PyTorch saw; prints the largest difference, exits on a mismatch."""
-    with tempfile.TemporaryDirectory() as tmp:
-        feeds = []
-        for name, tensor in inputs.items():
-            (Path(tmp) / f"{name}.bin").write_bytes(tensor.contiguous().numpy().tobytes())
-            feeds.append({"name": name, "dtype": "int64" if tensor.dtype == torch.long else "float32", "dims": list(tensor.shape)})
-        (Path(tmp) / "expected.bin").write_bytes(expected.contiguous().numpy().tobytes())
-        (Path(tmp) / "feeds.json").write_text(json.dumps({"graph": graph, "inputs": feeds, "output": output}))
-        result = subprocess.run(["node", str(ROOT / "scripts" / "verify-export.cjs"), str(package), tmp], capture_output=True, text=True)
-        print(result.stdout.strip() or result.stderr.strip())
-        if result.returncode != 0:
-            sys.exit(result.returncode)
-
-
-def file_entries(out: Path) -> dict:
-    """Every file of the folder but model.json (a model card README.md written before the export included)."""
-    return {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in sorted(out.iterdir()) if p.is_file() and p.name != "model.json"}
-
 
 def example_inputs(cfg, batch: int, seed: int):
     """Inputs of one U-ViT call: x of the package's shape (frames, or latents for a latent U-ViT), the rest alike."""
@@ -121,10 +88,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / "uvit.onnx"
     # 1. ONNX, opset 17, attention as com.microsoft::MultiHeadAttention, dynamic batch.
-    dynamic = {name: {0: "B"} for name in INPUTS + ["v"]}
-    with torch.no_grad():
-        torch.onnx.export(model, example_inputs(cfg, 2, 0), str(onnx_path), input_names=INPUTS, output_names=["v"],
-                          dynamic_axes=dynamic, opset_version=17, custom_opsets={"com.microsoft": 1}, do_constant_folding=True)
+    export_uvit(model, example_inputs(cfg, 2, 0), onnx_path)
     # 2. Tokenizer vocabulary.
     (out / "vocab.json").write_text(json.dumps({"type": "word", "lowercase": True, "max_length": cfg.text_len, "tokens": VOCABULARY}, indent=1))
     # 3. model.json with the hash of every file.
@@ -152,17 +116,7 @@ def common_manifest(a, architecture: dict, trained: dict, frames: int, context: 
         "schedule": {"type": "cosine", "s": COSINE_S, "t_min": 0.0, "t_max": T_MAX}, "prediction": "v",
         "defaults": {"steps": a.steps, "guidance": a.guidance, "sampler": "dpmpp-2m"},
         "guidance_interval": {"t_min": a.guidance_t_min},
-        "inputs": {
-            "x": {"name": "x", "dtype": "float32", "shape": x_shape},
-            "known": {"name": "known", "dtype": "float32", "shape": ["B", frames]},
-            "t": {"name": "t", "dtype": "float32", "shape": ["B"]},
-            "fps": {"name": "fps", "dtype": "float32", "shape": ["B"]},
-            "text": {"name": "tokens", "dtype": "int64", "shape": ["B", text_len]},
-        },
-        "outputs": {"prediction": {"name": "v", "dtype": "float32", "shape": x_shape}},
-        "tokenizer": {"type": "word", "file": "vocab.json", "max_length": text_len},
-        "text_encoder": None,
-        "weights_dtype": "float32",
+        **uvit_io(frames, x_shape, text_len),
     }
 
 

@@ -1,0 +1,161 @@
+"""Training windows of camera footage for the footage U-ViT: real clips and camera moves over photographs, read
+small (the model's native 64×48, the whole frame whatever its aspect, as the engine reads it) with every augmentation
+the footage README suggests: crops, flips, time reversal, speed changes (frame strides), pans and zooms over photos.
+
+A window is F frames [F, 3, H, W] in [-1, 1], its frame rate, and a known-frame mask in one of the layouts the
+engine's window plan makes (daemon/engine/conditioning.ts): known head (extend), known tail (an extend before the
+first frame), both (a fill, its tail block wherever the gap ends).
+"""
+from __future__ import annotations
+
+import math
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .clips import FOOTAGE, training_clips
+
+# Clips are decoded a little larger than the native size so a window can be a jittered crop of the frame.
+READ_MARGIN = 1.125
+PHOTO_SIZE = (288, 216)  # photos are read once at this size; camera moves crop and zoom inside them
+
+
+def read_video(path: Path, width: int, height: int) -> tuple[np.ndarray, float]:
+    """All frames of a clip as uint8 [T, H, W, 3], scaled to width×height (area filter, aspect not kept), and its fps."""
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=r_frame_rate",
+                            "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout.strip()
+    num, _, den = probe.partition("/")
+    fps = float(num) / float(den or 1)
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-vf", f"scale={width}:{height}:flags=area",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width, 3)
+    return frames, fps
+
+
+@dataclass
+class FootageSet:
+    """The clips (uint8 [T, H, W, 3] each, with fps) and photographs (uint8 [H, W, 3]) windows are cut from."""
+    clips: list[tuple[str, np.ndarray, float]]
+    photos: list[np.ndarray]
+
+
+def load_footage(width: int, height: int, clips: list[Path] | None = None, photos: bool = True) -> FootageSet:
+    w, h = round(width * READ_MARGIN), round(height * READ_MARGIN)
+    clip_list = [(p.name, *read_video(p, w, h)) for p in (clips if clips is not None else training_clips())]
+    photo_list = []
+    if photos:
+        for p in sorted((FOOTAGE / "photos").iterdir()):
+            raw = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(p), "-vf", f"scale={PHOTO_SIZE[0]}:{PHOTO_SIZE[1]}:flags=area",
+                                  "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+            photo_list.append(np.frombuffer(raw, dtype=np.uint8).reshape(PHOTO_SIZE[1], PHOTO_SIZE[0], 3))
+    return FootageSet(clip_list, photo_list)
+
+
+@dataclass
+class WindowConfig:
+    frames: int = 16
+    height: int = 48
+    width: int = 64
+    context_frames: int = 4
+    photo_share: float = 0.25     # windows that are camera moves over a photograph
+    strides: tuple = (1, 1, 1, 2, 2, 3)  # frame strides drawn uniformly: speed changes (the fps label follows)
+    tail_share: float = 0.45      # extend after the known head
+    head_share: float = 0.15      # extend before the known tail
+    # the rest: fills
+
+
+def known_mask(cfg: WindowConfig, rng: np.random.Generator) -> np.ndarray:
+    """One of the engine's window layouts: known head of k frames, known tail, or both (a fill whose gap of g frames
+    may end before the window does: its after-block then sits mid-window with spare frames behind it)."""
+    F_, K = cfg.frames, cfg.context_frames
+    mask = np.zeros(F_, dtype=np.float32)
+    draw_k = lambda: int(rng.choice(np.arange(1, K + 1), p=[0.1, 0.1, 0.1, 0.7][-K:] / np.sum([0.1, 0.1, 0.1, 0.7][-K:])))
+    u = rng.random()
+    if u < cfg.tail_share:
+        mask[:draw_k()] = 1
+    elif u < cfg.tail_share + cfg.head_share:
+        mask[F_ - draw_k():] = 1
+    else:
+        kb, ka = draw_k(), draw_k()
+        ka = min(ka, F_ - kb - 1)  # at least one frame to generate
+        gap = F_ - kb - ka if rng.random() < 0.6 else int(rng.integers(1, F_ - kb - ka + 1))
+        mask[:kb] = 1
+        mask[kb + gap: kb + gap + ka] = 1
+    return mask
+
+
+def clip_window(cfg: WindowConfig, frames: np.ndarray, fps: float, rng: np.random.Generator) -> tuple[np.ndarray, float] | None:
+    """F frames of a clip at a drawn stride, a crop of the read frames: uint8 [F, H, W, 3] and the window's fps."""
+    stride = int(rng.choice(cfg.strides))
+    span = (cfg.frames - 1) * stride + 1
+    if len(frames) < span:
+        stride, span = 1, cfg.frames
+        if len(frames) < span:
+            return None
+    start = int(rng.integers(0, len(frames) - span + 1))
+    window = frames[start: start + span: stride]
+    H, W = frames.shape[1:3]
+    y, x = int(rng.integers(0, H - cfg.height + 1)), int(rng.integers(0, W - cfg.width + 1))
+    return window[:, y: y + cfg.height, x: x + cfg.width], fps / stride
+
+
+def photo_window(cfg: WindowConfig, photo: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """A camera move over a photograph: the view's centre drifts at a steady velocity (with a little acceleration)
+    and it zooms steadily, as a pan, tilt or push-in would; fps drawn from editors' rates."""
+    PH, PW = photo.shape[:2]
+    n = cfg.frames
+    t = torch.arange(n, dtype=torch.float32)
+    zoom0 = float(rng.uniform(0.35, 0.8))                 # view width as a share of the photo's
+    zoom_rate = float(rng.normal(0, 0.01))                # per frame, log scale
+    speed = float(rng.exponential(0.006))                 # view centre, photo widths per frame
+    angle = float(rng.uniform(0, 2 * math.pi))
+    accel = rng.normal(0, 0.0003, size=2)
+    zoom = zoom0 * torch.exp(zoom_rate * t)
+    cx = 0.5 + speed * math.cos(angle) * (t - n / 2) + accel[0] * (t - n / 2) ** 2
+    cy = 0.5 + speed * math.sin(angle) * (t - n / 2) + accel[1] * (t - n / 2) ** 2
+    half_w = zoom / 2
+    half_h = half_w * (cfg.height / cfg.width) * (PW / PH)
+    # Keep the view inside the photo.
+    cx = torch.clamp(cx, half_w, 1 - half_w)
+    cy = torch.clamp(cy, half_h, 1 - half_h)
+    ys = torch.linspace(-1, 1, cfg.height).view(1, -1, 1)
+    xs = torch.linspace(-1, 1, cfg.width).view(1, 1, -1)
+    gx = (cx.view(-1, 1, 1) + xs * half_w.view(-1, 1, 1)) * 2 - 1
+    gy = (cy.view(-1, 1, 1) + ys * half_h.view(-1, 1, 1)) * 2 - 1
+    grid = torch.stack([gx.expand(n, cfg.height, cfg.width), gy.expand(n, cfg.height, cfg.width)], dim=-1)
+    image = torch.from_numpy(np.array(photo)).permute(2, 0, 1).float().unsqueeze(0).expand(n, -1, -1, -1)
+    # Area-like sampling: the photo is at most a few times the view, so a box blur first keeps it from aliasing.
+    factor = max(1, int(round(float(zoom.mean()) * PW / cfg.width)))
+    if factor > 1:
+        image = F.avg_pool2d(image, factor, stride=1, padding=factor // 2, count_include_pad=False)[..., :PH, :PW]
+    frames = F.grid_sample(image, grid, mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
+    fps = float(rng.choice([12.0, 15.0, 24.0, 25.0, 29.97, 30.0]))
+    return frames.round().clamp(0, 255).to(torch.uint8).numpy(), fps
+
+
+def sample_batch(data: FootageSet, cfg: WindowConfig, batch: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+    """A batch of windows: x0 [B, F, 3, H, W] in [-1, 1], known [B, F], fps [B]. Flips and time reversal drawn per window."""
+    xs, masks, rates = [], [], []
+    weights = np.array([len(f) for _, f, _ in data.clips], dtype=np.float64)
+    weights = np.sqrt(weights) / np.sqrt(weights).sum()  # long clips count more, not proportionally more
+    while len(xs) < batch:
+        if data.photos and rng.random() < cfg.photo_share:
+            window, fps = photo_window(cfg, data.photos[int(rng.integers(len(data.photos)))], rng)
+        else:
+            _, frames, fps = data.clips[int(rng.choice(len(data.clips), p=weights))]
+            drawn = clip_window(cfg, frames, fps, rng)
+            if drawn is None:
+                continue
+            window, fps = drawn
+        if rng.random() < 0.5:
+            window = window[:, :, ::-1]
+        if rng.random() < 0.5:
+            window = window[::-1]
+        xs.append(torch.from_numpy(np.ascontiguousarray(window)).permute(0, 3, 1, 2).float() / 127.5 - 1)
+        masks.append(torch.from_numpy(known_mask(cfg, rng)))
+        rates.append(fps)
+    return {"x0": torch.stack(xs), "known": torch.stack(masks), "fps": torch.tensor(rates, dtype=torch.float32)}
