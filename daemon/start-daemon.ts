@@ -17,7 +17,7 @@ import { sweepTempFiles } from './media/encode';
 import { FfmpegChildren, sweepOrphanFfmpeg, trackFfmpegIn } from './media/run-ffmpeg';
 import { loadSigningIdentity } from './media/signing-identity';
 import { securePrivateTree } from './data-dir';
-import { JobFiles } from './jobs/job-files';
+import { JobFiles, storedFiles } from './jobs/job-files';
 import { createHttpApp, HTTP_LIMITS, type HttpLimits } from './server/http-app';
 import { Pairing } from './server/pairing';
 import { attachStream, STREAM_LIMITS, type StreamLimits } from './server/stream';
@@ -83,6 +83,8 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   if (swept.length) logger.info({ files: swept.length }, 'removed unfinished clips left by a crash');
   const pairing = new Pairing(config.dataDir);
   pairing.token();
+  const tokenNotice = pairing.tokenNotice();
+  if (tokenNotice) logger.warn(tokenNotice);
   const machine = machineId(config.dataDir);
   const signingIdentity = loadSigningIdentity(config.dataDir);
 
@@ -96,7 +98,17 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   );
 
   // 3. Jobs: each runs through the same makeClip as `longshot generate`.
-  const store = new JobStore(path.join(config.dataDir, 'jobs.sqlite'));
+  const jobsFile = path.join(config.dataDir, 'jobs.sqlite');
+  const store = new JobStore(jobsFile);
+  if (store.damaged) {
+    logger.error({ file: jobsFile, movedTo: store.damaged.movedTo, reason: store.damaged.reason }, `${jobsFile} was damaged (${store.damaged.reason}); moved it to ${store.damaged.movedTo} and started a new, empty job history`);
+  }
+  const clipCount = fs.readdirSync(clipsDir).length;
+  if (clipCount > 0 && store.list({ limit: 1 })!.jobs.length === 0) {
+    logger.warn({ file: jobsFile, clipsDir, clips: clipCount }, `${jobsFile} holds no jobs, but ${clipsDir} holds ${clipCount} files: the job history was lost (the database replaced or emptied); the clips stay there`);
+  }
+  const stray = files.sweepUnreferenced(new Set(store.requests().flatMap(storedFiles)));
+  if (stray.length) logger.info({ files: stray.length }, 'removed reference images no job names (left by a crash or a full disk)');
   const runner: JobRunner = async (job, { signal, onProgress }) => {
     const pipeline = await models.get(job.request.model);
     const clip = await makeClip(

@@ -8,8 +8,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../daemon/config';
+import { createLogger } from '../daemon/log';
 import WebSocket from 'ws';
 import { parseGenerateRequest } from '../shared/protocol';
 import { JobStore } from '../daemon/jobs/job-store';
@@ -255,5 +257,77 @@ describe('issue 28.3: a package may only be its own regular files, of bounded si
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'longshot.cjs'), 'models', '--models-dir', modelsDir, '--default-model', TEST_MODEL], { timeout: 30_000 });
     for (const [name, why] of Object.entries(refusals)) expect(stdout).toMatch(new RegExp(`^! ${path.join(modelsDir, name)}: .*${why.source}`, 'm'));
     expect(stdout).not.toMatch(/root:/);
+  });
+});
+
+/** A logger whose JSON lines the test can read. */
+function capturedLog(): { logger: ReturnType<typeof createLogger>; lines: () => { level: number; msg: string; [k: string]: unknown }[] } {
+  let text = '';
+  const sink = new Writable({ write: (chunk, _enc, done) => ((text += chunk.toString()), done()) });
+  return { logger: createLogger('info', sink), lines: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+}
+
+describe('issue 28.5: a damaged job database, a lost history, a lost token', () => {
+  test('a damaged jobs.sqlite is named, moved aside as jobs.sqlite.corrupt-<time> and said so; the daemon starts and serves', async () => {
+    const dataDir = dataDirWithJobs(40);
+    const file = path.join(dataDir, 'jobs.sqlite');
+    const bytes = fs.readFileSync(file);
+    bytes.fill(0xa5, 3 * 4096, 5 * 4096); // two b-tree pages of job rows overwritten
+    fs.writeFileSync(file, bytes);
+    const log = capturedLog();
+    const daemon = await startTestDaemon({ dataDir }, { preload: false, logger: log.logger });
+    try {
+      const moved = fs.readdirSync(dataDir).filter((n) => /^jobs\.sqlite\.corrupt-\d{4}-\d\d-\d\dT[\d-]+Z$/.test(n));
+      expect(moved.length).toBe(1);
+      expect(fs.readFileSync(path.join(dataDir, moved[0]!))).toEqual(bytes);
+      const said = log.lines().find((l) => l.movedTo === path.join(dataDir, moved[0]!));
+      expect(said?.msg).toContain(`${file} was damaged`);
+      expect(said?.level).toBe(50);
+      const job = (await api(daemon, 'POST', '/v1/jobs', SHORT_JOB)).json();
+      expect((await waitForJob(daemon, job.id)).state).toBe('done');
+    } finally {
+      await daemon.close();
+    }
+  });
+
+  test('a history emptied while clips remain is warned about, naming both', async () => {
+    const dataDir = tempDir('longshot-emptied-');
+    let daemon = await startTestDaemon({ dataDir }, { preload: false });
+    const job = (await api(daemon, 'POST', '/v1/jobs', SHORT_JOB)).json();
+    await waitForJob(daemon, job.id);
+    await daemon.close();
+    for (const name of fs.readdirSync(dataDir).filter((n) => n.startsWith('jobs.sqlite'))) fs.truncateSync(path.join(dataDir, name), 0);
+    const log = capturedLog();
+    daemon = await startTestDaemon({ dataDir }, { preload: false, logger: log.logger });
+    try {
+      const warning = log.lines().find((l) => l.level === 40 && /holds no jobs/.test(l.msg));
+      expect(warning?.msg).toMatch(new RegExp(`jobs\\.sqlite holds no jobs, but .*clips holds 2 files: the job history was lost`));
+    } finally {
+      await daemon.close();
+    }
+  });
+
+  test('a deleted token file: the new token is said in the log at every start and in `doctor` until a client pairs again', async () => {
+    const dataDir = tempDir('longshot-token-');
+    let daemon = await startTestDaemon({ dataDir }, { preload: false });
+    const oldToken = daemon.token;
+    await daemon.close();
+    fs.rmSync(path.join(dataDir, 'token'));
+    const log = capturedLog();
+    daemon = await startTestDaemon({ dataDir }, { preload: false, logger: log.logger });
+    try {
+      expect(daemon.token).not.toBe(oldToken);
+      const warning = log.lines().find((l) => l.level === 40 && /pairing token was made anew/.test(l.msg));
+      expect(warning?.msg).toMatch(/because its file .*token had gone: every client paired before .* must pair again/);
+      const doctor = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'longshot.cjs'), 'doctor', '--data-dir', dataDir, '--models-dir', TEST_MODELS_DIR, '--default-model', TEST_MODEL, '--json'], { timeout: 60_000 }).catch((err) => err as { stdout: string });
+      const check = JSON.parse(doctor.stdout).checks.find((c: { check: string }) => c.check === 'pairing token');
+      expect(check).toMatchObject({ ok: false, required: false, detail: expect.stringMatching(/made anew .* must pair again/) });
+      // A client pairs again: the notice is gone.
+      const { code } = daemon.pairing.createCode();
+      expect((await request(daemon.port, { method: 'POST', path: '/v1/pair', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) })).status).toBe(200);
+      expect(daemon.pairing.tokenNotice()).toBeNull();
+    } finally {
+      await daemon.close();
+    }
   });
 });

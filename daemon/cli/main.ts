@@ -257,6 +257,11 @@ const commands: Record<string, Command> = {
       await fs.rm(probe);
       return `${config.dataDir} is writable`;
     });
+    await record('pairing token', false, async () => {
+      const notice = new Pairing(config.dataDir).tokenNotice();
+      if (notice) throw new Error(notice);
+      return `kept in ${path.join(config.dataDir, 'token')}`;
+    });
     const { models, errors } = await modelRegistryOf(config);
     await record('model packages', true, async () => {
       if (errors.length) throw new Error(errors.map((e) => `${e.dir}: ${e.message}`).join('; '));

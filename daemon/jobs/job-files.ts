@@ -58,8 +58,8 @@ export class JobFiles {
           const name = `${randomUUID()}.img`;
           const data = Buffer.from(image, 'base64');
           bytes += data.length;
+          written.push(name); // before writing: a write that fails half-way leaves a file to remove
           fs.writeFileSync(path.join(this.dir, name), data, { mode: 0o600, flag: 'wx' });
-          written.push(name);
           return name;
         });
         return { role: ref.role, source: { kind: 'stored', files, bytes } };
@@ -67,8 +67,18 @@ export class JobFiles {
       return { ...request, references };
     } catch (err) {
       this.removeNames(written);
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new LongshotError('disk_full', `no space left on the disk of ${this.dir} to store the reference images; free space there (delete old jobs and their clips) or send the frames by media path`, { cause: err });
+      }
       throw err;
     }
+  }
+
+  /** Deletes the reference files no job names (left by a crash or a full disk); returns their names. */
+  sweepUnreferenced(referenced: ReadonlySet<string>): string[] {
+    const stray = fs.readdirSync(this.dir).filter((name) => !referenced.has(name));
+    this.removeNames(stray);
+    return stray;
   }
 
   /** The bytes of one stored image. */
@@ -78,7 +88,7 @@ export class JobFiles {
 
   /** Deletes the image files a stored request names. */
   removeFor(request: GenerateRequest): void {
-    this.removeNames(request.references.flatMap((ref) => (ref.source.kind === 'stored' ? ref.source.files : [])));
+    this.removeNames(storedFiles(request));
   }
 
   private removeNames(names: string[]): void {
@@ -89,4 +99,9 @@ export class JobFiles {
     if (path.basename(name) !== name) throw new LongshotError('internal', `reference file name "${name}" is not a plain name`);
     return path.join(this.dir, name);
   }
+}
+
+/** The reference image files a stored request names. */
+export function storedFiles(request: GenerateRequest): string[] {
+  return request.references.flatMap((ref) => (ref.source.kind === 'stored' ? ref.source.files : []));
 }

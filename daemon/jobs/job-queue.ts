@@ -60,6 +60,8 @@ export interface JobQueueOptions {
 
 /** Seconds a client told `unavailable` (shutting down) should wait before trying again. */
 export const SHUTDOWN_RETRY_SECONDS = 5;
+/** How often the queue tries again to record how jobs ended, and to start the next one, after the store failed (a full disk). */
+export const RECORD_RETRY_MS = 2000;
 
 /**
  * The job queue: jobs wait in submission order and one runs at a time (one engine). It knows nothing of HTTP,
@@ -71,6 +73,9 @@ export class JobQueue {
   private pumping = false;
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
+  /** Jobs that ended while the store could not record it (a full disk): as they ended, and the write to try again. */
+  private readonly unrecorded = new Map<string, { job: Job; write: () => Job }>();
+  private retryTimer: NodeJS.Timeout | null = null;
 
   private readonly now: () => Date;
 
@@ -115,7 +120,7 @@ export class JobQueue {
   }
 
   get(id: string): Job {
-    const job = this.store.get(id);
+    const job = this.unrecorded.get(id)?.job ?? this.store.get(id);
     if (!job) throw new LongshotError('not_found', `no job with id "${id}": list jobs with GET /v1/jobs`, { field: 'jobId' });
     return job;
   }
@@ -124,7 +129,7 @@ export class JobQueue {
   list(page: { limit?: number; before?: string } = {}): { jobs: Job[]; next: string | null } {
     const found = this.store.list({ limit: page.limit ?? DEFAULT_LIST_LIMIT, before: page.before });
     if (!found) throw new LongshotError('not_found', `before: no job with id "${page.before}"; pass the \`next\` of the previous page`, { field: 'before' });
-    return found;
+    return { ...found, jobs: found.jobs.map((job) => this.unrecorded.get(job.id)?.job ?? job) };
   }
 
   /** Deletes an ended job with its files (clip, poster, reference images); a queued or running one is cancelled instead. */
@@ -133,6 +138,7 @@ export class JobQueue {
     if (!isFinal(job)) return this.cancel(id);
     this.options.files?.remove(job);
     this.store.delete(id);
+    this.unrecorded.delete(id);
     this.options.logger.info({ jobId: id }, 'job deleted');
     return job;
   }
@@ -175,6 +181,7 @@ export class JobQueue {
     }
     this.assertRoom();
     const requeued = this.store.requeue(id);
+    this.unrecorded.delete(id);
     this.options.logger.info({ jobId: id, was: job.state }, 'job retried');
     this.emit({ type: 'queued', job: requeued });
     this.pump();
@@ -184,6 +191,7 @@ export class JobQueue {
   /** Stops taking jobs, cancels the running one and waits for it to end. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.running?.controller.abort();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.closeTimeoutMs ?? 3000)));
@@ -227,14 +235,62 @@ export class JobQueue {
     // Start on a later tick: whoever submitted subscribes to the job's events before it starts.
     this.idle = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.drain())
-      // A job that ends after close() gave up on it finds the store closed: log it, never reject unhandled.
-      .catch((err) => this.options.logger.error({ err }, 'job queue stopped on an error'))
+      // A job that ends after close() gave up on it finds the store closed: log it, never reject unhandled. A store
+      // that cannot write (a full disk) stops the queue only until a later try succeeds.
+      .catch((err) => {
+        this.options.logger.error({ err }, 'job queue stopped on an error; trying again shortly');
+        this.retryLater();
+      })
       .finally(() => {
         this.pumping = false;
       });
   }
 
+  /** Tries again, shortly, to record how held jobs ended and to go on with the queue. */
+  private retryLater(): void {
+    if (this.closed || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.pump();
+    }, RECORD_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  /** Records the end of jobs the store could not record before; those it still cannot stay held. */
+  private recordHeld(): void {
+    for (const [id, held] of this.unrecorded) {
+      try {
+        held.write();
+        this.unrecorded.delete(id);
+        this.options.logger.info({ jobId: id, state: held.job.state }, 'job end recorded after all');
+      } catch {
+        this.retryLater();
+      }
+    }
+  }
+
+  /**
+   * Records how a job ended. When the store cannot (a full disk), the job still ends: it is held here as `ended`, its
+   * final event goes out, and the write is tried again later (until then `get` and `list` show the held job).
+   */
+  private record(job: Job, ended: Pick<Job, 'state' | 'error'> & Partial<Job>, write: () => Job): Job {
+    try {
+      return write();
+    } catch (err) {
+      const held: Job = { ...job, ...ended, finishedAt: this.now().toISOString() };
+      this.unrecorded.set(job.id, { job: held, write });
+      this.options.logger.error({ jobId: job.id, err, state: held.state }, 'cannot record how the job ended; holding it until the store can');
+      this.retryLater();
+      return held;
+    }
+  }
+
+  private endAs(job: Job, state: 'failed' | 'cancelled' | 'interrupted', error: ErrorBody): Job {
+    return this.record(job, { state, error }, () => this.store.markEnded(job.id, state, error));
+  }
+
   private async drain(): Promise<void> {
+    this.recordHeld();
     for (let job = this.store.nextQueued(); job && !this.closed; job = this.store.nextQueued()) {
       await this.runOne(job);
     }
@@ -243,8 +299,8 @@ export class JobQueue {
   private async runOne(queued: Job): Promise<void> {
     const { logger } = this.options;
     const controller = new AbortController();
-    this.running = { id: queued.id, controller };
     const job = this.store.markRunning(queued.id);
+    this.running = { id: queued.id, controller };
     const startedMs = Date.now();
     logger.info({ jobId: job.id }, 'job started');
     this.emit({ type: 'started', job });
@@ -253,26 +309,26 @@ export class JobQueue {
         signal: controller.signal,
         onProgress: (progress) => {
           // The job's stored progress counts sampler steps; reading is only told to the job's followers.
-          if (progress.stage === 'sampling') this.store.setProgress(job.id, progress.step, progress.total);
+          if (progress.stage === 'sampling') this.noteProgress(job.id, progress.step, progress.total);
           this.emit({ type: 'progress', job, progress });
         },
       });
-      const done = this.store.markDone(job.id, output);
+      const done = this.record(job, { state: 'done', error: null, output: output.output, sha256: output.sha256, bytes: output.bytes }, () => this.store.markDone(job.id, output));
       logger.info({ jobId: job.id, ms: Date.now() - startedMs, output: output.output, bytes: output.bytes }, 'job done');
       this.emit({ type: 'done', job: done });
     } catch (err) {
       const error = toErrorBody(err);
       if (this.closed) {
         // A shutdown is not the user's cancel: the job can be re-run after the restart, like after a crash.
-        const ended = this.store.markEnded(job.id, 'interrupted', INTERRUPTED_ERROR);
+        const ended = this.endAs(job, 'interrupted', INTERRUPTED_ERROR);
         logger.warn({ jobId: job.id }, 'job interrupted by shutdown');
         this.emit({ type: 'failed', job: ended, error: INTERRUPTED_ERROR });
       } else if (controller.signal.aborted && (error.code === 'cancelled' || !(err instanceof LongshotError))) {
-        const ended = this.store.markEnded(job.id, 'cancelled', { code: 'cancelled', message: 'cancelled while running' });
+        const ended = this.endAs(job, 'cancelled', { code: 'cancelled', message: 'cancelled while running' });
         logger.info({ jobId: job.id, ms: Date.now() - startedMs }, 'job cancelled');
         this.emit({ type: 'cancelled', job: ended });
       } else {
-        const ended = this.store.markEnded(job.id, 'failed', error);
+        const ended = this.endAs(job, 'failed', error);
         logger.error({ jobId: job.id, err, code: error.code }, 'job failed');
         this.emit({ type: 'failed', job: ended, error });
       }
@@ -280,6 +336,15 @@ export class JobQueue {
       this.running = null;
     }
     if (!this.closed) this.prune();
+  }
+
+  /** Stored progress is advisory: a store that cannot write it (a full disk) must not stop the job. */
+  private noteProgress(id: string, step: number, total: number): void {
+    try {
+      this.store.setProgress(id, step, total);
+    } catch (err) {
+      this.options.logger.debug({ jobId: id, err }, 'progress not recorded');
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import type { ErrorBody } from '../../shared/errors';
+import { LongshotError, type ErrorBody } from '../../shared/errors';
 import type { GenerateRequest, Job, JobState } from '../../shared/protocol';
 
 /** Result of a finished clip, recorded with the job. */
@@ -33,21 +33,61 @@ export const INTERRUPTED_ERROR: ErrorBody = {
   message: 'the daemon stopped while this job was running; retry it (POST /v1/jobs/:id/retry or the panel\'s Retry)',
 };
 
+/** SQLite's words for a file that is not, or no longer, a sound database. */
+const DAMAGE_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+
+/** Opens the job database with the store's settings, after SQLite's quick check; throws (closed) when it is damaged. */
+function openDatabase(file: string): Database.Database {
+  // SQLite gives the -wal and -shm files the database file's mode: make it 0600 before SQLite opens it.
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  fs.chmodSync(file, 0o600);
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    const check = db.pragma('quick_check') as { quick_check: string }[];
+    if (check[0]?.quick_check !== 'ok') throw Object.assign(new Error(`quick_check: ${check.map((r) => r.quick_check).join('; ')}`), { code: 'SQLITE_CORRUPT' });
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/** Moves a damaged database (and its WAL, which belongs to it) to `<file>.corrupt-<time>`; returns that name. */
+function moveAside(file: string, now: Date): string {
+  const movedTo = `${file}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`;
+  fs.renameSync(file, movedTo);
+  if (fs.existsSync(`${file}-wal`)) fs.renameSync(`${file}-wal`, `${movedTo}-wal`);
+  fs.rmSync(`${file}-shm`, { force: true });
+  return movedTo;
+}
+
+/** SQLite could not write because the disk is full: the daemon's `disk_full`, saying what to free. */
+function noSpace(file: string, err: unknown): LongshotError {
+  return new LongshotError('disk_full', `no space left on the disk of ${file} to record jobs; free space there (delete old jobs and their clips, or lower --keep-jobs) or set another --data-dir`, { cause: err });
+}
+
 /**
  * Durable job records in one SQLite file. Every state change is one committed transaction (WAL, synchronous=FULL),
  * so a `kill -9` loses at most the change being made. No job logic lives here: the queue decides, the store records.
+ * A file SQLite finds damaged at open is moved aside (see {@link damaged}) and a new, empty one is made; a write on a
+ * full disk throws `disk_full`.
  */
 export class JobStore {
   private readonly db: Database.Database;
+  /** Set when the file was damaged at open: where it was moved, and what SQLite said. */
+  readonly damaged: { movedTo: string; reason: string } | null = null;
 
-  constructor(file: string, private readonly now: () => Date = () => new Date()) {
-    // SQLite gives the -wal and -shm files the database file's mode: make it 0600 before SQLite opens it.
-    fs.closeSync(fs.openSync(file, 'a', 0o600));
-    fs.chmodSync(file, 0o600);
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+  constructor(private readonly file: string, private readonly now: () => Date = () => new Date()) {
+    try {
+      this.db = openDatabase(file);
+    } catch (err) {
+      if (!DAMAGE_CODES.has((err as { code?: string }).code ?? '')) throw err;
+      this.damaged = { movedTo: moveAside(file, this.now()), reason: (err as Error).message };
+      this.db = openDatabase(file);
+    }
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS jobs (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,17 +111,13 @@ export class JobStore {
   /** Marks every job left `running` by a dead process as `interrupted`; returns their ids. */
   recoverInterrupted(): string[] {
     const rows = this.db.prepare(`SELECT id FROM jobs WHERE state = 'running'`).all() as { id: string }[];
-    this.db
-      .prepare(`UPDATE jobs SET state = 'interrupted', error = ?, finished_at = ? WHERE state = 'running'`)
-      .run(JSON.stringify(INTERRUPTED_ERROR), this.now().toISOString());
+    this.run(`UPDATE jobs SET state = 'interrupted', error = ?, finished_at = ? WHERE state = 'running'`, JSON.stringify(INTERRUPTED_ERROR), this.now().toISOString());
     return rows.map((r) => r.id);
   }
 
   create(request: GenerateRequest): Job {
     const id = randomUUID();
-    this.db
-      .prepare(`INSERT INTO jobs (id, state, request, created_at) VALUES (?, 'queued', ?, ?)`)
-      .run(id, JSON.stringify(request), this.now().toISOString());
+    this.run(`INSERT INTO jobs (id, state, request, created_at) VALUES (?, 'queued', ?, ?)`, id, JSON.stringify(request), this.now().toISOString());
     return this.get(id)!;
   }
 
@@ -122,7 +158,12 @@ export class JobStore {
 
   /** Removes a job's record. */
   delete(id: string): void {
-    this.db.prepare(`DELETE FROM jobs WHERE id = ?`).run(id);
+    this.run(`DELETE FROM jobs WHERE id = ?`, id);
+  }
+
+  /** The stored request of every job (which reference files some job still names). */
+  requests(): GenerateRequest[] {
+    return (this.db.prepare(`SELECT request FROM jobs`).all() as { request: string }[]).map((row) => JSON.parse(row.request) as GenerateRequest);
   }
 
   countInState(state: JobState): number {
@@ -136,42 +177,46 @@ export class JobStore {
   }
 
   markRunning(id: string): Job {
-    this.db.prepare(`UPDATE jobs SET state = 'running', started_at = ?, error = NULL WHERE id = ?`).run(this.now().toISOString(), id);
+    this.run(`UPDATE jobs SET state = 'running', started_at = ?, error = NULL WHERE id = ?`, this.now().toISOString(), id);
     return this.get(id)!;
   }
 
   /** Progress is advisory: written so `GET /v1/jobs/:id` shows it, without fsync per step. */
   setProgress(id: string, step: number, total: number): void {
-    this.db.prepare(`UPDATE jobs SET progress_step = ?, progress_total = ? WHERE id = ?`).run(step, total, id);
+    this.run(`UPDATE jobs SET progress_step = ?, progress_total = ? WHERE id = ?`, step, total, id);
   }
 
   markDone(id: string, out: JobOutput): Job {
-    this.db
-      .prepare(`UPDATE jobs SET state = 'done', finished_at = ?, output = ?, sha256 = ?, bytes = ?, error = NULL WHERE id = ?`)
-      .run(this.now().toISOString(), out.output, out.sha256, out.bytes, id);
+    this.run(`UPDATE jobs SET state = 'done', finished_at = ?, output = ?, sha256 = ?, bytes = ?, error = NULL WHERE id = ?`, this.now().toISOString(), out.output, out.sha256, out.bytes, id);
     return this.get(id)!;
   }
 
   markEnded(id: string, state: 'failed' | 'cancelled' | 'interrupted', error: ErrorBody): Job {
-    this.db
-      .prepare(`UPDATE jobs SET state = ?, finished_at = ?, error = ? WHERE id = ?`)
-      .run(state, this.now().toISOString(), JSON.stringify(error), id);
+    this.run(`UPDATE jobs SET state = ?, finished_at = ?, error = ? WHERE id = ?`, state, this.now().toISOString(), JSON.stringify(error), id);
     return this.get(id)!;
   }
 
   /** Puts an ended job back in the queue with its stored request, as new. */
   requeue(id: string): Job {
-    this.db
-      .prepare(
-        `UPDATE jobs SET state = 'queued', seq = (SELECT MAX(seq) + 1 FROM jobs), started_at = NULL, finished_at = NULL,
-           progress_step = NULL, progress_total = NULL, error = NULL, output = NULL, sha256 = NULL, bytes = NULL WHERE id = ?`,
-      )
-      .run(id);
+    this.run(
+      `UPDATE jobs SET state = 'queued', seq = (SELECT MAX(seq) + 1 FROM jobs), started_at = NULL, finished_at = NULL,
+         progress_step = NULL, progress_total = NULL, error = NULL, output = NULL, sha256 = NULL, bytes = NULL WHERE id = ?`,
+      id,
+    );
     return this.get(id)!;
   }
 
   close(): void {
     this.db.close();
+  }
+
+  /** Runs one write; SQLite's "database or disk is full" becomes `disk_full`. */
+  private run(sql: string, ...params: unknown[]): void {
+    try {
+      this.db.prepare(sql).run(...params);
+    } catch (err) {
+      throw (err as { code?: string }).code === 'SQLITE_FULL' ? noSpace(this.file, err) : err;
+    }
   }
 }
 

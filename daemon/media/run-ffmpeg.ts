@@ -42,9 +42,20 @@ export class FfmpegChildren {
     if (pidDir) fs.mkdirSync(pidDir, { recursive: true, mode: 0o700 });
   }
 
+  /** Records a child; throws `disk_full` or `internal` (naming the pid folder) when its pid file cannot be written. */
   add(child: ChildProcess, binary: string): void {
+    if (this.pidDir && child.pid) {
+      const file = path.join(this.pidDir, `${child.pid}.pid`);
+      try {
+        fs.writeFileSync(file, JSON.stringify({ pid: child.pid, binary }), { mode: 0o600 });
+      } catch (err) {
+        fs.rmSync(file, { force: true });
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOSPC') throw new LongshotError('disk_full', `no space left on the disk of ${this.pidDir} to record the ffmpeg a job runs; free space there (delete old jobs and their clips) or set another --data-dir`, { cause: err });
+        throw new LongshotError('internal', `cannot record the ffmpeg a job runs in ${this.pidDir} (${code}); make that folder writable by this user`, { cause: err });
+      }
+    }
     this.live.add(child);
-    if (this.pidDir && child.pid) fs.writeFileSync(path.join(this.pidDir, `${child.pid}.pid`), JSON.stringify({ pid: child.pid, binary }), { mode: 0o600 });
   }
 
   remove(child: ChildProcess): void {
@@ -118,7 +129,14 @@ export function runFfmpeg(ffmpegPath: string, args: string[], options: RunOption
       detached: process.platform !== 'win32',
     });
     const registry = defaultChildren;
-    registry.add(child, ffmpegPath);
+    try {
+      registry.add(child, ffmpegPath);
+    } catch (err) {
+      // A child nobody tracks would outlive a crash unswept, and one waiting on stdin would wait forever: it goes now.
+      child.once('error', () => undefined);
+      killGroup(child.pid);
+      return reject(err);
+    }
     const out: Buffer[] = [];
     let err = '';
     let ended: 'aborted' | 'timeout' | null = null;

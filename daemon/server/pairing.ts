@@ -25,12 +25,18 @@ interface StoredCode {
 export class Pairing {
   private readonly tokenFile: string;
   private readonly codeFile: string;
+  /** Written when the token had to be made anew in a data folder already in use; removed when a client pairs. */
+  private readonly remadeFile: string;
+  /** The job database: its presence says the folder was in use before (a first start makes the token before it). */
+  private readonly jobsFile: string;
   /** Wrong tries per source address: count and time of the last one. */
   private readonly wrongTries = new Map<string, { count: number; at: number }>();
 
   constructor(dataDir: string, private readonly now: () => number = Date.now) {
     this.tokenFile = path.join(dataDir, 'token');
     this.codeFile = path.join(dataDir, 'pairing-code.json');
+    this.remadeFile = path.join(dataDir, 'token-remade.json');
+    this.jobsFile = path.join(dataDir, 'jobs.sqlite');
   }
 
   /** The install's token, created (32 random bytes, base64url, 43 characters) on first use. */
@@ -43,7 +49,24 @@ export class Pairing {
     }
     const token = randomBytes(32).toString('base64url');
     writePrivate(this.tokenFile, token + '\n');
+    if (fs.existsSync(this.jobsFile)) writePrivate(this.remadeFile, JSON.stringify({ at: new Date(this.now()).toISOString() }));
     return token;
+  }
+
+  /**
+   * What to tell the user about the token, or null when all is well: it was made anew because its file had gone from
+   * a folder in use (until a client pairs again), or its file is missing now. Either way every paired client is locked out.
+   */
+  tokenNotice(): string | null {
+    let remadeAt: string | null = null;
+    try {
+      remadeAt = (JSON.parse(fs.readFileSync(this.remadeFile, 'utf8')) as { at: string }).at;
+    } catch {
+      // not remade
+    }
+    if (remadeAt) return `the pairing token was made anew at ${remadeAt} because its file ${this.tokenFile} had gone: every client paired before (the panel, scripts) must pair again with \`npx longshot pair\``;
+    if (!fs.existsSync(this.tokenFile) && fs.existsSync(this.jobsFile)) return `the pairing token file ${this.tokenFile} is missing: the daemon will make a new token, and every client paired before must pair again with \`npx longshot pair\``;
+    return null;
   }
 
   /** Whether `candidate` is the token, in time independent of where they differ. */
@@ -92,6 +115,7 @@ export class Pairing {
     const normalised = code.toUpperCase().replace(/[\s-]/g, '');
     if (!sameSecret(hash(normalised), stored.sha256)) throw invalid('wrong code; check it against what `npx longshot pair` printed');
     fs.rmSync(this.codeFile, { force: true });
+    fs.rmSync(this.remadeFile, { force: true });
     return this.token();
   }
 
