@@ -7,6 +7,7 @@ import { loadPackage, type FileHashCache, type ModelManifest } from './model-pac
 import { ModelRunner } from './model-runner';
 import { createRandom, fillGaussian } from './noise';
 import { PreviewJpegEncoder } from './preview-jpeg';
+import { measureReadBack, type ReadBack } from './read-back';
 import { createSampler } from './sampler';
 import { alphaAt, sigmaAt } from './schedule';
 import { WordTokenizer } from './tokenizer';
@@ -28,8 +29,6 @@ export interface EngineVideoPipeline extends VideoPipeline {
   readonly codec: FrameCodec;
   /** Frames the network sees at once (the package's `frames_per_window`). */
   readonly framesPerWindow: number;
-  /** Words of a prompt the model does not know (they are ignored), so callers can warn before generating. */
-  unknownWords(prompt: string): string[];
 }
 
 /** Quality of the per-step preview JPEG: small and quick, it is a glimpse of the estimate, not an output. */
@@ -134,6 +133,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
       options.onProgress?.({ stage: 'reading', step: i + 1, total: toRead.length, etaSeconds: (elapsedSeconds / (i + 1)) * (toRead.length - i - 1), previewJpeg: null });
     }
     const { before, after } = read;
+    if (options.onReadBack && toRead.length) options.onReadBack(await this.readBack(toRead.map(({ side, index }) => ({ frame: input[side][index]!, sampled: read[side].get(index)! }))));
     // Generated frames leave as RGB after their window (decoded once); sampled values are kept only while a later
     // window still needs them (a 60 s clip at 60 fps would otherwise hold 3600 float frames).
     const output: RgbFrame[] = new Array<RgbFrame>(input.frameCount);
@@ -231,6 +231,13 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     // 6. The last progress report.
     await reportPending?.();
     return output;
+  }
+
+  /** The reference frames drawn back by the decoder from their codes, compared with the frames read (read-back.ts). */
+  private async readBack(frames: { frame: RgbFrame; sampled: Float32Array }[]): Promise<ReadBack> {
+    const drawn = await this.codec.decode(frames.map((f) => f.sampled));
+    const size = (width: number, height: number) => ({ width, height });
+    return measureReadBack(frames.map((f) => f.frame), size(this.referenceWidth, this.referenceHeight), drawn, size(this.outputWidth, this.outputHeight), size(this.nativeWidth, this.nativeHeight));
   }
 
   private checkInput(input: PipelineInput, pixels: number): void {

@@ -1,4 +1,5 @@
 import type { ProgressStage, SamplerName } from '../../shared/protocol';
+import type { ReadBack } from './read-back';
 
 /** One RGB frame, 8 bits a channel, packed row-major as [H, W, 3]. */
 export type RgbFrame = Uint8Array;
@@ -41,6 +42,8 @@ export interface PipelineRunOptions {
   /** Least time between two previews (the first step always has one; other reports carry none). Default
    * {@link PREVIEW_INTERVAL_MS}; 0 previews every step. */
   previewIntervalMs?: number;
+  /** Called once the reference frames are read (extends and fills): how well the package draws back what it read. */
+  onReadBack?: (readBack: ReadBack) => void;
 }
 
 /** A preview is a decoded frame and a JPEG (about 20 ms at 448×256 on one core, five times a U-ViT step): ten a
@@ -64,6 +67,8 @@ export interface VideoPipeline {
   /** Frames each reference side contributes (the package's `context_frames`). */
   readonly contextFrames: number;
   readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
+  /** Words of a prompt the model does not know (they are ignored), so callers can warn before generating. */
+  unknownWords(prompt: string): string[];
   /** Generates exactly `input.frameCount` frames at the output size (references go in at the reference size). */
   run(input: PipelineInput, options?: PipelineRunOptions): Promise<RgbFrame[]>;
   /** Frees the ORT session. */
