@@ -109,11 +109,12 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   }
   const stray = files.sweepUnreferenced(new Set(store.requests().flatMap(storedFiles)));
   if (stray.length) logger.info({ files: stray.length }, 'removed reference images no job names (left by a crash or a full disk)');
-  const runner: JobRunner = async (job, { signal, onProgress }) => {
-    const pipeline = await models.get(job.request.model);
+  const runner: JobRunner = async (job, { signal, onProgress, onWarning }) => {
+    const { pipeline, warnings } = await models.prepare(job.request, job.model ?? undefined);
+    warnings.forEach(onWarning);
     const clip = await makeClip(
       { ...job.request, seed: job.request.seed ?? 0 },
-      { pipeline, ffmpegPath: ffmpeg.path, outputPath: files.outputPath(job), posterPath: files.posterPath(job), logger: logger.child({ jobId: job.id }), signal, onProgress, storedImage: (name) => files.read(name), signingIdentity },
+      { pipeline, ffmpegPath: ffmpeg.path, outputPath: files.outputPath(job), posterPath: files.posterPath(job), logger: logger.child({ jobId: job.id }), signal, onProgress, onWarning, storedImage: (name) => files.read(name), signingIdentity },
     );
     return { output: clip.output, sha256: clip.sha256, bytes: clip.bytes };
   };
@@ -123,6 +124,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
     files,
     limits: { maxJobCost: config.maxJobCost, maxOutputBytes: config.maxOutputBytes, maxOutputSide: config.maxOutputSide },
     retention: { keepJobs: config.keepJobs, keepDays: config.keepDays },
+    chooseModel: async (request) => (await models.choose(request)).name,
   });
 
   const info = (): DaemonInfo => ({

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES, LongshotError } from './errors';
-import { MAX_LIST_LIMIT, MAX_PROMPT_CHARS, MAX_SECONDS } from './protocol-constants';
+import { MAX_LIST_LIMIT, MAX_PROMPT_CHARS, MAX_SECONDS, MODEL_JOBS, type ModelJob, type WarningCode } from './protocol-constants';
 
 export * from './protocol-constants';
 
@@ -123,6 +123,21 @@ export type GenerateRequestInput = z.input<typeof GenerateRequestSchema>;
 /** A validated generation request with defaults applied. */
 export type GenerateRequest = z.output<typeof GenerateRequestSchema>;
 
+/** A job a model package serves, as model.json's `jobs` lists it. */
+export const ModelJobSchema = z.enum(MODEL_JOBS);
+
+/** The model job a request's mode asks for: both extends are `extend`. */
+export function modelJobOf(mode: Mode): ModelJob {
+  return mode === 'broll' ? 'broll' : mode === 'fill' ? 'fill' : 'extend';
+}
+
+/** Something a job's output may not be what its request hoped for; the job runs on. `field` names the request field to change, when one is. */
+export interface JobWarning {
+  code: WarningCode;
+  message: string;
+  field?: string;
+}
+
 /** States of a job; `interrupted` means the daemon stopped while it ran, and it can be re-run. */
 export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
 /** One of {@link JOB_STATES}. */
@@ -150,6 +165,11 @@ export interface Job {
   sha256: string | null;
   /** Size of the finished clip in bytes. */
   bytes: number | null;
+  /** The model package that runs it: the request's `model`, or, when it names none, the one chosen when the job starts
+   * (a footage model for extends and fills where one is installed, else the default); null until then. */
+  model: string | null;
+  /** What the job warned about so far, in the order they came (also sent as `warning` messages). */
+  warnings: JobWarning[];
 }
 
 // ---- client → daemon -------------------------------------------------------------------------------
@@ -225,6 +245,8 @@ export type ServerMessage =
       mime: string;
       fileName: string;
     }
+  /** Something the job's output may not be what was asked (the job runs on); also kept in the job's `warnings`. */
+  | { type: 'warning'; jobId: string; warning: JobWarning }
   | { type: 'done'; jobId: string; job: Job }
   | { type: 'failed'; jobId: string; job: Job; error: z.infer<typeof ErrorBodySchema> }
   | { type: 'cancelled'; jobId: string; job: Job };
@@ -247,6 +269,10 @@ export interface ModelSummary {
   nativeHeight: number;
   framesPerWindow: number;
   fpsRange: [number, number];
+  /** What the model knows (model.json `domain`): `shapesworld`, `footage`, … or `unknown`. */
+  domain: string;
+  /** The jobs it serves (model.json `jobs`). */
+  jobs: ModelJob[];
   path: string;
 }
 

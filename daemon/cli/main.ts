@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { LongshotError, toErrorBody } from '../../shared/errors';
-import { MAX_VARIATIONS, parseGenerateRequest, variationSeeds, type GenerateRequestInput, type Reference } from '../../shared/protocol';
+import { MAX_VARIATIONS, parseGenerateRequest, variationSeeds, type GenerateRequestInput, type JobWarning, type Reference } from '../../shared/protocol';
 import { loadConfig, type Config } from '../config';
 import { createVideoPipeline } from '../engine/pipeline';
 import { benchPipeline } from '../engine/bench';
 import { listPackages } from '../engine/model-package';
 import { makeClip } from '../generation/make-clip';
+import { ModelRegistry, modelSummary } from '../generation/model-registry';
 import { withSeed } from '../generation/request';
 import { createLogger } from '../log';
 import { MIN_FFMPEG_MAJOR, resolveFfmpeg } from '../media/ffmpeg-path';
@@ -58,7 +59,8 @@ Makes one clip on this machine (no daemon needed).
   --sampler NAME         dpmpp-2m or ddim
   --format F             mp4, mov or png (default: from the extension of -o)
   --codec C              for .mov: prores-422, prores-422-hq, prores-4444 or dnxhr-hq
-  --model NAME           a package from \`longshot models\`
+  --model NAME           a package from \`longshot models\` (default: a footage model for --extend and --fill
+                         where one is installed, else --default-model)
   --extend FILE@T        continue FILE after the frame at T seconds
   --extend-head FILE@T   lead into FILE before the frame at T seconds
   --fill A@T1,B@T2       fill the gap between A's frame at T1 and B's frame at T2
@@ -70,7 +72,9 @@ key in the data folder (--data-dir; the certificate is c2pa/cert.pem there).
 Example: longshot generate "a red circle bounces" --seconds 2 --fps 23.976 --variations 4 -o circle.mp4`,
   models: `Usage: longshot models [--models-dir DIR] [--json]
 
-Lists the model packages; * marks the default.`,
+Lists the model packages: what each knows (its domain) and the jobs it serves; * marks the default. With no
+--model, generate runs an extend or a fill on a package that knows "footage" where one is installed, everything
+else on the default.`,
   doctor: `Usage: longshot doctor [--device D] [--json]
 
 Checks ffmpeg, the data folder, the model packages and each execution provider. Exits 1 when a clip cannot be
@@ -173,17 +177,22 @@ const commands: Record<string, Command> = {
     // The CLI tells people in plain lines; engine log lines would only repeat them as JSON.
     const logger = createLogger(values.json ? 'silent' : 'error');
     const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
-    const { models } = await modelRegistryOf(config);
-    const name = request.model ?? config.defaultModel;
-    const entry = models.find((m) => m.manifest.name === name);
-    if (!entry) throw new LongshotError('model_not_found', `--model: no valid package named "${name}" in ${config.modelsDir}`, { field: 'model' });
-    const pipeline = await createVideoPipeline(entry.dir, { device: config.device, threads: config.threads, logger });
+    // The daemon's registry: the same package an HTTP or panel job of this request would run on, and the same warnings.
+    const registry = new ModelRegistry(config.modelsDir, config.defaultModel, (dir, hashes) => createVideoPipeline(dir, { device: config.device, threads: config.threads, logger, hashes }), logger);
     const seeds = variationSeeds(withSeed(request).seed, variations);
-    const ignored = pipeline.unknownWords(request.prompt);
-    if (ignored.length && !values.json) process.stderr.write(`warning: ${pipeline.modelName} does not know ${ignored.map((w) => `"${w}"`).join(', ')}; those words were ignored\n`);
-    const stepsPerWindow = request.steps ?? pipeline.defaults.steps;
     try {
+      const { pipeline, warnings } = await registry.prepare(request);
+      const stepsPerWindow = request.steps ?? pipeline.defaults.steps;
+      // Plain output says each warning once (variations read the same footage); --json gives every clip's own.
+      const said = new Set<string>();
+      const warn = (warning: JobWarning, seed: number | null) => {
+        if (values.json) process.stdout.write(JSON.stringify({ event: 'warning', ...(seed === null ? {} : { seed }), ...warning }) + '\n');
+        else if (!said.has(warning.message)) process.stderr.write(`warning: ${warning.message}\n`);
+        said.add(warning.message);
+      };
+      warnings.forEach((w) => warn(w, null));
       for (const seed of seeds) {
+        const clipWarnings = [...warnings];
         const seeded = { ...request, seed };
         const label = `${pipeline.modelName} on ${pipeline.provider}${seeds.length > 1 ? `, seed ${seed}` : ''}`;
         const bar = !values.json && process.stderr.isTTY ? new ProgressBar(process.stderr, label, stepsPerWindow) : null;
@@ -195,6 +204,11 @@ const commands: Record<string, Command> = {
             outputPath: path.resolve(seeds.length > 1 ? variationPath(output, seed) : output),
             logger,
             signingIdentity,
+            onWarning: (w) => {
+              clipWarnings.push(w);
+              bar?.finish(); // the warning on a line of its own; the bar redraws below it
+              warn(w, seed);
+            },
             onProgress: (p) => {
               bar?.update(p);
               const where = p.stage === 'sampling' ? windowProgressJson(p.step, p.total, stepsPerWindow) : {};
@@ -202,7 +216,7 @@ const commands: Record<string, Command> = {
             },
           });
           bar?.finish();
-          const summary = { event: 'done', output: clip.output, sha256: clip.sha256, bytes: clip.bytes, frames: clip.frames, seed, model: pipeline.modelName, provider: pipeline.provider, seconds: (Date.now() - started) / 1000 };
+          const summary = { event: 'done', output: clip.output, sha256: clip.sha256, bytes: clip.bytes, frames: clip.frames, seed, model: pipeline.modelName, provider: pipeline.provider, seconds: (Date.now() - started) / 1000, warnings: clipWarnings };
           process.stdout.write(values.json ? JSON.stringify(summary) + '\n' : `Wrote ${clip.output} (${clip.frames} frames, seed ${seed}, ${summary.seconds.toFixed(1)} s on ${pipeline.provider})\n`);
         } finally {
           bar?.finish();
@@ -211,7 +225,7 @@ const commands: Record<string, Command> = {
     } catch (err) {
       throw flagError(err, referenceFlag);
     } finally {
-      await pipeline.close();
+      await registry.close();
     }
   },
 
@@ -223,9 +237,8 @@ const commands: Record<string, Command> = {
       process.stdout.write(JSON.stringify({ models: models.map((m) => ({ ...m.manifest, path: m.dir })), errors }) + '\n');
       return;
     }
-    for (const m of models) {
-      const mark = m.manifest.name === config.defaultModel ? '*' : ' ';
-      process.stdout.write(`${mark} ${m.manifest.name} ${m.manifest.version}  ${m.manifest.native.width}x${m.manifest.native.height}, ${m.manifest.frames_per_window} frames/window  ${m.dir}\n`);
+    for (const m of models.map((pkg) => modelSummary(pkg, config.defaultModel))) {
+      process.stdout.write(`${m.default ? '*' : ' '} ${m.name} ${m.version}  knows ${m.domain}, serves ${m.jobs.join(', ')}  ${m.nativeWidth}x${m.nativeHeight}, ${m.framesPerWindow} frames/window  ${m.path}\n`);
     }
     for (const e of errors) process.stdout.write(`! ${e.dir}: ${e.message}\n`);
   },

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { LongshotError } from '../../shared/errors';
-import { SamplerNameSchema } from '../../shared/protocol';
+import { MODEL_JOBS, ModelJobSchema, SamplerNameSchema, UNKNOWN_DOMAIN } from '../../shared/protocol';
 
 const dim = z.union([z.literal('B'), z.number().int().positive()]);
 const tensorSpec = z.object({ name: z.string().min(1), dtype: z.enum(['float32', 'int64']), shape: z.array(dim) });
@@ -29,6 +29,14 @@ export const ModelManifestSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'name: lower-case letters, digits, dot, dash, underscore'),
   version: z.string().min(1),
   description: z.string().optional(),
+  /** What the model knows, a short id (`shapesworld`, `footage`); absent: `unknown`. */
+  domain: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'domain: a short id of lower-case letters, digits and dashes, such as "footage"').default(UNKNOWN_DOMAIN),
+  /** The jobs it serves, each once; absent: all of them. */
+  jobs: z
+    .array(ModelJobSchema, { error: `jobs: a list of ${MODEL_JOBS.map((j) => `"${j}"`).join(', ')}` })
+    .min(1, 'jobs: name at least one job, or leave the field out for all of them')
+    .refine((jobs) => new Set(jobs).size === jobs.length, 'jobs: name each job once')
+    .default([...MODEL_JOBS]),
   architecture: z.object({ type: z.string() }).passthrough(),
   space: z.enum(['pixel', 'latent']),
   native: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),

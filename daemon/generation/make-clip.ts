@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
-import type { GenerateRequest, Reference } from '../../shared/protocol';
+import type { GenerateRequest, JobWarning, Reference } from '../../shared/protocol';
+import type { ReadBack } from '../engine/read-back';
 import type { PipelineProgress, RgbFrame, VideoPipeline } from '../engine/types';
 import { decodeImages, readFramesAt } from '../media/decode';
 import { encodeClip, defaultOutputSize } from '../media/encode';
 import { encodePoster } from '../media/poster';
 import type { SigningIdentity } from '../media/signing-identity';
 import { LONGSHOT_VERSION } from '../config';
+import { readBackWarning } from './job-warnings';
 import { frameCountFor } from './request';
 
 /** A finished clip on disk. */
@@ -33,6 +35,8 @@ export interface MakeClipContext {
   posterPath?: string;
   /** The install's C2PA signer: MP4 and MOV clips carry a manifest signed with it (Content Credentials). */
   signingIdentity?: SigningIdentity;
+  /** Told what the clip warns about while it is made: reference frames the model cannot read back (job-warnings.ts). */
+  onWarning?: (warning: JobWarning) => void;
 }
 
 /**
@@ -53,7 +57,7 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
   ctx.logger.info({ frameCount, fps: request.fps, steps, sampler, model: pipeline.modelName, provider: pipeline.provider }, 'generation started');
   const frames = await pipeline.run(
     { prompt: request.prompt, frameCount, fps: request.fps, seed: request.seed, steps, guidance, sampler, before, after },
-    { signal: ctx.signal, onProgress: ctx.onProgress },
+    { signal: ctx.signal, onProgress: ctx.onProgress, onReadBack: (readBack) => onReadBack(ctx, readBack) },
   );
 
   // 3. Encode, scaled to the requested size (default: ≥ 256 px tall, where H.264's 4:2:0 keeps small objects' colour;
@@ -102,6 +106,13 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
     }
   }
   return { output: encoded.path, sha256: encoded.sha256, bytes: encoded.bytes, frames: frameCount, poster };
+}
+
+/** How well the model drew back the reference frames it read: logged, and a warning when it could not. */
+function onReadBack(ctx: MakeClipContext, readBack: ReadBack): void {
+  ctx.logger.info({ model: ctx.pipeline.modelName, ...readBack }, 'reference frames read back');
+  const warning = readBackWarning(ctx.pipeline.modelName, readBack);
+  if (warning) ctx.onWarning?.(warning);
 }
 
 async function readReference(references: Reference[], role: 'before' | 'after', ctx: MakeClipContext): Promise<RgbFrame[]> {

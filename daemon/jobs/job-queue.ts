@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { LongshotError, toErrorBody, type ErrorBody } from '../../shared/errors';
-import { DEFAULT_LIST_LIMIT, FINAL_STATES, type GenerateRequest, type Job, type ProgressStage } from '../../shared/protocol';
+import { DEFAULT_LIST_LIMIT, FINAL_STATES, type GenerateRequest, type Job, type JobWarning, type ProgressStage } from '../../shared/protocol';
 import { assertAffordable, withSeed, type JobLimits } from '../generation/request';
 import { INTERRUPTED_ERROR, type JobOutput, type JobStore } from './job-store';
 
@@ -13,10 +13,13 @@ export interface JobProgress {
   previewJpeg: Uint8Array | null;
 }
 
-/** Runs one job to a finished clip at `outputPath`; must stop with a `cancelled` LongshotError once `signal` aborts. */
+/**
+ * Runs one job, on its `model` when the queue was given `chooseModel`, to a finished clip at `outputPath`; must stop
+ * with a `cancelled` LongshotError once `signal` aborts. What the job warns about goes to `onWarning`.
+ */
 export type JobRunner = (
   job: Job,
-  context: { signal: AbortSignal; onProgress: (progress: JobProgress) => void },
+  context: { signal: AbortSignal; onProgress: (progress: JobProgress) => void; onWarning: (warning: JobWarning) => void },
 ) => Promise<JobOutput>;
 
 /** What the queue tells its listeners; every job ends with exactly one of `done`, `failed`, `cancelled`. */
@@ -24,6 +27,7 @@ export type JobEvent =
   | { type: 'queued'; job: Job }
   | { type: 'started'; job: Job }
   | { type: 'progress'; job: Job; progress: JobProgress }
+  | { type: 'warning'; job: Job; warning: JobWarning }
   | { type: 'done'; job: Job }
   | { type: 'failed'; job: Job; error: ErrorBody }
   | { type: 'cancelled'; job: Job };
@@ -56,6 +60,8 @@ export interface JobQueueOptions {
   now?: () => Date;
   /** How long `close()` waits for the running job to stop after it is cancelled. */
   closeTimeoutMs?: number;
+  /** The model package a job runs on, chosen when it starts (recorded as `job.model` before `started`). */
+  chooseModel?: (request: GenerateRequest) => Promise<string>;
 }
 
 /** Seconds a client told `unavailable` (shutting down) should wait before trying again. */
@@ -299,18 +305,23 @@ export class JobQueue {
   private async runOne(queued: Job): Promise<void> {
     const { logger } = this.options;
     const controller = new AbortController();
-    const job = this.store.markRunning(queued.id);
+    let job = this.store.markRunning(queued.id);
     this.running = { id: queued.id, controller };
     const startedMs = Date.now();
-    logger.info({ jobId: job.id }, 'job started');
-    this.emit({ type: 'started', job });
     try {
+      if (this.options.chooseModel) job = this.store.setModel(job.id, await this.options.chooseModel(job.request));
+      logger.info({ jobId: job.id, model: job.model }, 'job started');
+      this.emit({ type: 'started', job });
       const output = await this.runner(job, {
         signal: controller.signal,
         onProgress: (progress) => {
           // The job's stored progress counts sampler steps; reading is only told to the job's followers.
           if (progress.stage === 'sampling') this.noteProgress(job.id, progress.step, progress.total);
           this.emit({ type: 'progress', job, progress });
+        },
+        onWarning: (warning) => {
+          logger.warn({ jobId: job.id, model: job.model, ...warning }, 'job warning');
+          this.emit({ type: 'warning', job: this.store.addWarning(job.id, warning), warning });
         },
       });
       const done = this.record(job, { state: 'done', error: null, output: output.output, sha256: output.sha256, bytes: output.bytes }, () => this.store.markDone(job.id, output));

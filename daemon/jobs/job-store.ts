@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { LongshotError, type ErrorBody } from '../../shared/errors';
-import type { GenerateRequest, Job, JobState } from '../../shared/protocol';
+import type { GenerateRequest, Job, JobState, JobWarning } from '../../shared/protocol';
 
 /** Result of a finished clip, recorded with the job. */
 export interface JobOutput {
@@ -25,7 +25,15 @@ interface JobRow {
   output: string | null;
   sha256: string | null;
   bytes: number | null;
+  model: string | null;
+  warnings: string;
 }
+
+/** Columns added to the jobs table after its first release: a database made before gets them at open. */
+const ADDED_COLUMNS: [name: string, definition: string][] = [
+  ['model', 'TEXT'],
+  ['warnings', "TEXT NOT NULL DEFAULT '[]'"],
+];
 
 /** The error every job that was running when the daemon died is given at the next start. */
 export const INTERRUPTED_ERROR: ErrorBody = {
@@ -106,6 +114,8 @@ export class JobStore {
       );
       CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, seq);
     `);
+    const columns = new Set((this.db.prepare(`PRAGMA table_info(jobs)`).all() as { name: string }[]).map((c) => c.name));
+    for (const [name, definition] of ADDED_COLUMNS) if (!columns.has(name)) this.db.exec(`ALTER TABLE jobs ADD COLUMN ${name} ${definition}`);
   }
 
   /** Marks every job left `running` by a dead process as `interrupted`; returns their ids. */
@@ -117,7 +127,7 @@ export class JobStore {
 
   create(request: GenerateRequest): Job {
     const id = randomUUID();
-    this.run(`INSERT INTO jobs (id, state, request, created_at) VALUES (?, 'queued', ?, ?)`, id, JSON.stringify(request), this.now().toISOString());
+    this.run(`INSERT INTO jobs (id, state, request, created_at, model) VALUES (?, 'queued', ?, ?, ?)`, id, JSON.stringify(request), this.now().toISOString(), request.model ?? null);
     return this.get(id)!;
   }
 
@@ -186,6 +196,18 @@ export class JobStore {
     this.run(`UPDATE jobs SET progress_step = ?, progress_total = ? WHERE id = ?`, step, total, id);
   }
 
+  /** Records the package that runs a job, once it is chosen. */
+  setModel(id: string, model: string): Job {
+    this.run(`UPDATE jobs SET model = ? WHERE id = ?`, model, id);
+    return this.get(id)!;
+  }
+
+  /** Adds a warning to a job's list. */
+  addWarning(id: string, warning: JobWarning): Job {
+    this.run(`UPDATE jobs SET warnings = json_insert(warnings, '$[#]', json(?)) WHERE id = ?`, JSON.stringify(warning), id);
+    return this.get(id)!;
+  }
+
   markDone(id: string, out: JobOutput): Job {
     this.run(`UPDATE jobs SET state = 'done', finished_at = ?, output = ?, sha256 = ?, bytes = ?, error = NULL WHERE id = ?`, this.now().toISOString(), out.output, out.sha256, out.bytes, id);
     return this.get(id)!;
@@ -196,11 +218,12 @@ export class JobStore {
     return this.get(id)!;
   }
 
-  /** Puts an ended job back in the queue with its stored request, as new. */
+  /** Puts an ended job back in the queue with its stored request, as new: its model is chosen again unless the request names one. */
   requeue(id: string): Job {
     this.run(
       `UPDATE jobs SET state = 'queued', seq = (SELECT MAX(seq) + 1 FROM jobs), started_at = NULL, finished_at = NULL,
-         progress_step = NULL, progress_total = NULL, error = NULL, output = NULL, sha256 = NULL, bytes = NULL WHERE id = ?`,
+         progress_step = NULL, progress_total = NULL, error = NULL, output = NULL, sha256 = NULL, bytes = NULL,
+         model = json_extract(request, '$.model'), warnings = '[]' WHERE id = ?`,
       id,
     );
     return this.get(id)!;
@@ -233,5 +256,7 @@ function toJob(row: JobRow): Job {
     output: row.output,
     sha256: row.sha256,
     bytes: row.bytes,
+    model: row.model,
+    warnings: JSON.parse(row.warnings) as JobWarning[],
   };
 }

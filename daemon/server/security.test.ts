@@ -22,7 +22,7 @@ describe('daemon edge security (real server on an ephemeral loopback port)', () 
   test('/health needs no token and holds no secret', async () => {
     const res = await request(daemon.port, { path: '/health' });
     expect(res.status).toBe(200);
-    expect(res.json()).toMatchObject({ ok: true, name: 'longshot', protocol: '1.1' });
+    expect(res.json()).toMatchObject({ ok: true, name: 'longshot', protocol: '1.2' });
     expect(res.body).not.toContain(daemon.token);
   });
 

@@ -264,6 +264,9 @@ export function attachStream(server: Server, s: DaemonServices, limits: StreamLi
         case 'started':
           send(conn, { type: 'started', jobId: event.job.id, job: event.job });
           break;
+        case 'warning':
+          send(conn, { type: 'warning', jobId: event.job.id, warning: event.warning });
+          break;
         case 'progress': {
           if (conn.ws.bufferedAmount > SLOW_CLIENT_BYTES || conn.pending > limits.maxPendingMessages / 2) break;
           const { stage, step, total, etaSeconds, previewJpeg } = event.progress;

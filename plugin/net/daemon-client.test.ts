@@ -52,7 +52,12 @@ describe('DaemonClient', () => {
     expect(reply.token).toBe(daemon.token);
     client.connect(reply.token);
     const state = await until(client, (s) => s.status === 'connected');
-    expect(state.info).toMatchObject({ name: 'longshot', protocol: '1.1', machine: reply.machine });
+    expect(state.info).toMatchObject({ name: 'longshot', protocol: '1.2', machine: reply.machine });
+    // The model list (GET /v1/models with the token) says what each package knows and serves.
+    const models = await client.models();
+    expect(models.find((m) => m.name === 'tiny-uvit')).toMatchObject({ default: true, domain: 'shapesworld', jobs: ['broll', 'extend', 'fill'] });
+    client.close();
+    await expect(client.models()).rejects.toMatchObject({ code: 'unauthorized' });
   });
 
   it('submits a job and receives progress with previews, the verified clip, then done', async () => {

@@ -4,7 +4,7 @@
  * throw at the panel: they become a ConnectionState with a message saying what to do.
  */
 import { LongshotError, type ErrorBody } from '../../shared/errors';
-import type { DaemonInfo, GenerateRequestInput, Job, PairReply, ServerMessage } from '../../shared/protocol';
+import type { DaemonInfo, GenerateRequestInput, Job, ModelSummary, PairReply, ServerMessage } from '../../shared/protocol';
 import { PROTOCOL_VERSION, WS_SUBPROTOCOL, WS_TOKEN_PREFIX } from '../../shared/protocol-constants';
 import { bytesToBase64 } from './bytes';
 import { ClipAssembler, type ClipFile } from './clip-assembler';
@@ -23,7 +23,7 @@ export interface ConnectionState {
 
 /** Job events from the daemon, with clips already reassembled and verified. */
 export type DaemonEvent =
-  | Extract<ServerMessage, { type: 'started' | 'progress' | 'done' | 'failed' | 'cancelled' }>
+  | Extract<ServerMessage, { type: 'started' | 'progress' | 'warning' | 'done' | 'failed' | 'cancelled' }>
   | { type: 'clip-file'; jobId: string; file: ClipFile }
   | { type: 'clip-damaged'; jobId: string; error: ErrorBody }
   /** An error the daemon sent for no pending request (for example, a refused cancel). */
@@ -47,6 +47,8 @@ export interface DaemonClient {
   list(): Promise<Job[]>;
   /** A done job's poster frame as base64 JPEG (GET /v1/jobs/:id/poster with the token), or null when it has none. */
   poster(jobId: string): Promise<string | null>;
+  /** The model packages the daemon can run (GET /v1/models with the token). */
+  models(): Promise<ModelSummary[]>;
 }
 
 // Method-style handler types, so the browser's, UXP's and the `ws` package's sockets all fit.
@@ -267,6 +269,22 @@ export function createDaemonClient(options: DaemonClientOptions): DaemonClient {
     if (old && old.readyState <= OPEN) old.close(1000, 'panel closing');
   }
 
+  /** GET with the token over HTTP; an error reply (but the statuses in `answers`) is thrown as the daemon's error. */
+  async function authorizedGet(path: string, what: string, answers: number[]) {
+    if (token === null) throw new LongshotError('unauthorized', 'not paired: run `npx longshot pair` and type the code here');
+    let reply;
+    try {
+      reply = await options.fetch(`${baseUrl}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+    } catch (err) {
+      throw new LongshotError('interrupted', `could not reach the daemon on ${where} for ${what}; it is fetched again on reconnect`, { cause: err });
+    }
+    if (!reply.ok && !answers.includes(reply.status)) {
+      const body = (await reply.json()) as { error: ErrorBody };
+      throw new LongshotError(body.error.code, body.error.message, { field: body.error.field });
+    }
+    return reply;
+  }
+
   return {
     get connection() {
       return connection;
@@ -321,19 +339,11 @@ export function createDaemonClient(options: DaemonClientOptions): DaemonClient {
       return ask('jobs', { type: 'list' });
     },
     async poster(jobId) {
-      if (token === null) throw new LongshotError('unauthorized', 'not paired: run `npx longshot pair` and type the code here');
-      let reply;
-      try {
-        reply = await options.fetch(`${baseUrl}/v1/jobs/${encodeURIComponent(jobId)}/poster`, { headers: { Authorization: `Bearer ${token}` } });
-      } catch (err) {
-        throw new LongshotError('interrupted', `could not reach the daemon on ${where} for the poster of job ${jobId}; it is fetched again on reconnect`, { cause: err });
-      }
-      if (reply.status === 404) return null;
-      if (!reply.ok) {
-        const body = (await reply.json()) as { error: ErrorBody };
-        throw new LongshotError(body.error.code, body.error.message, { field: body.error.field });
-      }
-      return bytesToBase64(new Uint8Array(await reply.arrayBuffer()));
+      const reply = await authorizedGet(`/v1/jobs/${encodeURIComponent(jobId)}/poster`, `the poster of job ${jobId}`, [404]);
+      return reply.status === 404 ? null : bytesToBase64(new Uint8Array(await reply.arrayBuffer()));
+    },
+    async models() {
+      return (await (await authorizedGet('/v1/models', 'its list of models', [])).json()) as ModelSummary[];
     },
   };
 }
