@@ -7,91 +7,18 @@
  * box inside a field. A screenshot goes to test-output/; with LONGSHOT_SCREENSHOTS=1 the test also writes README's
  * screenshots of each job to docs/screenshots/ (off by default, so test runs leave committed files alone).
  */
-import { build } from 'esbuild';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { chromium, type APIResponse, type Browser, type Page, type Route } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../../daemon/config';
-import { startTestDaemon, tempDir } from '../../test/support/daemon-harness';
+import { startPanelRig, type HarnessWindow, type PanelRig } from './harness-server';
 
-type Daemon = Awaited<ReturnType<typeof startTestDaemon>>;
 const SCREENSHOT = path.join(PROJECT_ROOT, 'test-output', 'panel-e2e.png');
 const README_SCREENSHOTS = process.env.LONGSHOT_SCREENSHOTS === '1' ? path.join(PROJECT_ROOT, 'docs', 'screenshots') : null;
 // The bundled model once it is exported, else the tiny test package (same contract, random weights).
 const BUNDLED_MODEL = 'shapesworld-uvit';
 const useBundled = fs.existsSync(path.join(PROJECT_ROOT, 'models', BUNDLED_MODEL, 'model.json'));
 const MODEL = useBundled ? BUNDLED_MODEL : 'tiny-uvit';
-
-/**
- * Serves plugin/index.html and plugin/css as they ship, with the harness bundle as index.js, and stores clips the
- * page PUTs to /clips/<name> in `clipsDir` (answering with their path).
- */
-async function startHarnessServer(clipsDir: string): Promise<{ origin: string; close(): Promise<void> }> {
-  const bundle = await build({ entryPoints: [path.join(__dirname, 'harness-entry.ts')], bundle: true, write: false, platform: 'browser', format: 'iife', target: 'es2020', logLevel: 'warning' });
-  const files: Record<string, [string, string | Uint8Array]> = {
-    '/': ['text/html', fs.readFileSync(path.join(__dirname, '..', 'index.html'))],
-    '/index.js': ['text/javascript', bundle.outputFiles[0]!.contents],
-    '/css/panel.css': ['text/css', fs.readFileSync(path.join(__dirname, '..', 'css', 'panel.css'))],
-  };
-  const server = http.createServer((req, res) => {
-    const pathname = new URL(req.url ?? '/', 'http://x').pathname;
-    if (req.method === 'PUT' && pathname.startsWith('/clips/')) {
-      const target = path.join(clipsDir, path.basename(decodeURIComponent(pathname)));
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        fs.writeFileSync(target, Buffer.concat(chunks));
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: target }));
-      });
-      return;
-    }
-    const file = files[pathname];
-    if (!file) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': file[0] }).end(file[1]);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return { origin: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-/** What harness-entry.ts exposes on the page. */
-interface Harness {
-  layout(): [number, number, number, string][];
-  revealed: string[];
-  copied: string[];
-  select(trackIndex: number, clipIndex: number): void;
-  setPlayhead(frame: number): void;
-  holdMidSampling(): void;
-  isHolding(): boolean;
-  release(): void;
-}
-// page.evaluate serializes its callback into the page, so callbacks reach the harness through `window` itself.
-type HarnessWindow = { harness: Harness };
-
-/** Lets the page read the daemon's HTTP replies as UXP would (no CORS there). */
-async function allowDaemonHttp(page: Page, daemonUrl: string): Promise<void> {
-  const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type, authorization', 'access-control-allow-methods': 'GET, POST' };
-  await page.route(`${daemonUrl}/**`, async (route) => {
-    if (route.request().method() === 'OPTIONS') return route.fulfill({ status: 204, headers: cors });
-    const response = await fetchRetryingReset(route);
-    await route.fulfill({ response, headers: { ...response.headers(), ...cors } });
-  });
-}
-
-/**
- * route.fetch reuses kept-alive sockets; one the daemon closes after its 5 s keep-alive timeout just as the request goes
- * out reads ECONNRESET. Browsers (and UXP's fetch) resend an idempotent request then, so the harness does too, for GETs only.
- */
-async function fetchRetryingReset(route: Route): Promise<APIResponse> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await route.fetch();
-    } catch (err) {
-      if (attempt >= 3 || route.request().method() !== 'GET' || !/ECONNRESET|socket hang up/.test(String(err))) throw err;
-    }
-  }
-}
 
 /** The panel as it stands, panel-sized, into docs/screenshots/NAME.png when LONGSHOT_SCREENSHOTS=1. */
 async function readmeScreenshot(page: Page, name: string): Promise<void> {
@@ -111,28 +38,15 @@ async function newestPosterShown(page: Page): Promise<void> {
 }
 
 describe('Longshot panel in Chromium', () => {
-  let daemon: Daemon;
-  let harness: Awaited<ReturnType<typeof startHarnessServer>>;
-  let browser: Browser;
-  const clipsDir = tempDir('longshot-panel-clips-');
+  let rig: PanelRig;
   beforeAll(async () => {
-    harness = await startHarnessServer(clipsDir);
-    daemon = await startTestDaemon(useBundled ? { modelsDir: path.join(PROJECT_ROOT, 'models'), defaultModel: BUNDLED_MODEL } : {}, { allowedOrigins: [harness.origin] });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    rig = await startPanelRig(useBundled ? { modelsDir: path.join(PROJECT_ROOT, 'models'), defaultModel: BUNDLED_MODEL } : {});
   });
-  afterAll(async () => {
-    await browser?.close();
-    await daemon?.close();
-    await harness?.close();
-    for (const dir of [clipsDir, daemon?.dataDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => rig?.close());
 
   it('pairs, then makes B-roll with live previews, extends it, fills a gap, reuses a seed and makes ×2 variations on the fake timeline', async () => {
-    const page = await browser.newPage({ viewport: { width: 380, height: 640 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await allowDaemonHttp(page, daemon.url);
-    await page.goto(`${harness.origin}/#daemon=${daemon.url}`);
+    const { daemon } = rig;
+    const { page, pageErrors } = await rig.open({ width: 380, height: 640 });
     // What a user reaches for: buttons and text boxes by what they say, a setting's text box by the label above it.
     const button = (name: string) => page.getByRole('button', { name, exact: true });
     const setting = (label: string) => page.locator('label.setting', { has: page.getByText(label, { exact: true }) }).getByRole('textbox');

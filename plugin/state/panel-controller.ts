@@ -27,6 +27,8 @@ export interface JobInput {
   steps?: number;
   /** How many jobs to make, with seeds seed, seed+1, … (1 … MAX_VARIATIONS; default 1); each is placed as it finishes. */
   variations?: number;
+  /** A model package by name; absent: Automatic (the daemon picks the one that fits the job). */
+  model?: string;
 }
 
 const message = (err: unknown) => toErrorBody(err).message;
@@ -37,7 +39,7 @@ export class PanelController {
   constructor(
     private readonly deps: { client: DaemonClient; host: TimelineHost; platform: PanelPlatform; now: () => Date },
   ) {
-    this.store = new Store<PanelState>({ connection: deps.client.connection, jobs: parseHistory(deps.platform.store.getItem(HISTORY_KEY)), notice: null });
+    this.store = new Store<PanelState>({ connection: deps.client.connection, models: [], jobs: parseHistory(deps.platform.store.getItem(HISTORY_KEY)), notice: null });
   }
 
   /** Connects with the stored token (if paired) and follows the daemon from then on. */
@@ -91,6 +93,7 @@ export class PanelController {
           fps: plan.fps,
           seed: seeds?.[i],
           steps: input.steps,
+          model: input.model,
           format: 'mp4',
           references: plan.references,
         });
@@ -112,7 +115,8 @@ export class PanelController {
       preview: null,
       poster: null,
       seed: job.request.seed ?? null,
-      model: job.request.model ?? this.store.get().connection.info?.model ?? null,
+      model: job.model,
+      warnings: job.warnings,
       placeOnArrival: true,
       filePath: null,
       placement: null,
@@ -129,8 +133,8 @@ export class PanelController {
 
   async retry(jobId: string): Promise<void> {
     try {
-      await this.deps.client.retry(jobId);
-      this.patch(jobId, { phase: 'queued', progress: null, preview: null, message: null, placeOnArrival: true, placement: null });
+      const job = await this.deps.client.retry(jobId);
+      this.patch(jobId, { phase: 'queued', progress: null, preview: null, message: null, placeOnArrival: true, placement: null, model: job.model, warnings: job.warnings });
     } catch (err) {
       this.notify('error', message(err));
     }
@@ -167,8 +171,9 @@ export class PanelController {
     }
   }
 
-  /** After every (re)connection: follow jobs still running, offer clips that finished while the panel was away. */
+  /** After every (re)connection: the model list, then follow jobs still running, offer clips that finished while the panel was away. */
   private async resync(): Promise<void> {
+    void this.fetchModels();
     let jobs: Job[];
     try {
       jobs = await this.deps.client.list();
@@ -177,7 +182,9 @@ export class PanelController {
     }
     const byId = new Map(jobs.map((j) => [j.id, j]));
     for (const view of this.store.get().jobs) {
-      if (byId.get(view.id)?.state === 'done' && view.poster === null) void this.fetchPoster(view.id);
+      const known = byId.get(view.id);
+      if (known) this.patch(view.id, { model: known.model, warnings: known.warnings });
+      if (known?.state === 'done' && view.poster === null) void this.fetchPoster(view.id);
       if (view.phase === 'placed' || view.phase === 'cancelled' || (view.phase === 'failed' && !byId.has(view.id))) continue;
       const job = byId.get(view.id);
       if (!job) {
@@ -199,7 +206,9 @@ export class PanelController {
     if (!job) return;
     switch (event.type) {
       case 'started':
-        return this.patch(job.id, { phase: 'running' });
+        return this.patch(job.id, { phase: 'running', model: event.job.model });
+      case 'warning':
+        return this.patch(job.id, { warnings: [...job.warnings, event.warning] });
       case 'progress':
         return this.patch(job.id, { phase: 'running', progress: { stage: event.stage, step: event.step, total: event.total, etaSeconds: event.etaSeconds }, preview: event.preview ?? job.preview });
       case 'clip-file': {
@@ -218,13 +227,24 @@ export class PanelController {
       case 'clip-damaged':
         return this.patch(job.id, { phase: 'ready', message: event.error.message });
       case 'done':
+        this.patch(job.id, { model: event.job.model, warnings: event.job.warnings });
         if (!SETTLED_PHASES.includes(job.phase) && job.phase !== 'placing') this.patch(job.id, { phase: 'ready', progress: null });
         if (job.poster === null) void this.fetchPoster(job.id);
         return;
       case 'failed':
-        return this.patch(job.id, { phase: 'failed', message: event.error.message });
+        return this.patch(job.id, { phase: 'failed', message: event.error.message, model: event.job.model, warnings: event.job.warnings });
       case 'cancelled':
         return this.patch(job.id, { phase: 'cancelled', message: null });
+    }
+  }
+
+  /** The daemon's models, for the picker; without them the panel offers Automatic only. */
+  private async fetchModels(): Promise<void> {
+    try {
+      const models = await this.deps.client.models();
+      this.store.update((s) => ({ ...s, models }));
+    } catch (err) {
+      this.notify('error', `could not list the daemon's models: ${message(err)}`);
     }
   }
 

@@ -2,7 +2,7 @@
 import type { JobPlan } from '../host/job-plans';
 import type { Placement } from '../host/timeline-host';
 import type { ConnectionState } from '../net/daemon-client';
-import type { ProgressStage } from '../../shared/protocol';
+import type { JobWarning, ModelSummary, ProgressStage } from '../../shared/protocol';
 
 /** Where one job stands, from the panel's side. */
 export type JobPhase =
@@ -34,8 +34,10 @@ export interface JobView {
   poster: string | null;
   /** The seed the daemon ran (it fixes one when none was asked for), so the shot can be made again. */
   seed: number | null;
-  /** The model that made it (the daemon's default at submit when the request named none). */
+  /** The model that runs it: the one asked for, or the daemon's choice once the job starts; null while that is not known. */
   model: string | null;
+  /** What the daemon warned about this job (a model that does not fit the job or the footage, ignored words). */
+  warnings: JobWarning[];
   /** Whether the clip goes onto the timeline as soon as it arrives (false for a job offered after a reload). */
   placeOnArrival: boolean;
   filePath: string | null;
@@ -47,6 +49,8 @@ export interface JobView {
 
 export interface PanelState {
   connection: ConnectionState;
+  /** The daemon's model packages, for the model picker; empty until connected. */
+  models: ModelSummary[];
   jobs: JobView[];
   notice: { kind: 'error' | 'info'; text: string } | null;
 }
@@ -55,7 +59,7 @@ export interface PanelState {
 export const HISTORY_LIMIT = 50;
 export const HISTORY_KEY = 'longshot.history.v1';
 
-/** The history as stored: newest first, previews dropped (they are large and stale); posters, seeds and models kept. */
+/** The history as stored: newest first, previews dropped (they are large and stale); posters, seeds, models and warnings kept. */
 export function serializeHistory(jobs: readonly JobView[]): string {
   return JSON.stringify(jobs.slice(0, HISTORY_LIMIT).map((job) => ({ ...job, preview: null })));
 }
@@ -66,10 +70,10 @@ export function parseHistory(text: string | null): JobView[] {
   try {
     const jobs = JSON.parse(text) as unknown;
     if (!Array.isArray(jobs)) return [];
-    // History written before posters, seeds and models were kept has none of them.
+    // History written before posters, seeds, models and warnings were kept has none of them.
     return (jobs as JobView[])
       .filter((j) => typeof j?.id === 'string' && typeof j?.plan?.anchor === 'object')
-      .map((j) => ({ ...j, poster: j.poster ?? null, seed: j.seed ?? null, model: j.model ?? null }));
+      .map((j) => ({ ...j, poster: j.poster ?? null, seed: j.seed ?? null, model: j.model ?? null, warnings: Array.isArray(j.warnings) ? j.warnings : [] }));
   } catch {
     return [];
   }

@@ -1,6 +1,6 @@
 import type { JobView } from '../state/panel-state';
 import { MAX_SEED } from '../../shared/protocol-constants';
-import { PORT_HELP, jobPicture, jobSeedText, jobStatus, readSeed, readVariations } from './panel-view';
+import { PORT_HELP, jobModelText, jobPicture, jobSeedText, jobStatus, modelChoices, readSeed, readVariations } from './panel-view';
 
 const job = (change: Partial<JobView>): JobView => ({
   id: 'j1',
@@ -12,6 +12,7 @@ const job = (change: Partial<JobView>): JobView => ({
   poster: null,
   seed: null,
   model: null,
+  warnings: [],
   placeOnArrival: true,
   filePath: null,
   placement: null,
@@ -61,10 +62,27 @@ describe('readSeed', () => {
 });
 
 describe('jobSeedText', () => {
-  it('names the seed and the model, or nothing when the seed is unknown', () => {
-    expect(jobSeedText(job({ seed: 4_294_967_295, model: 'tiny-uvit' }))).toBe('Seed 4294967295 · tiny-uvit');
+  it('names the seed, or nothing when the seed is unknown', () => {
+    expect(jobSeedText(job({ seed: 4_294_967_295, model: 'tiny-uvit' }))).toBe('Seed 4294967295');
     expect(jobSeedText(job({ seed: 0 }))).toBe('Seed 0');
     expect(jobSeedText(job({}))).toBe('');
+  });
+});
+
+describe('jobModelText and modelChoices', () => {
+  it('names the model of a job, or Automatic until the daemon has chosen it', () => {
+    expect(jobModelText(job({ model: 'footage-uvit' }))).toBe('Model: footage-uvit');
+    expect(jobModelText(job({}))).toBe('Model: Automatic (chosen when it starts)');
+  });
+
+  it('offers Automatic first, then each package with what it knows and serves', () => {
+    const summary = { version: '1', default: false, nativeWidth: 8, nativeHeight: 8, framesPerWindow: 8, fpsRange: [6, 60] as [number, number], path: '/m' };
+    expect(modelChoices([])).toEqual([{ value: '', label: 'Automatic' }]);
+    expect(modelChoices([{ ...summary, name: 'shapesworld-uvit', domain: 'shapesworld', jobs: ['broll', 'extend', 'fill'] }, { ...summary, name: 'footage-uvit', domain: 'footage', jobs: ['extend', 'fill'] }])).toEqual([
+      { value: '', label: 'Automatic' },
+      { value: 'shapesworld-uvit', label: 'shapesworld-uvit (shapesworld: broll, extend, fill)' },
+      { value: 'footage-uvit', label: 'footage-uvit (footage: extend, fill)' },
+    ]);
   });
 });
 

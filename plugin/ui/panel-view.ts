@@ -4,6 +4,7 @@
  */
 import { DAEMON_PORT, MAX_SEED, MAX_VARIATIONS } from '../../shared/protocol-constants';
 import type { JobKind, PanelController } from '../state/panel-controller';
+import type { ModelSummary } from '../../shared/protocol';
 import type { JobView, PanelState } from '../state/panel-state';
 
 const JOB_BUTTONS: [JobKind, string, string][] = [
@@ -71,9 +72,19 @@ export function jobStatus(job: JobView): string {
   }
 }
 
-/** A job's seed line: the seed the daemon ran and the model, so the shot can be made again. */
+/** A job's seed line: the seed the daemon ran, so the shot can be made again. */
 export function jobSeedText(job: JobView): string {
-  return job.seed === null ? '' : `Seed ${job.seed}${job.model ? ` · ${job.model}` : ''}`;
+  return job.seed === null ? '' : `Seed ${job.seed}`;
+}
+
+/** A job's model line: the package that runs it, or Automatic until the daemon has chosen one. */
+export function jobModelText(job: JobView): string {
+  return job.model === null ? 'Model: Automatic (chosen when it starts)' : `Model: ${job.model}`;
+}
+
+/** The model picker's choices: Automatic (no model in the request), then each package with what it knows. */
+export function modelChoices(models: readonly ModelSummary[]): { value: string; label: string }[] {
+  return [{ value: '', label: 'Automatic' }, ...models.map((m) => ({ value: m.name, label: `${m.name} (${m.domain}: ${m.jobs.join(', ')})` }))];
 }
 
 /** The picture a job row shows: its poster once the clip is done, else the latest preview (data: URLs). */
@@ -122,7 +133,8 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
   const seed = el(doc, 'sp-textfield', { id: 'seed', placeholder: 'random', title: `Seed: 0 to ${MAX_SEED} (empty: random)` });
   const steps = el(doc, 'sp-textfield', { id: 'steps', type: 'number', placeholder: 'model default', title: 'Sampler steps' });
   const variations = el(doc, 'sp-textfield', { id: 'variations', value: '1', title: `Variations: makes N jobs with seeds s, s+1, … (1 to ${MAX_VARIATIONS}), each placed as it finishes` });
-  for (const [label, field] of [['Seconds', seconds], ['Seed', seed], ['×N', variations], ['Steps', steps]] as const) {
+  const modelPicker = el(doc, 'select', { id: 'model', title: 'Model: Automatic runs extends and fills on a footage model where the daemon has one, B-roll on its default model' }) as HTMLSelectElement;
+  for (const [label, field] of [['Seconds', seconds], ['Seed', seed], ['×N', variations], ['Steps', steps], ['Model', modelPicker]] as const) {
     const wrap = el(doc, 'label', { class: 'setting' });
     add(wrap, el(doc, 'sp-label', {}, label), field);
     add(settings, wrap);
@@ -155,6 +167,7 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
         seed: seedRead.value,
         steps: optionalInt(fieldValue(steps)),
         variations: variationsRead.value,
+        model: modelPicker.value || undefined,
       });
     });
     add(actions, button);
@@ -167,6 +180,17 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
 
   pairButton.addEventListener('click', () => void controller.pair(fieldValue(pairCode)));
 
+  let shownModels: readonly ModelSummary[] | null = null;
+  /** Refills the picker when the daemon's list changes, keeping the choice while that model is still there. */
+  function renderModelChoices(models: readonly ModelSummary[]): void {
+    if (models === shownModels) return;
+    shownModels = models;
+    const chosen = modelPicker.value;
+    while (modelPicker.firstChild) modelPicker.removeChild(modelPicker.firstChild);
+    for (const choice of modelChoices(models)) add(modelPicker, el(doc, 'option', { value: choice.value }, choice.label));
+    modelPicker.value = models.some((m) => m.name === chosen) ? chosen : '';
+  }
+
   const rows = new Map<string, ReturnType<typeof jobRow>>();
   function jobRow(job: JobView) {
     const li = el(doc, 'li', { class: 'job', 'data-job': job.id });
@@ -177,6 +201,8 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
     const status = el(doc, 'div', { class: 'job-status' });
     const seedLine = el(doc, 'div', { class: 'job-seed' });
     const seedText = el(doc, 'span', { class: 'job-seed-text' });
+    const modelLine = el(doc, 'div', { class: 'job-model' });
+    const warnings = el(doc, 'ul', { class: 'job-warnings' });
     const buttons = el(doc, 'div', { class: 'job-buttons' });
     const button = (name: string, label: string, act: () => void, parent = buttons) => {
       const b = el(doc, 'sp-button', { class: `job-${name}`, size: 's', variant: 'secondary', quiet: '' }, label);
@@ -196,9 +222,9 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
       (seed as unknown as { value: string }).value = String(current);
       checkSeed();
     }, seedLine);
-    add(body, title, bar, status, seedLine, buttons);
+    add(body, title, bar, status, seedLine, modelLine, warnings, buttons);
     add(li, preview, body);
-    return { li, preview, title, bar, status, seedLine, seedText, cancel, retry, place, reveal };
+    return { li, preview, title, bar, status, seedLine, seedText, modelLine, warnings, shownWarnings: null as JobView['warnings'] | null, cancel, retry, place, reveal };
   }
 
   function render(state: PanelState): void {
@@ -212,6 +238,7 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
     show(pairing, connection.status === 'unpaired' || connection.status === 'unauthorized');
     show(portHelp, connection.status !== 'connected');
 
+    renderModelChoices(state.models);
     notice.textContent = state.notice?.text ?? '';
     notice.setAttribute('data-kind', state.notice?.kind ?? '');
 
@@ -232,6 +259,14 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
       row.status.textContent = jobStatus(job);
       row.seedText.textContent = jobSeedText(job);
       show(row.seedLine, job.seed !== null);
+      row.modelLine.textContent = jobModelText(job);
+      // The list is redrawn only when the job's warnings change (each change is a new array).
+      if (row.shownWarnings !== job.warnings) {
+        while (row.warnings.firstChild) row.warnings.removeChild(row.warnings.firstChild);
+        for (const warning of job.warnings) add(row.warnings, el(doc, 'li', { class: 'job-warning', 'data-code': warning.code }, warning.message));
+        row.shownWarnings = job.warnings;
+      }
+      show(row.warnings, job.warnings.length > 0);
       // The live estimate while sampling, the poster frame once the clip is done.
       const picture = jobPicture(job);
       if (picture && row.preview.getAttribute('src') !== picture) row.preview.src = picture;
