@@ -6,10 +6,12 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { PROJECT_ROOT } from '../daemon/config';
 import { createLogger } from '../daemon/log';
 import WebSocket from 'ws';
@@ -329,5 +331,90 @@ describe('issue 28.5: a damaged job database, a lost history, a lost token', () 
     } finally {
       await daemon.close();
     }
+  });
+});
+
+/** A PNG of width × height black pixels, one bit each: a few KB of file for an enormous picture. */
+function hugePng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([1, 0, 0, 0, 0], 8); // bit depth 1, greyscale
+  const rows = Buffer.alloc(height * (1 + Math.ceil(width / 8))); // filter byte 0 and zero bits on every row
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** POST /v1/pair from a given loopback address (every 127.x.y.z is this machine). */
+function pairFrom(port: number, localAddress: string, code: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ code });
+    const req = http.request({ host: '127.0.0.1', port, localAddress, method: 'POST', path: '/v1/pair', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('issue 28.6: what a paired or a local client can still learn or cost', () => {
+  let daemon: Awaited<ReturnType<typeof startTestDaemon>>;
+  const dir = tempDir('longshot-small-');
+  beforeAll(async () => {
+    daemon = await startTestDaemon({}, { preload: false });
+    const warm = (await api(daemon, 'POST', '/v1/jobs', SHORT_JOB)).json(); // the model is loaded before timing
+    await waitForJob(daemon, warm.id);
+  });
+  afterAll(async () => daemon.close());
+
+  const extendFrom = (p: string) => ({ ...SHORT_JOB, mode: 'extend', references: [{ role: 'before', source: { kind: 'media', path: p, timeSeconds: 0 } }] });
+  const runMs = (job: { startedAt: string; finishedAt: string }) => Date.parse(job.finishedAt) - Date.parse(job.startedAt);
+
+  test('a missing reference and an unreadable one fail alike: the same words, and neither before 0.5 s', async () => {
+    const junk = path.join(dir, 'junk.mp4');
+    fs.writeFileSync(junk, 'not video at all '.repeat(100));
+    const ended = [];
+    for (const p of [path.join(dir, 'missing.mp4'), junk]) {
+      const job = (await api(daemon, 'POST', '/v1/jobs', extendFrom(p))).json();
+      ended.push(await waitForJob(daemon, job.id, undefined, 30_000));
+    }
+    const [missing, unreadable] = ended;
+    expect(missing.error.message.replace('missing.mp4', 'X')).toBe(unreadable.error.message.replace('junk.mp4', 'X'));
+    expect(runMs(missing)).toBeGreaterThanOrEqual(490);
+    expect(runMs(unreadable)).toBeGreaterThanOrEqual(490);
+  });
+
+  test('wrong pairing codes from many loopback addresses share one pace: 6 at once take 3 s to answer', async () => {
+    daemon.pairing.createCode();
+    const started = Date.now();
+    const answered = await Promise.all([2, 3, 4, 5, 6, 7].map((n) => pairFrom(daemon.port, `127.0.0.${n}`, '0000-0000').then((status) => ({ status, ms: Date.now() - started }))));
+    expect(answered.map((a) => a.status)).toEqual([401, 401, 401, 401, 401, 401]);
+    expect(Math.max(...answered.map((a) => a.ms))).toBeGreaterThanOrEqual(2900);
+    const { code } = daemon.pairing.createCode();
+    expect(await pairFrom(daemon.port, '127.0.0.9', code)).toBe(200);
+  });
+
+  test('a 16000x16000 picture is refused from its header, as an image or a media file, saying the limit', async () => {
+    const png = hugePng(16000, 16000);
+    expect(png.length).toBeLessThan(100_000);
+    const file = path.join(dir, 'huge.png');
+    fs.writeFileSync(file, png);
+    const asImage = (await api(daemon, 'POST', '/v1/jobs', { ...SHORT_JOB, mode: 'extend', references: [{ role: 'before', source: { kind: 'images', images: [png.toString('base64')] } }] })).json();
+    const asMedia = (await api(daemon, 'POST', '/v1/jobs', extendFrom(file))).json();
+    for (const id of [asImage.id, asMedia.id]) {
+      const ended = await waitForJob(daemon, id, undefined, 30_000);
+      expect([ended.state, ended.error.code]).toEqual(['failed', 'media_unreadable']);
+      expect(ended.error.message).toMatch(/is 16000x16000 pixels; references may have at most 37\.7 megapixels/);
+    }
+    const ok = (await api(daemon, 'POST', '/v1/jobs', SHORT_JOB)).json();
+    expect((await waitForJob(daemon, ok.id)).state).toBe('done');
   });
 });

@@ -1,5 +1,5 @@
 import { LongshotError } from '../../shared/errors';
-import { probeMedia, referenceInput, REFERENCE_TIMEOUT_MS, type ReferenceReadOptions } from './probe';
+import { MAX_REFERENCE_PIXELS, pictureTooLarge, probeMedia, referenceInput, REFERENCE_TIMEOUT_MS, type ReferenceReadOptions } from './probe';
 import { FfmpegError, runFfmpeg } from './run-ffmpeg';
 
 /** Where the wanted frames lie relative to `timeSeconds`. */
@@ -72,14 +72,14 @@ export async function decodeImages(ffmpegPath: string, images: (string | Buffer)
   const frames: Uint8Array[] = [];
   for (const [index, image] of images.entries()) {
     const bytes = typeof image === 'string' ? Buffer.from(image, 'base64') : image;
-    const args = ['-format_whitelist', 'image2pipe', '-f', 'image2pipe', '-i', 'pipe:0', '-frames:v', '1', '-vf', coverFilter(width, height), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+    const args = ['-format_whitelist', 'image2pipe', '-max_pixels', String(MAX_REFERENCE_PIXELS), '-f', 'image2pipe', '-i', 'pipe:0', '-frames:v', '1', '-vf', coverFilter(width, height), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
     try {
       const [frame] = splitFrames((await runFfmpeg(ffmpegPath, args, { input: bytes, signal: options.signal, timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS })).stdout, width, height);
       if (!frame) throw new FfmpegError(0, 'no frame decoded');
       frames.push(frame);
     } catch (err) {
       if (err instanceof LongshotError) throw err;
-      throw new LongshotError('media_unreadable', `${field}[${index}]: not a readable PNG or JPEG image; send base64 of the file's bytes`, { field: `${field}[${index}]`, cause: err });
+      throw pictureTooLarge(err, `${field}[${index}]`, 'the image') ?? new LongshotError('media_unreadable', `${field}[${index}]: not a readable PNG or JPEG image; send base64 of the file's bytes`, { field: `${field}[${index}]`, cause: err });
     }
   }
   return frames;

@@ -1,3 +1,4 @@
+import { LongshotError } from '../../shared/errors';
 import { resolveMediaFile, unusableMedia } from './media-path';
 import { FfmpegError, runFfmpeg } from './run-ffmpeg';
 
@@ -18,6 +19,11 @@ export interface MediaInfo {
 export const REFERENCE_FORMATS = 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mxf,mpegts,image2,png_pipe,jpeg_pipe,webp_pipe,bmp_pipe,tiff_pipe';
 /** How long probing or decoding a reference may take before ffmpeg is killed. */
 export const REFERENCE_TIMEOUT_MS = 60_000;
+/**
+ * A reference that cannot be used is refused no sooner than this after probing began, whatever the reason: a missing
+ * path would otherwise fail in a millisecond and an unreadable file after ffmpeg's run, telling which paths exist.
+ */
+export const UNUSABLE_MIN_MS = 500;
 
 /** Options of reading a reference: the job's abort signal and a time limit. */
 export interface ReferenceReadOptions {
@@ -25,9 +31,22 @@ export interface ReferenceReadOptions {
   timeoutMs?: number;
 }
 
-/** ffmpeg input options for a reference file (resolved by {@link resolveMediaFile}): only the formats above. */
+/**
+ * The most pixels a reference picture may have (8192x4608, above 8K): ffmpeg refuses a larger one as it reads its
+ * header (`-max_pixels`), before it allocates frames (a 2 MB PNG of 16000x16000 would cost it gigabytes).
+ */
+export const MAX_REFERENCE_PIXELS = 8192 * 4608;
+
+/** ffmpeg input options for a reference file (resolved by {@link resolveMediaFile}): only the formats above, pictures up to {@link MAX_REFERENCE_PIXELS}. */
 export function referenceInput(file: string): string[] {
-  return ['-format_whitelist', REFERENCE_FORMATS, '-i', `file:${file}`];
+  return ['-format_whitelist', REFERENCE_FORMATS, '-max_pixels', String(MAX_REFERENCE_PIXELS), '-i', `file:${file}`];
+}
+
+/** The error for a reference picture over {@link MAX_REFERENCE_PIXELS}, when that is why ffmpeg failed; else null. */
+export function pictureTooLarge(err: unknown, field: string, what: string): LongshotError | null {
+  const size = err instanceof FfmpegError ? err.pixelsOverLimit : null;
+  if (!size) return null;
+  return new LongshotError('media_unreadable', `${field}: ${what} is ${size} pixels; references may have at most ${(MAX_REFERENCE_PIXELS / 1e6).toFixed(1)} megapixels (8192x4608): scale it down`, { field, cause: err });
 }
 
 /**
@@ -36,17 +55,22 @@ export function referenceInput(file: string): string[] {
  * Returns the resolved file with what was found.
  */
 export async function probeMedia(ffmpegPath: string, mediaPath: string, field: string, options: ReferenceReadOptions = {}): Promise<MediaInfo & { file: string }> {
-  const file = await resolveMediaFile(mediaPath, field);
+  const started = Date.now();
+  const unusable = async (cause?: unknown): Promise<never> => {
+    await new Promise((resolve) => setTimeout(resolve, UNUSABLE_MIN_MS - (Date.now() - started)));
+    throw unusableMedia(field, mediaPath, cause);
+  };
+  const file = await resolveMediaFile(mediaPath, field).catch((err: unknown) => (err instanceof LongshotError && err.code === 'media_unreadable' ? unusable(err) : Promise.reject(err)));
   let stderr: string;
   try {
     // Decoding one frame proves the file is readable, not just that its header parses.
     ({ stderr } = await runFfmpeg(ffmpegPath, [...referenceInput(file), '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'], { signal: options.signal, timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS }));
   } catch (err) {
     if (!(err instanceof FfmpegError)) throw err;
-    throw unusableMedia(field, mediaPath, err);
+    throw pictureTooLarge(err, field, mediaPath) ?? (await unusable(err));
   }
   const video = /Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: Video: (\w+)[^\n]*?, (\d{2,5})x(\d{2,5})[^\n]*/.exec(stderr);
-  if (!video) throw unusableMedia(field, mediaPath);
+  if (!video) return unusable();
   const line = video[0];
   const fpsMatch = /([\d.]+) fps/.exec(line) ?? /([\d.]+) tbr/.exec(line);
   const duration = /Duration: (\d+):(\d+):([\d.]+)/.exec(stderr);

@@ -14,6 +14,11 @@ export class FfmpegError extends Error {
   get noSpace(): boolean {
     return /No space left on device/i.test(this.stderr);
   }
+
+  /** The picture size ffmpeg refused for being over its `-max_pixels` ("16000x16000"), or null. */
+  get pixelsOverLimit(): string | null {
+    return /Picture size (\d+x\d+) exceeds specified max pixel count/.exec(this.stderr)?.[1] ?? null;
+  }
 }
 
 /** Options of one ffmpeg run. */

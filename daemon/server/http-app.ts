@@ -68,7 +68,7 @@ export function routeTable(s: DaemonServices): Route[] {
       handler: async (req, res) => {
         const parsed = PairRequestSchema.safeParse(req.body);
         if (!parsed.success) throw validationError(parsed.error, '');
-        const token = await s.pairing.redeemFrom(parsed.data.code, req.socket.remoteAddress ?? 'unknown');
+        const token = await s.pairing.redeemPaced(parsed.data.code);
         const info = s.info();
         s.logger.info({ client: parsed.data.client ?? null }, 'client paired');
         const reply: PairReply = { token, machine: info.machine, hostname: info.hostname };

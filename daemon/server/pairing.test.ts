@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { request, startTestDaemon, tempDir } from '../../test/support/daemon-harness';
-import { Pairing, PAIRING_CODE_TTL_MS } from './pairing';
+import { MAX_WAITING_WRONG_CODES, Pairing, PAIRING_CODE_TTL_MS } from './pairing';
 
 describe('Pairing', () => {
   test('the token is random, ≥ 32 characters, stable, and stored readable by the owner only', () => {
@@ -30,15 +30,24 @@ describe('Pairing', () => {
     expect(() => pairing.redeem(code)).toThrow(/no pairing code is active/);
   });
 
-  test('wrong codes never burn the code; each one costs its caller a growing delay', async () => {
-    const pairing = new Pairing(tempDir());
+  test('wrong codes never burn the code; all of them share one pace, each answered 0.5 s after the one before', async () => {
+    const now = 1_000_000;
+    const pairing = new Pairing(tempDir(), () => now);
     const { code } = pairing.createCode();
     const slept: number[] = [];
     const sleep = async (ms: number) => void slept.push(ms);
-    for (let i = 0; i < 8; i++) await expect(pairing.redeemFrom('0000-0000', 'attacker', sleep)).rejects.toThrow(/wrong code/);
-    expect(slept).toEqual([500, 1000, 2000, 4000, 5000, 5000, 5000, 5000]);
-    expect(await pairing.redeemFrom(code, 'user', sleep)).toBe(pairing.token());
+    await Promise.all(Array.from({ length: 8 }, () => expect(pairing.redeemPaced('0000-0000', sleep)).rejects.toThrow(/wrong code/)));
+    expect(slept).toEqual([500, 1000, 1500, 2000, 2500, 3000, 3500, 4000]);
+    expect(await pairing.redeemPaced(code, sleep)).toBe(pairing.token());
     expect(slept.length).toBe(8);
+  });
+
+  test('while 32 wrong tries wait, any try is refused unchecked with queue_full', async () => {
+    const pairing = new Pairing(tempDir());
+    const { code } = pairing.createCode();
+    const forever = () => new Promise<void>(() => undefined);
+    for (let i = 0; i < MAX_WAITING_WRONG_CODES; i++) void pairing.redeemPaced('0000-0000', forever);
+    await expect(pairing.redeemPaced(code, forever)).rejects.toMatchObject({ code: 'queue_full' });
   });
 
   test('POST /v1/pair exchanges the code for the token and the machine id', async () => {

@@ -5,11 +5,13 @@ import { LongshotError } from '../../shared/errors';
 
 /** How long a one-time pairing code stays valid. */
 export const PAIRING_CODE_TTL_MS = 5 * 60 * 1000;
-/** Delay before a wrong code is answered, doubling with each wrong try from the same source, up to the cap. */
+/**
+ * Wrong codes are answered one at a time, this far apart, whoever sends them (every 127.x.y.z is this machine, so a
+ * limit per source address limits nothing): at most two guesses a second in all.
+ */
 export const WRONG_CODE_DELAY_MS = 500;
-export const WRONG_CODE_DELAY_CAP_MS = 5_000;
-// A source's wrong tries are forgotten after this long without one, and after it pairs.
-const WRONG_CODE_MEMORY_MS = 15 * 60 * 1000;
+/** Wrong tries that may wait for their answer at once; beyond them every try is refused unchecked with queue_full. */
+export const MAX_WAITING_WRONG_CODES = 32;
 // Crockford's base32 without I, L, O, U: nothing a person could misread when typing the code from a terminal.
 const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -29,8 +31,9 @@ export class Pairing {
   private readonly remadeFile: string;
   /** The job database: its presence says the folder was in use before (a first start makes the token before it). */
   private readonly jobsFile: string;
-  /** Wrong tries per source address: count and time of the last one. */
-  private readonly wrongTries = new Map<string, { count: number; at: number }>();
+  /** When the last wrong try waiting is answered, and how many wait. */
+  private lastWrongAnswerAt = 0;
+  private waitingWrong = 0;
 
   constructor(dataDir: string, private readonly now: () => number = Date.now) {
     this.tokenFile = path.join(dataDir, 'token');
@@ -84,21 +87,25 @@ export class Pairing {
   }
 
   /**
-   * {@link redeem} for a caller at `source` (its address). A wrong code costs the caller, not the user: its reply
-   * waits 0.5 s, doubling with each wrong try from that source (up to 5 s), and the code itself stays valid, so
-   * nobody can burn the user's code by guessing.
+   * {@link redeem} for a client. A wrong code costs its callers, not the user: wrong tries are answered in turn,
+   * {@link WRONG_CODE_DELAY_MS} apart (the first after as long), and the code itself stays valid, so nobody can burn
+   * the user's code by guessing; a right code is answered at once. While {@link MAX_WAITING_WRONG_CODES} wait, any
+   * try is refused without being checked, so a flood learns nothing faster.
    */
-  async redeemFrom(code: string, source: string, sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())): Promise<string> {
+  async redeemPaced(code: string, sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())): Promise<string> {
+    if (this.waitingWrong >= MAX_WAITING_WRONG_CODES) {
+      throw new LongshotError('queue_full', `code: ${MAX_WAITING_WRONG_CODES} wrong pairing tries are waiting for their answer; try again in a minute`, { field: 'code' });
+    }
     try {
-      const token = this.redeem(code);
-      this.wrongTries.delete(source);
-      return token;
+      return this.redeem(code);
     } catch (err) {
-      const last = this.wrongTries.get(source);
-      const count = last && this.now() - last.at < WRONG_CODE_MEMORY_MS ? last.count + 1 : 1;
-      if (this.wrongTries.size > 10_000) this.wrongTries.clear();
-      this.wrongTries.set(source, { count, at: this.now() });
-      await sleep(Math.min(WRONG_CODE_DELAY_CAP_MS, WRONG_CODE_DELAY_MS * 2 ** (count - 1)));
+      this.lastWrongAnswerAt = Math.max(this.now(), this.lastWrongAnswerAt) + WRONG_CODE_DELAY_MS;
+      this.waitingWrong += 1;
+      try {
+        await sleep(this.lastWrongAnswerAt - this.now());
+      } finally {
+        this.waitingWrong -= 1;
+      }
       throw err;
     }
   }
