@@ -111,7 +111,8 @@ def main() -> None:
 def common_manifest(a, architecture: dict, trained: dict, frames: int, context: int, text_len: int, x_shape: list) -> dict:
     """The fields every package has (models/PACKAGE.md); the caller adds its space's own."""
     return {
-        "name": a.name, "version": a.version, "description": a.description, "architecture": architecture, "training": trained,
+        "name": a.name, "version": a.version, "description": a.description, "domain": "shapesworld", "jobs": ["broll", "extend", "fill"],
+        "architecture": architecture, "training": trained,
         "channels": 3, "frames_per_window": frames, "context_frames": context, "fps_range": [6, 60], "value_range": [-1, 1],
         "schedule": {"type": "cosine", "s": COSINE_S, "t_min": 0.0, "t_max": T_MAX}, "prediction": "v",
         "defaults": {"steps": a.steps, "guidance": a.guidance, "sampler": "dpmpp-2m"},

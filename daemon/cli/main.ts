@@ -4,6 +4,7 @@ import { MAX_VARIATIONS, parseGenerateRequest, variationSeeds, type GenerateRequ
 import { loadConfig, type Config } from '../config';
 import { createVideoPipeline } from '../engine/pipeline';
 import { benchPipeline } from '../engine/bench';
+import { benchFootage } from './bench-footage';
 import { listPackages } from '../engine/model-package';
 import { makeClip } from '../generation/make-clip';
 import { ModelRegistry, modelSummary } from '../generation/model-registry';
@@ -307,8 +308,11 @@ const commands: Record<string, Command> = {
     const pipeline = await createVideoPipeline(entry.dir, { device: config.device, threads: config.threads, logger: createLogger('silent') });
     try {
       const figures = await benchPipeline(pipeline);
+      // The footage model's figure: an extend of 1 s of 640x360 at 30 fps through longshot generate.
+      const footageEntry = models.find((m) => m.manifest.domain === 'footage');
+      const footage = footageEntry ? await benchFootage(config, footageEntry.dir, footageEntry.manifest.name) : null;
       if (values.json) {
-        process.stdout.write(JSON.stringify(figures) + '\n');
+        process.stdout.write(JSON.stringify({ ...figures, footage }) + '\n');
         return;
       }
       const rows: [string, string][] = [
@@ -322,6 +326,14 @@ const commands: Record<string, Command> = {
         ['reading references', `${figures.encoder_ms.toFixed(1)} ms for an extend's ${pipeline.contextFrames} frames (${figures.encoder_percent.toFixed(1)} % of the clip's time)`],
         ['frame decoder', `${figures.decoder_ms.toFixed(1)} ms (${figures.decoder_percent.toFixed(1)} % of the clip, previews included)`],
       ];
+      if (footage) {
+        rows.push(
+          ['footage model', footage.model],
+          ['extend 1 s 640x360', `${footage.extend_1s_640x360_seconds.toFixed(1)} s through longshot generate at 30 fps, model loading included (budget 30 s)`],
+          ['  first preview', `${footage.first_preview_ms.toFixed(0)} ms (budget one step, ${footage.step_ms.toFixed(1)} ms, + 100 ms)`],
+          ['  motion transfer', `${footage.motion_transfer_ms.toFixed(0)} ms for its 30 frames`],
+        );
+      }
       for (const [k, v] of rows) process.stdout.write(`${k.padEnd(20)} ${v}\n`);
     } finally {
       await pipeline.close();

@@ -50,6 +50,11 @@ export const ModelManifestSchema = z.object({
   defaults: z.object({ steps: z.number().int().positive(), guidance: z.number().min(0), sampler: SamplerNameSchema }),
   /** Classifier-free guidance applies at t ≥ t_min only; below it the prompt's prediction alone. Absent: everywhere. */
   guidance_interval: z.object({ t_min: z.number().min(0).max(1) }).optional(),
+  /** "motion-transfer": the package's frames are small motion of the footage; the engine carries the footage's own
+   * frames along it at the footage's size (pipeline-footage.ts). Such a package extends and fills, never B-roll. */
+  footage_render: z.enum(['motion-transfer']).optional(),
+  /** How motion transfer adds the small residual (motion-transfer.ts ResidualOptions); absent: all of it, frame by frame. */
+  motion_transfer: z.object({ residual_gain: z.number().min(0).max(2), residual_smoothing: z.number().int().min(0).max(8) }).optional(),
   inputs: z.object({ x: tensorSpec, known: tensorSpec, t: tensorSpec, fps: tensorSpec, text: tensorSpec }),
   outputs: z.object({ prediction: tensorSpec }),
   tokenizer: z.object({ type: z.literal('word'), file: z.string(), max_length: z.number().int().positive() }),

@@ -11,6 +11,8 @@ import { measureReadBack, type ReadBack } from './read-back';
 import { createSampler } from './sampler';
 import { alphaAt, sigmaAt } from './schedule';
 import { WordTokenizer } from './tokenizer';
+import { FootageVideoPipeline } from './pipeline-footage';
+import { modelToRgb, rgbToModel } from './pixels';
 import { PREVIEW_INTERVAL_MS, type PipelineInput, type PipelineRunOptions, type RgbFrame, type VideoPipeline } from './types';
 
 /** What {@link createVideoPipeline} needs besides the package: `device` is `auto` or a provider name, `threads` 0 = all cores. */
@@ -43,11 +45,15 @@ export async function createVideoPipeline(packageDir: string, options: VideoPipe
     await runner.close();
     throw err;
   });
-  return new UViTVideoPipeline(pkg.manifest, runner, codec, tokenizer, options.logger);
+  const native = new UViTVideoPipeline(pkg.manifest, runner, codec, tokenizer, options.logger);
+  if (pkg.manifest.footage_render !== 'motion-transfer') return native;
+  const residual = pkg.manifest.motion_transfer;
+  return new FootageVideoPipeline(native, residual && { gain: residual.residual_gain, smoothing: residual.residual_smoothing });
 }
 
 /** U-ViT video generation, window by window: the model runner, the frame codec, a sampler and the window plan put together. */
 class UViTVideoPipeline implements EngineVideoPipeline {
+  readonly footageSized = false;
   readonly modelName: string;
   readonly modelVersion: string;
   readonly provider: string;
@@ -208,7 +214,8 @@ class UViTVideoPipeline implements EngineVideoPipeline {
             if (withPreview) {
               lastPreviewAt = performance.now();
               const [previewFrame] = await this.codec.decode([x0.subarray(previewSlot * frameSize, (previewSlot + 1) * frameSize)]);
-              previewJpeg = this.previews.encode(previewFrame!, this.outputWidth, this.outputHeight);
+              const shown = options.previewFrame?.(previewFrame!) ?? { planar: previewFrame!, width: this.outputWidth, height: this.outputHeight };
+              previewJpeg = this.previews.encode(shown.planar, shown.width, shown.height);
             }
             const elapsedSeconds = (performance.now() - samplingStarted) / 1000;
             onProgress({ stage: 'sampling', step, total, etaSeconds: (elapsedSeconds / step) * (total - step), previewJpeg });
@@ -299,26 +306,4 @@ function previewSlotOf(window: WindowPlan): number {
   return generated[Math.floor(generated.length / 2)]!;
 }
 
-const toByte = (v: number) => (v <= -1 ? 0 : v >= 1 ? 255 : Math.round((v + 1) * 127.5));
-
-/** Packed RGB bytes [H, W, 3] → model values [3, H, W] in [-1, 1] (rgb8 / 127.5 − 1). */
-export function rgbToModel(rgb: RgbFrame, pixels: number): Float32Array {
-  const out = new Float32Array(3 * pixels);
-  for (let p = 0; p < pixels; p++) {
-    out[p] = rgb[p * 3]! / 127.5 - 1;
-    out[pixels + p] = rgb[p * 3 + 1]! / 127.5 - 1;
-    out[2 * pixels + p] = rgb[p * 3 + 2]! / 127.5 - 1;
-  }
-  return out;
-}
-
-/** Model values [3, H, W] → packed RGB bytes [H, W, 3], rounded and clipped. */
-export function modelToRgb(planar: Float32Array, pixels: number): RgbFrame {
-  const out = new Uint8Array(3 * pixels);
-  for (let p = 0; p < pixels; p++) {
-    out[p * 3] = toByte(planar[p]!);
-    out[p * 3 + 1] = toByte(planar[pixels + p]!);
-    out[p * 3 + 2] = toByte(planar[2 * pixels + p]!);
-  }
-  return out;
-}
+export { modelToRgb, rgbToModel } from './pixels';

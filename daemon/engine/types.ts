@@ -18,6 +18,9 @@ export interface PipelineInput {
   before: RgbFrame[];
   /** Known frames just after the generated span, in time order, at native size; empty when none. */
   after: RgbFrame[];
+  /** The footage's size, for a pipeline that draws at it ({@link VideoPipeline.footageSized}): `before` and
+   * `after` are frames of this size, and so are the frames it returns. */
+  footageSize?: { width: number; height: number };
 }
 
 /**
@@ -42,6 +45,9 @@ export interface PipelineRunOptions {
   /** Least time between two previews (the first step always has one; other reports carry none). Default
    * {@link PREVIEW_INTERVAL_MS}; 0 previews every step. */
   previewIntervalMs?: number;
+  /** Draws a preview's frame (planar model values at the output size) as it will be seen: a footage pipeline
+   * carries its small frames onto the footage. Default: the frame as it is. */
+  previewFrame?: (planar: Float32Array) => { planar: Float32Array; width: number; height: number };
   /** Called once the reference frames are read (extends and fills): how well the package draws back what it read. */
   onReadBack?: (readBack: ReadBack) => void;
 }
@@ -56,6 +62,9 @@ export interface VideoPipeline {
   readonly modelVersion: string;
   /** The execution provider that runs the model (`cpu`, `webgpu`, `cuda`, …). */
   readonly provider: string;
+  /** Whether references come in, and frames go out, at the footage's own size (`PipelineInput.footageSize`), as a
+   * footage package draws them; otherwise at the reference and output sizes below. */
+  readonly footageSized: boolean;
   readonly nativeWidth: number;
   readonly nativeHeight: number;
   /** The size of the frames it generates: native, or a whole multiple of it where a latent package's decoder draws larger. */

@@ -6,6 +6,7 @@ import type { PipelineProgress, RgbFrame, VideoPipeline } from '../engine/types'
 import { decodeImages, readFramesAt } from '../media/decode';
 import { encodeClip, defaultOutputSize } from '../media/encode';
 import { encodePoster } from '../media/poster';
+import { probeMedia } from '../media/probe';
 import type { SigningIdentity } from '../media/signing-identity';
 import { LONGSHOT_VERSION } from '../config';
 import { readBackWarning } from './job-warnings';
@@ -45,9 +46,12 @@ export interface MakeClipContext {
  */
 export async function makeClip(request: GenerateRequest & { seed: number }, ctx: MakeClipContext): Promise<MadeClip> {
   const { pipeline } = ctx;
-  // 1. Reference frames at the size the model reads them.
-  const before = await readReference(request.references, 'before', ctx);
-  const after = await readReference(request.references, 'after', ctx);
+  // 1. Reference frames at the size the model reads them; a footage model reads them at the footage's own size.
+  const footage = await footageSizeOf(request.references, ctx);
+  const footageSize = pipeline.footageSized ? footage ?? defaultOutputSize(pipeline.outputWidth, pipeline.outputHeight) : undefined;
+  const readSize = footageSize ?? { width: pipeline.referenceWidth, height: pipeline.referenceHeight };
+  const before = await readReference(request.references, 'before', ctx, readSize);
+  const after = await readReference(request.references, 'after', ctx, readSize);
 
   // 2. Exactly the frames the timeline needs, at the timeline's rate.
   const frameCount = frameCountFor(request.seconds, request.fps);
@@ -56,17 +60,19 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
   const sampler = request.sampler ?? pipeline.defaults.sampler;
   ctx.logger.info({ frameCount, fps: request.fps, steps, sampler, model: pipeline.modelName, provider: pipeline.provider }, 'generation started');
   const frames = await pipeline.run(
-    { prompt: request.prompt, frameCount, fps: request.fps, seed: request.seed, steps, guidance, sampler, before, after },
+    { prompt: request.prompt, frameCount, fps: request.fps, seed: request.seed, steps, guidance, sampler, before, after, footageSize },
     { signal: ctx.signal, onProgress: ctx.onProgress, onReadBack: (readBack) => onReadBack(ctx, readBack) },
   );
 
-  // 3. Encode, scaled to the requested size (default: ≥ 256 px tall, where H.264's 4:2:0 keeps small objects' colour;
-  // frames a decoder drew that large already are not scaled), with the provenance as XMP and, signed with the
-  // install's key, as a C2PA manifest.
-  const size = request.width && request.height ? { width: request.width, height: request.height } : defaultOutputSize(pipeline.outputWidth, pipeline.outputHeight);
+  // 3. Encode at the requested size; by default an extend's or a fill's is the footage's (an editor's clip is the
+  // size of the clip it continues) and a B-roll clip's ≥ 256 px tall (H.264's 4:2:0 keeps small objects' colour
+  // there; frames a decoder drew that large already are not scaled). Another aspect is cropped, never stretched.
+  // With the provenance as XMP and, signed with the install's key, as a C2PA manifest.
+  const drawn = footageSize ?? { width: pipeline.outputWidth, height: pipeline.outputHeight };
+  const size = request.width && request.height ? { width: request.width, height: request.height } : footage ?? defaultOutputSize(drawn.width, drawn.height);
   const encoded = await encodeClip(ctx.ffmpegPath, frames, {
-    width: pipeline.outputWidth,
-    height: pipeline.outputHeight,
+    width: drawn.width,
+    height: drawn.height,
     fps: request.fps,
     outWidth: size.width,
     outHeight: size.height,
@@ -98,7 +104,7 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
   let poster: string | null = null;
   if (ctx.posterPath) {
     const middle = frames[Math.floor(frames.length / 2)]!;
-    const posterOptions = { width: pipeline.outputWidth, height: pipeline.outputHeight, outWidth: size.width, outHeight: size.height, outputPath: ctx.posterPath, signal: ctx.signal };
+    const posterOptions = { width: drawn.width, height: drawn.height, outWidth: size.width, outHeight: size.height, outputPath: ctx.posterPath, signal: ctx.signal };
     try {
       poster = await encodePoster(ctx.ffmpegPath, middle, posterOptions);
     } catch (err) {
@@ -115,7 +121,20 @@ function onReadBack(ctx: MakeClipContext, readBack: ReadBack): void {
   if (warning) ctx.onWarning?.(warning);
 }
 
-async function readReference(references: Reference[], role: 'before' | 'after', ctx: MakeClipContext): Promise<RgbFrame[]> {
+/**
+ * The size of the footage an extend or a fill continues: its first clip's (the one before the gap, when both are
+ * clips), rounded down to even sides for 4:2:0 video. Null for B-roll and for image references.
+ */
+async function footageSizeOf(references: Reference[], ctx: MakeClipContext): Promise<{ width: number; height: number } | null> {
+  const clips = references.flatMap((r, index) => (r.source.kind === 'media' ? [{ index, role: r.role, path: r.source.path }] : []));
+  const clip = clips.find((c) => c.role === 'before') ?? clips[0];
+  if (!clip) return null;
+  const info = await probeMedia(ctx.ffmpegPath, clip.path, `request.references[${clip.index}].source.path`, { signal: ctx.signal });
+  const even = (n: number) => Math.max(2, 2 * Math.floor(n / 2));
+  return { width: even(info.width), height: even(info.height) };
+}
+
+async function readReference(references: Reference[], role: 'before' | 'after', ctx: MakeClipContext, size: { width: number; height: number }): Promise<RgbFrame[]> {
   const index = references.findIndex((r) => r.role === role);
   if (index < 0) return [];
   const ref = references[index]!;
@@ -125,7 +144,7 @@ async function readReference(references: Reference[], role: 'before' | 'after', 
   if (ref.source.kind === 'images' || ref.source.kind === 'stored') {
     const { source } = ref;
     const images = source.kind === 'images' ? source.images : source.files.map((name) => storedImage(ctx, name, `${field}.files`));
-    const frames = await decodeImages(ctx.ffmpegPath, images, pipeline.referenceWidth, pipeline.referenceHeight, `${field}.${source.kind === 'images' ? 'images' : 'files'}`, read);
+    const frames = await decodeImages(ctx.ffmpegPath, images, size.width, size.height, `${field}.${source.kind === 'images' ? 'images' : 'files'}`, read);
     return role === 'before' ? frames.slice(-pipeline.contextFrames) : frames.slice(0, pipeline.contextFrames);
   }
   const frames = await readFramesAt(ctx.ffmpegPath, ref.source.path, {
@@ -133,8 +152,8 @@ async function readReference(references: Reference[], role: 'before' | 'after', 
     timeSeconds: ref.source.timeSeconds,
     count: pipeline.contextFrames,
     side: role,
-    width: pipeline.referenceWidth,
-    height: pipeline.referenceHeight,
+    width: size.width,
+    height: size.height,
     field: `${field}.path`,
   });
   if (frames.length === 0) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LongshotError } from '../../shared/errors';
-import { TEMP_MARK } from './encode';
+import { coverScale, TEMP_MARK } from './encode';
 import { FfmpegError, runFfmpeg } from './run-ffmpeg';
 
 /** Options of {@link encodePoster}. */
@@ -26,7 +26,7 @@ export async function encodePoster(ffmpegPath: string, frame: Uint8Array, option
   const temp = path.join(path.dirname(outputPath), `.${path.basename(outputPath)}${TEMP_MARK}${randomBytes(4).toString('hex')}`);
   const args = [
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-i', 'pipe:0',
-    '-vf', `scale=${outWidth}:${outHeight}:flags=lanczos`, '-frames:v', '1', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '3', '-f', 'mjpeg', '-y', temp,
+    '-vf', coverScale(outWidth, outHeight), '-frames:v', '1', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '3', '-f', 'mjpeg', '-y', temp,
   ];
   try {
     await runFfmpeg(ffmpegPath, args, { input: [frame], signal: options.signal });

@@ -1,0 +1,176 @@
+/**
+ * Motion transfer: a footage model generates small frames (its native size, the whole frame whatever its aspect);
+ * what reaches the timeline is the footage's own frame at its own size, carried along the motion of those small
+ * frames, plus what the motion cannot explain (new content, light) from the small frames themselves. So output
+ * frames keep the footage's size, aspect and detail, and move as the model says: nothing is upscaled from the
+ * model's size but that smooth remainder.
+ *
+ * For a generated frame k: the backward map M_k to the anchor before the span (the last known frame; followed
+ * frame by frame, each estimate starting from the previous one so large motion is still found) and N_k to the
+ * anchor after it (a fill's first known frame); the output is (1 − w)·A(p + M_k(p)) + w·B(p + N_k(p)) plus the
+ * small residual g_k − [the same blend drawn small], upsampled; w = k / (n + 1) in a fill, 0 or 1 with one anchor.
+ */
+import { DEFAULT_FLOW_OPTIONS, estimateFlow, lumaOfRgb, sampleBilinear, type FlowField } from './optical-flow';
+
+/** A known frame beside the span, at the footage's size (`full`) and at the model's (`small`), packed RGB. */
+export interface AnchorFrame {
+  full: Uint8Array;
+  small: Uint8Array;
+}
+
+export interface MotionTransferInput {
+  /** The footage's size: of the anchors' `full` frames and of the output. */
+  width: number;
+  height: number;
+  /** The model's native size: of the generated frames and the anchors' `small` frames. */
+  smallWidth: number;
+  smallHeight: number;
+  /** The model's frames of the span, in time order, packed RGB at the small size. */
+  generated: Uint8Array[];
+  before: AnchorFrame | null;
+  after: AnchorFrame | null;
+  /** How the small residual is added (model.json `motion_transfer`); default: all of it, frame by frame. */
+  residual?: ResidualOptions;
+}
+
+/** The residual is the model's own picture less what the motion explains: new content and light, and also each
+ * window's sampling noise, which flickers from frame to frame. `gain` scales it; `smoothing` averages it over that
+ * many frames either side, so what stays is what the model keeps drawing. */
+export interface ResidualOptions {
+  gain: number;
+  smoothing: number;
+}
+
+/** Packed RGB [h, w, 3] scaled to another size by averaging the source pixels each output pixel covers (an area filter). */
+export function areaResize(rgb: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Uint8Array {
+  const out = new Uint8Array(outWidth * outHeight * 3);
+  const sx = width / outWidth;
+  const sy = height / outHeight;
+  for (let y = 0; y < outHeight; y++) {
+    const y0 = y * sy;
+    const y1 = y0 + sy;
+    for (let x = 0; x < outWidth; x++) {
+      const x0 = x * sx;
+      const x1 = x0 + sx;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let area = 0;
+      for (let yy = Math.floor(y0); yy < Math.min(height, Math.ceil(y1)); yy++) {
+        const wy = Math.min(y1, yy + 1) - Math.max(y0, yy);
+        for (let xx = Math.floor(x0); xx < Math.min(width, Math.ceil(x1)); xx++) {
+          const wgt = wy * (Math.min(x1, xx + 1) - Math.max(x0, xx));
+          const i = (yy * width + xx) * 3;
+          r += rgb[i]! * wgt;
+          g += rgb[i + 1]! * wgt;
+          b += rgb[i + 2]! * wgt;
+          area += wgt;
+        }
+      }
+      const o = (y * outWidth + x) * 3;
+      out[o] = Math.round(r / area);
+      out[o + 1] = Math.round(g / area);
+      out[o + 2] = Math.round(b / area);
+    }
+  }
+  return out;
+}
+
+/** Packed RGB bytes → three float planes [3, h, w]. */
+function planes(rgb: Uint8Array, width: number, height: number): Float32Array[] {
+  const n = width * height;
+  const out = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) out[c]![p] = rgb[p * 3 + c]!;
+  return out;
+}
+
+/** Each generated frame's backward map to `anchor`, followed through the frames in `order` (each estimate starts
+ * from the one before it). */
+function followMotion(anchor: Uint8Array, generated: Uint8Array[], order: number[], width: number, height: number): FlowField[] {
+  const reference = lumaOfRgb(anchor, width, height);
+  const maps: FlowField[] = new Array(generated.length);
+  let previous: FlowField | undefined;
+  for (const k of order) {
+    previous = estimateFlow(reference, lumaOfRgb(generated[k]!, width, height), DEFAULT_FLOW_OPTIONS, previous);
+    maps[k] = previous;
+  }
+  return maps;
+}
+
+/** The output frames at the footage's size (see the file's comment). */
+export function transferMotion(input: MotionTransferInput): Uint8Array[] {
+  const { width: W, height: H, smallWidth: w, smallHeight: h, generated, before, after } = input;
+  if (!before && !after) throw new Error('motion transfer needs a known frame before or after the span');
+  const n = generated.length;
+  const indexes = generated.map((_, k) => k);
+  const mapsBefore = before ? followMotion(before.small, generated, indexes, w, h) : null;
+  const mapsAfter = after ? followMotion(after.small, generated, [...indexes].reverse(), w, h) : null;
+  const smallBefore = before && planes(before.small, w, h);
+  const smallAfter = after && planes(after.small, w, h);
+  const fullBefore = before && planes(before.full, W, H);
+  const fullAfter = after && planes(after.full, W, H);
+  const plane = w * h;
+  const kx = W / w;
+  const ky = H / h;
+  const weightAfterOf = (k: number) => (before && after ? (k + 1) / (n + 1) : after ? 1 : 0);
+  // The residuals, small: each model frame less the blend of the anchors drawn along their maps at its size.
+  const residuals = generated.map((frame, k) => {
+    const weightAfter = weightAfterOf(k);
+    const mapA = mapsBefore?.[k];
+    const mapB = mapsAfter?.[k];
+    const residual = [new Float32Array(plane), new Float32Array(plane), new Float32Array(plane)];
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const p = y * w + x;
+        for (let c = 0; c < 3; c++) {
+          let drawn = 0;
+          if (mapA) drawn += (1 - weightAfter) * sampleBilinear(smallBefore![c]!, w, h, x + mapA.data[p]!, y + mapA.data[plane + p]!);
+          if (mapB) drawn += weightAfter * sampleBilinear(smallAfter![c]!, w, h, x + mapB.data[p]!, y + mapB.data[plane + p]!);
+          residual[c]![p] = frame[p * 3 + c]! - drawn;
+        }
+      }
+    }
+    return residual;
+  });
+  const { gain, smoothing } = input.residual ?? { gain: 1, smoothing: 0 };
+  const smoothed = residuals.map((_, k) => {
+    const from = Math.max(0, k - smoothing);
+    const to = Math.min(n - 1, k + smoothing);
+    return [0, 1, 2].map((c) => {
+      const out = new Float32Array(plane);
+      for (let j = from; j <= to; j++) for (let p = 0; p < plane; p++) out[p] = out[p]! + residuals[j]![c]![p]!;
+      for (let p = 0; p < plane; p++) out[p] = (out[p]! * gain) / (to - from + 1);
+      return out;
+    });
+  });
+  return generated.map((_, k) => {
+    const weightAfter = weightAfterOf(k);
+    const mapA = mapsBefore?.[k];
+    const mapB = mapsAfter?.[k];
+    const residual = smoothed[k]!;
+    const out = new Uint8Array(W * H * 3);
+    for (let Y = 0; Y < H; Y++) {
+      const sy = (Y + 0.5) / ky - 0.5;
+      for (let X = 0; X < W; X++) {
+        const sx = (X + 0.5) / kx - 0.5;
+        const o = (Y * W + X) * 3;
+        const rgb = [0, 0, 0];
+        if (mapA) {
+          const fx = X + sampleBilinear(mapA.data, w, h, sx, sy) * kx;
+          const fy = Y + sampleBilinear(mapA.data.subarray(plane), w, h, sx, sy) * ky;
+          for (let c = 0; c < 3; c++) rgb[c]! += (1 - weightAfter) * sampleBilinear(fullBefore![c]!, W, H, fx, fy);
+        }
+        if (mapB) {
+          const fx = X + sampleBilinear(mapB.data, w, h, sx, sy) * kx;
+          const fy = Y + sampleBilinear(mapB.data.subarray(plane), w, h, sx, sy) * ky;
+          for (let c = 0; c < 3; c++) rgb[c]! += weightAfter * sampleBilinear(fullAfter![c]!, W, H, fx, fy);
+        }
+        for (let c = 0; c < 3; c++) {
+          const v = rgb[c]! + sampleBilinear(residual[c]!, w, h, sx, sy);
+          out[o + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+        }
+      }
+    }
+    return out;
+  });
+}

@@ -1,0 +1,109 @@
+import { LongshotError } from '../../shared/errors';
+import type { SamplerName } from '../../shared/protocol';
+import type { FrameCodec } from './frame-codec';
+import type { ModelRunner } from './model-runner';
+import type { EngineVideoPipeline } from './pipeline';
+import { areaResize, transferMotion, type AnchorFrame, type ResidualOptions } from './motion-transfer';
+import { modelToRgb, rgbToModel } from './pixels';
+import type { PipelineInput, PipelineRunOptions, RgbFrame, VideoPipeline } from './types';
+
+/** Previews are drawn from the footage at most this wide: a glimpse, made while the next step runs. */
+const PREVIEW_MAX_WIDTH = 448;
+
+/**
+ * A footage package's pipeline (model.json `footage_render: "motion-transfer"`): its U-ViT samples the span at
+ * the native size, from the references scaled to it (the whole frame, whatever its aspect, as it was trained),
+ * and motion transfer (motion-transfer.ts) carries the footage's own frames along that motion at the footage's
+ * size. Reference frames come in, and frames go out, at `input.footageSize`.
+ */
+export class FootageVideoPipeline implements VideoPipeline {
+  readonly footageSized = true;
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly provider: string;
+  readonly nativeWidth: number;
+  readonly nativeHeight: number;
+  readonly outputWidth: number;
+  readonly outputHeight: number;
+  readonly referenceWidth: number;
+  readonly referenceHeight: number;
+  readonly contextFrames: number;
+  readonly framesPerWindow: number;
+  readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
+
+  /** `native`: the package's U-ViT pipeline (pipeline.ts), sampling at the native size. */
+  constructor(
+    readonly native: EngineVideoPipeline,
+    private readonly residual?: ResidualOptions,
+  ) {
+    this.modelName = native.modelName;
+    this.modelVersion = native.modelVersion;
+    this.provider = native.provider;
+    this.nativeWidth = native.nativeWidth;
+    this.nativeHeight = native.nativeHeight;
+    // Without a job's footage these are the native size (what bench and previews of an empty request see).
+    this.outputWidth = native.outputWidth;
+    this.outputHeight = native.outputHeight;
+    this.referenceWidth = native.referenceWidth;
+    this.referenceHeight = native.referenceHeight;
+    this.contextFrames = native.contextFrames;
+    this.framesPerWindow = native.framesPerWindow;
+    this.defaults = native.defaults;
+  }
+
+  get runner(): ModelRunner {
+    return this.native.runner;
+  }
+
+  get codec(): FrameCodec {
+    return this.native.codec;
+  }
+
+  unknownWords(prompt: string): string[] {
+    return this.native.unknownWords(prompt);
+  }
+
+  async run(input: PipelineInput, options: PipelineRunOptions = {}): Promise<RgbFrame[]> {
+    const size = input.footageSize;
+    if (!size) throw new LongshotError('bad_request', `${this.modelName} continues footage: it needs the footage's frames and size (an extend or a fill)`, { field: 'references' });
+    const { width, height } = size;
+    const bytes = width * height * 3;
+    for (const side of ['before', 'after'] as const) {
+      input[side].forEach((frame, i) => {
+        if (frame.length !== bytes) throw new LongshotError('bad_request', `${side}[${i}]: a reference frame must be ${width}x${height} RGB (${bytes} bytes), got ${frame.length} bytes`, { field: side });
+      });
+    }
+    if (input.before.length === 0 && input.after.length === 0) {
+      throw new LongshotError('bad_request', `${this.modelName} continues footage and cannot draw from a prompt alone: give a clip to extend or a gap to fill, or pick a B-roll model`, { field: 'references' });
+    }
+    const w = this.nativeWidth;
+    const h = this.nativeHeight;
+    const small = (frame: RgbFrame) => areaResize(frame, width, height, w, h);
+    const before = input.before.map(small);
+    const after = input.after.map(small);
+    const anchorBefore: AnchorFrame | null = input.before.length ? { full: input.before.at(-1)!, small: before.at(-1)! } : null;
+    const anchorAfter: AnchorFrame | null = input.after.length ? { full: input.after[0]!, small: after[0]! } : null;
+
+    // Previews: the estimate carried onto the footage at a preview size, from the nearer anchor.
+    const preview = previewSize(width, height);
+    const previewAnchor = (anchor: AnchorFrame | null): AnchorFrame | null => anchor && { full: areaResize(anchor.full, width, height, preview.width, preview.height), small: anchor.small };
+    const previewBefore = previewAnchor(anchorBefore);
+    const previewAfter = previewBefore ? null : previewAnchor(anchorAfter);
+    const previewFrame = (planar: Float32Array) => {
+      const [frame] = transferMotion({ width: preview.width, height: preview.height, smallWidth: w, smallHeight: h, generated: [modelToRgb(planar, w * h)], before: previewBefore, after: previewAfter });
+      return { planar: rgbToModel(frame!, preview.width * preview.height), ...preview };
+    };
+
+    const generated = await this.native.run({ ...input, before, after, footageSize: undefined }, { ...options, previewFrame });
+    return transferMotion({ width, height, smallWidth: w, smallHeight: h, generated, before: anchorBefore, after: anchorAfter, residual: this.residual });
+  }
+
+  close(): Promise<void> {
+    return this.native.close();
+  }
+}
+
+function previewSize(width: number, height: number): { width: number; height: number } {
+  const scale = Math.min(1, PREVIEW_MAX_WIDTH / width);
+  return { width: Math.max(2, Math.round(width * scale)), height: Math.max(2, Math.round(height * scale)) };
+}
