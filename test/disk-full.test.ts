@@ -2,18 +2,21 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { api, request, startTestDaemon, StreamClient, tempDir, waitForJob } from './support/daemon-harness';
-import { mountTmpfs } from './support/tmpfs';
+import { mountTmpfs, type Tmpfs } from './support/tmpfs';
 
-const tmpfs = mountTmpfs(tempDir('longshot-tmpfs-'), '4m');
+/** A tmpfs of `size` for one test, which the test must unmount. */
+function disk(size: string, dir = tempDir('longshot-tmpfs-')): Tmpfs {
+  return mountTmpfs(dir, size) as Tmpfs;
+}
+
+const cannotMount = ((probe) => (typeof probe === 'string' ? probe : (probe.unmount(), null)))(mountTmpfs(tempDir('longshot-tmpfs-'), '4k'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const describeDisk = typeof tmpfs === 'string' ? describe.skip : describe;
-if (typeof tmpfs === 'string') process.stderr.write(`disk-full test skipped: ${tmpfs}\n`);
+const describeDisk = cannotMount ? describe.skip : describe;
+if (cannotMount) process.stderr.write(`disk-full tests skipped: ${cannotMount}\n`);
 
 describeDisk('disk full (a real 4 MiB tmpfs as the data folder)', () => {
-  afterAll(() => typeof tmpfs !== 'string' && tmpfs.unmount());
-
   test('a clip that does not fit fails with disk_full, leaves no partial file, and the daemon keeps serving', async () => {
-    const { dir } = tmpfs as { dir: string };
+    const { dir, unmount } = disk('4m');
     const daemon = await startTestDaemon({ dataDir: dir });
     try {
       // ProRes at 1920x1080 for 2 s is tens of MB: it cannot fit in 4 MiB.
@@ -29,6 +32,7 @@ describeDisk('disk full (a real 4 MiB tmpfs as the data folder)', () => {
       expect((await waitForJob(daemon, small.id)).state).toBe('done');
     } finally {
       await daemon.close();
+      unmount();
     }
   });
 });
@@ -54,13 +58,13 @@ describeDisk('issue 28.4: a disk that fills up while the daemon works (real tmpf
   const SHORT_JOB = { prompt: 'a blue square falls', seconds: 0.25, fps: 24, steps: 2 };
 
   test('filled mid-job: the job ends failed with disk_full and its final event; the store takes nothing; freed, everything goes on', async () => {
-    const disk = mountTmpfs(tempDir('longshot-fill-'), '16m') as Exclude<ReturnType<typeof mountTmpfs>, string>;
-    const daemon = await startTestDaemon({ dataDir: disk.dir }, { preload: false });
+    const full = disk('16m');
+    const daemon = await startTestDaemon({ dataDir: full.dir }, { preload: false });
     let filler: string | null = null;
     try {
       // Fill the disk the moment the job samples its first step: its progress, its clip and its end cannot be written.
       daemon.queue.subscribe((event) => {
-        if (event.type === 'progress' && event.progress.stage === 'sampling' && !filler) filler = disk.fill();
+        if (event.type === 'progress' && event.progress.stage === 'sampling' && !filler) filler = full.fill();
       });
       const client = await StreamClient.open(daemon.port, daemon.token);
       await client.hello();
@@ -79,12 +83,12 @@ describeDisk('issue 28.4: a disk that fills up while the daemon works (real tmpf
       const withImages = await api(daemon, 'POST', '/v1/jobs', { ...SHORT_JOB, mode: 'extend', references: [{ role: 'before', source: { kind: 'images', images: [image] } }] });
       expect(withImages.status).toBe(507);
       expect(withImages.json().error.message).toMatch(/to store the reference images; free space there/);
-      expect(fs.readdirSync(path.join(disk.dir, 'references'))).toEqual([]);
+      expect(fs.readdirSync(path.join(full.dir, 'references'))).toEqual([]);
       expect((await request(daemon.port, { path: '/health' })).status).toBe(200);
 
       // The store could not write the end (SQLite: disk full); the daemon holds it meanwhile.
       const recorded = () => {
-        const db = new Database(path.join(disk.dir, 'jobs.sqlite'), { readonly: true });
+        const db = new Database(path.join(full.dir, 'jobs.sqlite'), { readonly: true });
         try {
           return (db.prepare('SELECT state FROM jobs WHERE id = ?').get(id) as { state: string }).state;
         } finally {
@@ -105,13 +109,13 @@ describeDisk('issue 28.4: a disk that fills up while the daemon works (real tmpf
       client.close();
     } finally {
       await daemon.close();
-      disk.unmount();
+      full.unmount();
     }
   });
 
   test('an ffmpeg whose pid file cannot be written is killed at once; the job fails with disk_full naming the folder', async () => {
     const dataDir = tempDir('longshot-pidfull-');
-    const run = mountTmpfs(path.join(dataDir, 'run'), '4k') as Exclude<ReturnType<typeof mountTmpfs>, string>;
+    const run = disk('4k', path.join(dataDir, 'run'));
     const daemon = await startTestDaemon({ dataDir }, { preload: false });
     try {
       const filler = run.fill(); // after the start: the daemon sweeps run/ of stale pid files when it starts
