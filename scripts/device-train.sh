@@ -12,6 +12,18 @@
 # (slim: weights and EMA only, so each file stays under the tool's 16 MiB), so a run cut short still brings back its
 # latest weights. Back on the CPU, scripts/eval-model.py and scripts/eval-jobs.py pick between them.
 set -u
+# The footage model (models/footage/train.py, config footage-gpu) from its shipped weights:
+#   bash scripts/device-train.sh footage MINUTES   (carry .devicepack/footage-64x48.pt: the device has no ffmpeg; make it
+#   here with `/usr/bin/python3 -m models.footage.train --config footage-gpu --data-cache .devicepack/footage-64x48.pt --steps 0 --out /tmp/x`)
+if [ "${1:-}" = footage ]; then
+  out=${OUT:?OUT is the device tool\'s output folder}
+  python3 -m models.footage.train --config footage-gpu --init models/footage-weights/uvit.pt --data-cache .devicepack/footage-64x48.pt \
+    --max-minutes "${2:?minutes}" --checkpoint-minutes 2 --out /tmp/footage || exit 1
+  # The optimiser's state would take the checkpoint past the tool's 16 MiB: weights and EMA come back.
+  python3 -c 'import sys, torch; s = torch.load(sys.argv[1], weights_only=False); s.pop("opt"); torch.save(s, sys.argv[2])' /tmp/footage/last.pt "$out/footage.pt"
+  tail -n 3 /tmp/footage/loss.csv
+  exit 0
+fi
 minutes=${1:?minutes} run_a=${2:?config_a:lr_a} run_b=${3:?config_b:lr_b} with_sae=${4:-}
 init=${INIT:-models/shapesworld-latent/uvit.pt}
 out=${OUT:?OUT is the device tool\'s output folder}

@@ -51,7 +51,7 @@ def footage(prompt: str, seconds: float, t0: float, seed: int, width: int, heigh
 
 
 def generate(args: list[str], models_dir: str, model: str, threads: int) -> None:
-    cmd = ["node", str(ROOT / "bin" / "longshot.cjs"), "generate", *args, "--models-dir", models_dir, "--default-model", model,
+    cmd = ["node", str(ROOT / "bin" / "longshot.cjs"), "generate", *args, "--models-dir", models_dir, "--model", model,
            "--threads", str(threads)]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:

@@ -43,7 +43,19 @@ class FootageSet:
     photos: list[np.ndarray]
 
 
-def load_footage(width: int, height: int, clips: list[Path] | None = None, photos: bool = True) -> FootageSet:
+def load_footage(width: int, height: int, clips: list[Path] | None = None, photos: bool = True, cache: Path | None = None) -> FootageSet:
+    """The training footage, decoded with ffmpeg; with `cache`, read from that file when it exists and written there
+    when not (a lent GPU machine has PyTorch but no ffmpeg: the cache made here travels with the repository copy)."""
+    if cache and cache.exists():
+        saved = torch.load(cache, weights_only=False)
+        return FootageSet([(n, f, fps) for n, f, fps in saved["clips"]], saved["photos"])
+    data = _decode_footage(width, height, clips, photos)
+    if cache:
+        torch.save({"clips": data.clips, "photos": data.photos}, cache)
+    return data
+
+
+def _decode_footage(width: int, height: int, clips: list[Path] | None, photos: bool) -> FootageSet:
     w, h = round(width * READ_MARGIN), round(height * READ_MARGIN)
     clip_list = [(p.name, *read_video(p, w, h)) for p in (clips if clips is not None else training_clips())]
     photo_list = []

@@ -62,13 +62,14 @@ def denoising_loss(net: nn.Module, batch: dict, generator: torch.Generator) -> t
 def main() -> None:
     ap = training_parser(__doc__, CONFIGS, "start from these weights (a footage-uvit checkpoint, e.g. the shipped models/footage-weights/uvit.pt)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads a process (0: torch's default)")
+    ap.add_argument("--data-cache", type=Path, help="decoded footage: read from this file, or written there when it does not exist")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     cfg = CONFIGS[a.config]
     m = cfg.model
     windows = WindowConfig(frames=m.frames, height=m.height, width=m.width, context_frames=m.context_frames)
-    data = load_footage(m.width, m.height)
+    data = load_footage(m.width, m.height, cache=a.data_cache)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     per_process = max(1, cfg.loop.batch // world)
     rngs: dict[int, np.random.Generator] = {}
