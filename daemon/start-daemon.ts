@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { machineIdSync } from 'node-machine-id';
 import type { Logger } from 'pino';
+import { LongshotError } from '../shared/errors';
 import { PROTOCOL_VERSION, type DaemonInfo, type Job } from '../shared/protocol';
 import { LONGSHOT_VERSION, type Config } from './config';
 import { createVideoPipeline } from './engine/pipeline';
@@ -49,6 +50,15 @@ export interface StartOptions {
   /** Tighter body and stream limits than the defaults (tests reach them with a few messages). */
   httpLimits?: Partial<HttpLimits>;
   streamLimits?: Partial<StreamLimits>;
+}
+
+/** Why the daemon cannot listen on its port, said with the flag that changes it. */
+function listenError(err: NodeJS.ErrnoException, port: number): Error {
+  if (err.code === 'EADDRINUSE') {
+    return new LongshotError('conflict', `--port: 127.0.0.1:${port} is already in use (another Longshot daemon? \`curl http://127.0.0.1:${port}/health\` tells); stop it, or start this one with another --port`, { field: 'port', cause: err });
+  }
+  if (err.code === 'EACCES') return new LongshotError('forbidden', `--port: this user may not listen on port ${port}; pick one above 1023 with --port`, { field: 'port', cause: err });
+  return err;
 }
 
 /** A stable id for this machine (hashed by node-machine-id); a random one kept in the data folder where the OS has none. */
@@ -147,7 +157,10 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   server.maxConnections = SERVER_LIMITS.maxConnections;
   const closeStream = attachStream(server, services, { ...STREAM_LIMITS, ...options.streamLimits });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => {
+      store.close();
+      reject(listenError(err, config.port));
+    });
     server.listen(config.port, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as { port: number }).port;

@@ -8,7 +8,8 @@ import { MAX_LIST_LIMIT, MAX_PROMPT_CHARS, MAX_SECONDS, MODEL_JOBS, type ModelJo
 
 export * from './protocol-constants';
 
-const finite = (what: string) => z.number({ error: `${what} must be a number` }).refine(Number.isFinite, `${what} must be a finite number`);
+// zod's number refuses NaN and ±Infinity; the bounds chained on it reach the JSON Schema (a refine or pipe would hide them).
+const finite = (what: string) => z.number({ error: `${what} must be a finite number` });
 
 /** Where reference frames come from: a media file read at a time (daemon-side ffmpeg), or encoded images. */
 export const ReferenceSourceSchema = z.discriminatedUnion('kind', [
@@ -17,7 +18,7 @@ export const ReferenceSourceSchema = z.discriminatedUnion('kind', [
     /** Absolute path of a media file on the daemon's machine (video or a still image). */
     path: z.string().min(1, 'path must not be empty').max(4096),
     /** The time in the media, in seconds, of the frame at the seam (the out point for `before`, the in point for `after`). */
-    timeSeconds: finite('timeSeconds').pipe(z.number().min(0, 'timeSeconds must be ≥ 0')),
+    timeSeconds: finite('timeSeconds').min(0, 'timeSeconds must be ≥ 0'),
   }),
   z.strictObject({
     kind: z.literal('images'),
@@ -77,17 +78,15 @@ export const GenerateRequestSchema = z
     mode: ModeSchema.default('broll'),
     prompt: z.string().max(MAX_PROMPT_CHARS, `prompt is longer than ${MAX_PROMPT_CHARS} characters: shorten it`).default(''),
     /** Length of the generated clip in seconds. */
-    seconds: finite('seconds').pipe(
-      z.number().gt(0, 'seconds must be greater than 0').max(MAX_SECONDS, `seconds must be at most ${MAX_SECONDS}`),
-    ),
+    seconds: finite('seconds').gt(0, 'seconds must be greater than 0').max(MAX_SECONDS, `seconds must be at most ${MAX_SECONDS}`),
     /** Frame rate of the clip, as the timeline's (23.976 is sent as 23.976 or 24000/1001). */
-    fps: finite('fps').pipe(z.number().min(6, 'fps must be at least 6').max(60, 'fps must be at most 60')),
+    fps: finite('fps').min(6, 'fps must be at least 6').max(60, 'fps must be at most 60'),
     /** Output frame size; default: the model's native aspect, at least 256 px tall. */
     width: z.number().int('width must be an integer').min(16).max(8192).optional(),
     height: z.number().int('height must be an integer').min(16).max(8192).optional(),
     seed: z.number().int('seed must be an integer').min(0).max(2 ** 32 - 1).optional(),
     steps: z.number().int('steps must be an integer').min(1, 'steps must be at least 1').max(200, 'steps must be at most 200').optional(),
-    guidance: finite('guidance').pipe(z.number().min(0).max(30)).optional(),
+    guidance: finite('guidance').min(0).max(30).optional(),
     sampler: SamplerNameSchema.optional(),
     /** Model name as listed by `GET /v1/models`; default: the bundled model. */
     model: z.string().min(1).max(200).optional(),
@@ -283,7 +282,8 @@ export function protocolMajor(version: string): number {
 
 /** Formats a zod error as a LongshotError that names the first failing field and what to do. */
 export function validationError(error: z.ZodError, root: string): LongshotError {
-  const issue = error.issues[0]!;
+  // An unknown field first: a misnamed one (`duration` for `seconds`) also leaves the right one missing, which alone says less.
+  const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0]!;
   const field = [root, ...issue.path.map(String)].filter(Boolean).join('.');
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove them`;

@@ -2,14 +2,14 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { api, request, startTestDaemon, StreamClient, tempDir, waitForJob } from './support/daemon-harness';
-import { mountTmpfs, type Tmpfs } from './support/tmpfs';
+import { cannotMountTmpfs, mountTmpfs, type Tmpfs } from './support/tmpfs';
 
 /** A tmpfs of `size` for one test, which the test must unmount. */
 function disk(size: string, dir = tempDir('longshot-tmpfs-')): Tmpfs {
   return mountTmpfs(dir, size) as Tmpfs;
 }
 
-const cannotMount = ((probe) => (typeof probe === 'string' ? probe : (probe.unmount(), null)))(mountTmpfs(tempDir('longshot-tmpfs-'), '4k'));
+const cannotMount = cannotMountTmpfs();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const describeDisk = cannotMount ? describe.skip : describe;
 if (cannotMount) process.stderr.write(`disk-full tests skipped: ${cannotMount}\n`);

@@ -16,10 +16,21 @@ export interface CommandArgs {
   text(name: string): string | undefined;
 }
 
-/** Parses argv for one command; unknown flags are a usage error naming the flag. */
+/**
+ * Parses argv for one command; unknown flags are a usage error naming the flag. A negative number after a flag that
+ * takes a value (`--seconds -2`) is that flag's value, so its own check can say what is wrong with it.
+ */
 export function parseCommandArgs(argv: string[], options: NonNullable<ParseArgsConfig['options']>): CommandArgs {
+  const all = { ...SETTING_FLAGS, ...options };
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [arg, next] = [argv[i]!, argv[i + 1]];
+    const takesValue = arg.startsWith('--') && all[arg.slice(2)]?.type === 'string';
+    if (takesValue && next !== undefined && /^-\.?\d/.test(next)) args.push(`${arg}=${argv[++i]}`);
+    else args.push(arg);
+  }
   try {
-    const parsed = parseArgs({ args: argv, options: { ...SETTING_FLAGS, ...options }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args, options: all, allowPositionals: true, strict: true });
     const values = parsed.values as CommandArgs['values'];
     return { values, positionals: parsed.positionals, text: (name) => (typeof values[name] === 'string' ? (values[name] as string) : undefined) };
   } catch (err) {

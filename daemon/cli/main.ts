@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { LongshotError, toErrorBody } from '../../shared/errors';
 import { MAX_VARIATIONS, parseGenerateRequest, variationSeeds, type GenerateRequestInput, type JobWarning, type Reference } from '../../shared/protocol';
-import { loadConfig, type Config } from '../config';
+import { flagName, loadConfig, SETTINGS, type Config } from '../config';
 import { createVideoPipeline } from '../engine/pipeline';
 import { benchPipeline } from '../engine/bench';
 import { benchFootage } from './bench-footage';
@@ -30,10 +30,10 @@ Commands:
   doctor     check providers, ffmpeg, the data folder and model hashes (--json)
   bench      measure the engine: step time, overhead, 2 s clip time, first preview (--json)
 
-Settings (flag or environment variable): --port LONGSHOT_PORT, --data-dir LONGSHOT_DATA_DIR,
-  --models-dir LONGSHOT_MODELS_DIR, --default-model LONGSHOT_MODEL, --device LONGSHOT_DEVICE,
-  --threads LONGSHOT_THREADS, --ffmpeg-path LONGSHOT_FFMPEG, --queue-cap LONGSHOT_QUEUE_CAP,
-  --log-level LONGSHOT_LOG_LEVEL
+Settings, each a flag or an environment variable (the flag wins):
+${Object.values(SETTINGS)
+  .map((s) => `  --${flagName(s.key).padEnd(18)} ${s.env.padEnd(26)} ${s.description}`)
+  .join('\n')}
 
 Run 'longshot <command> --help' for one command's options.`;
 
@@ -112,6 +112,12 @@ const commands: Record<string, Command> = {
     securePrivateTree(config.dataDir);
     const pairing = new Pairing(config.dataDir);
     const token = pairing.token();
+    // A code only works with the daemon that reads this data folder: one on the port that does not know its token reads another.
+    const daemon = await daemonAnswering(config.port, token);
+    if (daemon === 'another data folder') {
+      throw new LongshotError('conflict', `the daemon on 127.0.0.1:${config.port} does not use the data folder ${config.dataDir} (it refuses its token), so it would not know this code: run pair with that daemon's --data-dir (or LONGSHOT_DATA_DIR)`, { field: 'data-dir' });
+    }
+    if (daemon === 'none') process.stderr.write(`note: no Longshot daemon answers on 127.0.0.1:${config.port}; start it with \`npx longshot serve\` and the same --data-dir before typing the code\n`);
     const { code, expiresAt } = pairing.createCode();
     const machine = machineId(config.dataDir);
     if (values.json) {
@@ -169,11 +175,12 @@ const commands: Record<string, Command> = {
       steps: numberFlag(text('steps'), 'steps'),
       guidance: numberFlag(text('guidance'), 'guidance'),
       sampler: text('sampler') as GenerateRequestInput['sampler'],
-      format: (text('format') ?? formatFromPath(output)) as GenerateRequestInput['format'],
+      format: outputFormat(output, text('format')) as GenerateRequestInput['format'],
       codec: text('codec') as GenerateRequestInput['codec'],
       model: text('model'),
     })));
     await assertReferencesExist(request.references, referenceFlag);
+    await assertWritableFolder(output);
     const signingIdentity = loadSigningIdentity(config.dataDir);
     // The CLI tells people in plain lines; engine log lines would only repeat them as JSON.
     const logger = createLogger(values.json ? 'silent' : 'error');
@@ -341,9 +348,41 @@ const commands: Record<string, Command> = {
   },
 };
 
-function formatFromPath(file: string): string {
-  const ext = path.extname(file).toLowerCase();
-  return ext === '.mov' ? 'mov' : ext === '' ? 'png' : 'mp4';
+/** The format `-o` names: .mp4, .mov, or no extension for a folder of PNG frames; `--format`, when given, must agree. */
+function outputFormat(output: string, formatFlag: string | undefined): string {
+  const ext = path.extname(output).toLowerCase();
+  const named = ({ '.mp4': 'mp4', '.mov': 'mov', '': 'png' } as Record<string, string>)[ext];
+  if (!named) throw new LongshotError('bad_request', `-o ${output}: Longshot writes .mp4 (H.264), .mov (ProRes or DNxHR) or, with no extension, a folder of PNG frames, not ${ext}`, { field: 'output' });
+  if (formatFlag !== undefined && ['mp4', 'mov', 'png'].includes(formatFlag) && formatFlag !== named) {
+    throw new LongshotError('bad_request', `--format ${formatFlag} does not match -o ${output}, which names ${named === 'png' ? 'a folder of PNG frames' : `a ${ext} file`}; rename the output or leave out --format`, { field: 'format' });
+  }
+  return formatFlag ?? named;
+}
+
+/** The folder `-o` writes into must exist and take a new file: said before any model loads, not after generating. */
+async function assertWritableFolder(output: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const folder = path.dirname(path.resolve(output));
+  const stat = await fs.stat(folder).catch(() => null);
+  if (!stat?.isDirectory()) throw new LongshotError('bad_request', `-o: the folder ${folder} does not exist; create it first (mkdir -p "${folder}")`, { field: 'output' });
+  const probe = path.join(folder, `.longshot-write-check-${process.pid}`);
+  try {
+    await fs.writeFile(probe, '');
+    await fs.rm(probe);
+  } catch (err) {
+    throw new LongshotError('bad_request', `-o: cannot write in ${folder} (${(err as NodeJS.ErrnoException).code}); pick a folder this user can write to`, { field: 'output', cause: err });
+  }
+}
+
+/** Whether a Longshot daemon answers on the port, and whether it takes this data folder's token. */
+async function daemonAnswering(port: number, token: string): Promise<'this data folder' | 'another data folder' | 'none'> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/jobs?limit=1`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2000) });
+    await res.body?.cancel();
+    return res.status === 200 ? 'this data folder' : res.status === 401 ? 'another data folder' : 'none';
+  } catch {
+    return 'none';
+  }
 }
 
 /** The daemon reads only absolute paths; a path typed at the command line is relative to where it was typed. */

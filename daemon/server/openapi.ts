@@ -24,6 +24,19 @@ const SUMMARIES: Record<string, string> = {
 
 const BODIES: Record<string, z.ZodType> = { 'post /v1/jobs': GenerateRequestSchema, 'post /v1/pair': PairRequestSchema };
 
+/** Reference kinds the daemon writes in its own records and refuses from clients: not part of the published API. */
+const INTERNAL_KINDS = new Set(['stored']);
+
+/** A JSON Schema without the alternatives (`oneOf`/`anyOf` members) whose `kind` is internal. */
+function withoutInternalKinds(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutInternalKinds);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const isInternal = (member: unknown) => INTERNAL_KINDS.has((member as { properties?: { kind?: { const?: string } } }).properties?.kind?.const ?? '');
+  return Object.fromEntries(
+    Object.entries(schema).map(([key, value]) => [key, withoutInternalKinds(key === 'oneOf' || key === 'anyOf' ? (value as unknown[]).filter((m) => !isInternal(m)) : value)]),
+  );
+}
+
 /** Express `:id` → OpenAPI `{id}`. */
 const openApiPath = (expressPath: string) => expressPath.replace(/:(\w+)/g, '{$1}');
 
@@ -45,7 +58,7 @@ export function openApiDocument(routes: readonly RouteShape[], version: string):
         summary: SUMMARIES[key] ?? key,
         ...(route.public ? { security: [] } : {}),
         ...(params.length ? { parameters: params } : {}),
-        ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(body, { io: 'input', unrepresentable: 'any' }) } } } } : {}),
+        ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: withoutInternalKinds(z.toJSONSchema(body, { io: 'input', unrepresentable: 'any' })) } } } } : {}),
         responses: {
           '200': { description: 'OK' },
           default: { description: 'An error: a code from shared/errors.ts and a message naming the field and the fix', content: { 'application/json': { schema: { type: 'object', properties: { error: errorSchema }, required: ['error'] } } } },

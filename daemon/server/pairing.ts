@@ -18,7 +18,12 @@ const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 interface StoredCode {
   sha256: string;
   expiresAt: number;
+  /** Codes this one replaced while they were still valid, and when: typing one is told so, not just "wrong". */
+  replaced?: { sha256: string; at: number }[];
 }
+
+/** How many replaced codes are remembered. */
+const REPLACED_CODES_KEPT = 4;
 
 /**
  * The per-install pairing secret and its one-time codes. The token lives 0600 in the data folder; `longshot pair`
@@ -81,7 +86,9 @@ export class Pairing {
   createCode(): { code: string; expiresAt: Date } {
     let raw = '';
     for (let i = 0; i < 8; i++) raw += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
-    const stored: StoredCode = { sha256: hash(raw), expiresAt: this.now() + PAIRING_CODE_TTL_MS };
+    const previous = this.readCode();
+    const replaced = previous && this.now() <= previous.expiresAt ? [...(previous.replaced ?? []), { sha256: previous.sha256, at: this.now() }].slice(-REPLACED_CODES_KEPT) : [];
+    const stored: StoredCode = { sha256: hash(raw), expiresAt: this.now() + PAIRING_CODE_TTL_MS, replaced };
     writePrivate(this.codeFile, JSON.stringify(stored));
     return { code: `${raw.slice(0, 4)}-${raw.slice(4)}`, expiresAt: new Date(stored.expiresAt) };
   }
@@ -120,7 +127,11 @@ export class Pairing {
       throw invalid('the pairing code has expired (codes live 5 minutes)');
     }
     const normalised = code.toUpperCase().replace(/[\s-]/g, '');
-    if (!sameSecret(hash(normalised), stored.sha256)) throw invalid('wrong code; check it against what `npx longshot pair` printed');
+    if (!sameSecret(hash(normalised), stored.sha256)) {
+      const replacedAt = stored.replaced?.find((r) => sameSecret(hash(normalised), r.sha256))?.at;
+      if (replacedAt !== undefined) throw new LongshotError('unauthorized', `code: this code was replaced at ${new Date(replacedAt).toLocaleTimeString()} by a newer one (each \`npx longshot pair\` ends the code before it); type the code it printed last`, { field: 'code' });
+      throw invalid('wrong code; check it against what `npx longshot pair` printed');
+    }
     fs.rmSync(this.codeFile, { force: true });
     fs.rmSync(this.remadeFile, { force: true });
     return this.token();

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** A mounted tmpfs: a real small disk that fills up. */
@@ -8,6 +9,14 @@ export interface Tmpfs {
   /** Writes a file of zeros until the disk has no page left; returns its path (remove it to free the disk). */
   fill(): string;
   unmount(): void;
+}
+
+/** Why this machine cannot mount a tmpfs (not root, no mount permission), or null when it can: tests skip saying why. */
+export function cannotMountTmpfs(): string | null {
+  const probe = mountTmpfs(fs.mkdtempSync(path.join(os.tmpdir(), 'longshot-probe-')), '4k');
+  if (typeof probe === 'string') return probe;
+  probe.unmount();
+  return null;
 }
 
 /**
