@@ -66,6 +66,23 @@ describe('motion transfer', () => {
     expect(meanAbs(frames[6]!, B)).toBeLessThan(meanAbs(frames[6]!, A));
   });
 
+  test("in a fill, a pixel shows the side the model's frame agrees with, not a ghost of both", () => {
+    const A = picture(W, H, 0);
+    const B = picture(W, H, 0);
+    // Something that is there after the gap (a white block) and, in the model's frames, already at the start of it.
+    for (let y = 40; y < 80; y++) for (let x = 60; x < 100; x++) B.fill(255, (y * W + x) * 3, (y * W + x) * 3 + 3);
+    const generated = [0, 1, 2, 3].map(() => areaResize(B, W, H, w, h));
+    const [first] = transferMotion({
+      width: W, height: H, smallWidth: w, smallHeight: h, generated,
+      before: { full: A, small: areaResize(A, W, H, w, h) }, after: { full: B, small: areaResize(B, W, H, w, h) }, residual: { gain: 0, smoothing: 0 },
+    });
+    // At k = 0 time alone would give B a fifth of the block; the model's frame shows it whole.
+    const centre = ((60 * W) + 80) * 3;
+    expect(first![centre]).toBeGreaterThan(240);
+    // Where both sides agree, the frame is that picture.
+    expect(Math.abs(first![((10 * W) + 10) * 3]! - A[((10 * W) + 10) * 3]!)).toBeLessThan(3);
+  });
+
   test('without a known frame on either side it refuses', () => {
     expect(() => transferMotion({ width: W, height: H, smallWidth: w, smallHeight: h, generated: [], before: null, after: null })).toThrow(/known frame/);
   });

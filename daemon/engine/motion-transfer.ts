@@ -8,7 +8,8 @@
  * For a generated frame k: the backward map M_k to the anchor before the span (the last known frame; followed
  * frame by frame, each estimate starting from the previous one so large motion is still found) and N_k to the
  * anchor after it (a fill's first known frame); the output is (1 − w)·A(p + M_k(p)) + w·B(p + N_k(p)) plus the
- * small residual g_k − [the same blend drawn small], upsampled; w = k / (n + 1) in a fill, 0 or 1 with one anchor.
+ * small residual g_k − [the same blend drawn small], upsampled and scaled (ResidualOptions); w is 0 or 1 with one
+ * anchor, and in a fill starts from k / (n + 1) and leans, pixel by pixel, to the side that matches g_k (blendWeights).
  */
 import { DEFAULT_FLOW_OPTIONS, estimateFlow, lumaOfRgb, sampleBilinear, type FlowField } from './optical-flow';
 
@@ -112,22 +113,28 @@ export function transferMotion(input: MotionTransferInput): Uint8Array[] {
   const plane = w * h;
   const kx = W / w;
   const ky = H / h;
-  const weightAfterOf = (k: number) => (before && after ? (k + 1) / (n + 1) : after ? 1 : 0);
-  // The residuals, small: each model frame less the blend of the anchors drawn along their maps at its size.
+  const timeWeightAfter = (k: number) => (before && after ? (k + 1) / (n + 1) : after ? 1 : 0);
+  // Small, for each frame: both anchors drawn along their maps, the share of the one after in each pixel, and the
+  // residual (the model's frame less that blend).
+  const drawnSmall = (anchor: Float32Array[] | null, map: FlowField | undefined): Float32Array[] | null => {
+    if (!anchor || !map) return null;
+    return anchor.map((channel) => {
+      const out = new Float32Array(plane);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = sampleBilinear(channel, w, h, x + map.data[y * w + x]!, y + map.data[plane + y * w + x]!);
+      return out;
+    });
+  };
+  const weightsAfter: Float32Array[] = [];
   const residuals = generated.map((frame, k) => {
-    const weightAfter = weightAfterOf(k);
-    const mapA = mapsBefore?.[k];
-    const mapB = mapsAfter?.[k];
+    const fromBefore = drawnSmall(smallBefore, mapsBefore?.[k]);
+    const fromAfter = drawnSmall(smallAfter, mapsAfter?.[k]);
+    const weight = blendWeights(frame, fromBefore, fromAfter, timeWeightAfter(k), w, h);
+    weightsAfter.push(weight);
     const residual = [new Float32Array(plane), new Float32Array(plane), new Float32Array(plane)];
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const p = y * w + x;
-        for (let c = 0; c < 3; c++) {
-          let drawn = 0;
-          if (mapA) drawn += (1 - weightAfter) * sampleBilinear(smallBefore![c]!, w, h, x + mapA.data[p]!, y + mapA.data[plane + p]!);
-          if (mapB) drawn += weightAfter * sampleBilinear(smallAfter![c]!, w, h, x + mapB.data[p]!, y + mapB.data[plane + p]!);
-          residual[c]![p] = frame[p * 3 + c]! - drawn;
-        }
+    for (let p = 0; p < plane; p++) {
+      for (let c = 0; c < 3; c++) {
+        const drawn = (fromBefore ? (1 - weight[p]!) * fromBefore[c]![p]! : 0) + (fromAfter ? weight[p]! * fromAfter[c]![p]! : 0);
+        residual[c]![p] = frame[p * 3 + c]! - drawn;
       }
     }
     return residual;
@@ -144,7 +151,7 @@ export function transferMotion(input: MotionTransferInput): Uint8Array[] {
     });
   });
   return generated.map((_, k) => {
-    const weightAfter = weightAfterOf(k);
+    const weightMap = weightsAfter[k]!;
     const mapA = mapsBefore?.[k];
     const mapB = mapsAfter?.[k];
     const residual = smoothed[k]!;
@@ -155,6 +162,7 @@ export function transferMotion(input: MotionTransferInput): Uint8Array[] {
         const sx = (X + 0.5) / kx - 0.5;
         const o = (Y * W + X) * 3;
         const rgb = [0, 0, 0];
+        const weightAfter = sampleBilinear(weightMap, w, h, sx, sy);
         if (mapA) {
           const fx = X + sampleBilinear(mapA.data, w, h, sx, sy) * kx;
           const fy = Y + sampleBilinear(mapA.data.subarray(plane), w, h, sx, sy) * ky;
@@ -173,4 +181,33 @@ export function transferMotion(input: MotionTransferInput): Uint8Array[] {
     }
     return out;
   });
+}
+
+/** How far apart the two sides' drawings may be (mean of |difference| over RGB, levels) before the one nearer the
+ * model's frame takes a pixel over: below it, the blend follows time alone. */
+const BLEND_SOFTNESS = 8;
+
+/**
+ * The share of the anchor after the span in each small pixel. With one anchor it is 0 or 1. In a fill it starts from
+ * time (k + 1) / (n + 1) and leans to the side whose drawing matches the model's frame there, each side weighted by
+ * exp(−error / softness): where the two sides disagree (something moved in or out) the frame shows one of them, not
+ * a ghost of both, and where they agree it fades with time.
+ */
+function blendWeights(frame: Uint8Array, fromBefore: Float32Array[] | null, fromAfter: Float32Array[] | null, timeWeight: number, w: number, h: number): Float32Array {
+  const plane = w * h;
+  const out = new Float32Array(plane).fill(fromAfter ? (fromBefore ? timeWeight : 1) : 0);
+  if (!fromBefore || !fromAfter) return out;
+  const error = (drawn: Float32Array[]) => {
+    const e = new Float32Array(plane);
+    for (let p = 0; p < plane; p++) e[p] = (Math.abs(frame[p * 3]! - drawn[0]![p]!) + Math.abs(frame[p * 3 + 1]! - drawn[1]![p]!) + Math.abs(frame[p * 3 + 2]! - drawn[2]![p]!)) / 3;
+    return e;
+  };
+  const errorBefore = error(fromBefore);
+  const errorAfter = error(fromAfter);
+  for (let p = 0; p < plane; p++) {
+    const a = (1 - timeWeight) * Math.exp(-errorBefore[p]! / BLEND_SOFTNESS);
+    const b = timeWeight * Math.exp(-errorAfter[p]! / BLEND_SOFTNESS);
+    out[p] = a + b > 0 ? b / (a + b) : timeWeight;
+  }
+  return out;
 }
