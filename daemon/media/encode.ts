@@ -57,11 +57,11 @@ export function defaultOutputSize(nativeWidth: number, nativeHeight: number): { 
   return { width: even(nativeWidth * factor), height: even(nativeHeight * factor) };
 }
 
-/** Scales frames to cover width × height and centre-crops the rest, so an output size of another aspect than the
- * frames (footage the model does not draw at, or a --size) is cropped, never stretched; `scaleOptions` are
- * appended to the scale filter's options. */
-export function coverScale(width: number, height: number, scaleOptions = ''): string {
-  return `scale=${width}:${height}:force_original_aspect_ratio=increase:flags=lanczos${scaleOptions},crop=${width}:${height}`;
+/** Scales RGB frames to cover width × height and centre-crops the rest, so an output size of another aspect than the
+ * frames (footage the model does not draw at, or a --size) is cropped, never stretched. Cropped in RGB, where the
+ * size is exact: after a 4:2:0 conversion ffmpeg would round an odd size down without a word. */
+export function coverScale(width: number, height: number): string {
+  return `scale=${width}:${height}:force_original_aspect_ratio=increase:flags=lanczos,crop=${width}:${height}`;
 }
 
 /** Rec. 709 primaries, transfer and matrix, limited range, in the stream and the container's `colr`, so Premiere does not guess. */
@@ -107,7 +107,7 @@ export async function encodeClip(ffmpegPath: string, frames: Uint8Array[], optio
   const metadata = Object.entries(options.metadata).flatMap(([k, v]) => ['-metadata', `${k}=${v}`]);
   const args = [
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-framerate', fpsRational(options.fps), '-i', 'pipe:0',
-    '-vf', coverScale(outWidth, outHeight, format === 'png' ? '' : REC709_FILTER), '-frames:v', String(frames.length),
+    '-vf', `${coverScale(outWidth, outHeight)}${format === 'png' ? '' : `,scale=flags=lanczos${REC709_FILTER}`}`, '-frames:v', String(frames.length),
     ...codecArgs(format, options.codec ?? 'prores-422'), ...(format === 'png' ? [] : metadata), '-y', target,
   ];
   try {
