@@ -27,6 +27,9 @@ class UViTConfig:
     mlp_ratio: float = 4.0
     vocab: int = 31
     text_len: int = 24
+    # 0: the text input is token ids [B, L] through the U-ViT's own word embedding (vocab). > 0: it is a text
+    # encoder's output [B, L, text_dim] (CLIP, T5, a package's text.onnx), projected to the width by a Linear.
+    text_dim: int = 0
     context_frames: int = 4
     # What the network's last layer predicts. "x0": the clean frames, turned into the package's v output inside the
     # graph. A patch token of width D cannot carry the full-rank per-pixel noise that eps or v are at low noise levels
@@ -137,7 +140,7 @@ def timestep_embedding(values: torch.Tensor, dim: int, max_period: float = 10000
 
 class UViT(nn.Module):
     """x [B, F, C, H, W] (noisy frames; known frames clean), known [B, F], t [B] in [0, 1], fps [B],
-    tokens [B, L] → v-prediction [B, F, C, H, W]."""
+    tokens [B, L] (or text embeddings [B, L, text_dim]) → v-prediction [B, F, C, H, W]."""
 
     def __init__(self, cfg: UViTConfig):
         super().__init__()
@@ -149,7 +152,10 @@ class UViT(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, cfg.patch_tokens, d))
         self.time_embed = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
         self.fps_embed = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
-        self.word_embed = nn.Embedding(cfg.vocab, d)
+        if cfg.text_dim:
+            self.text_proj = nn.Linear(cfg.text_dim, d)
+        else:
+            self.word_embed = nn.Embedding(cfg.vocab, d)
         self.text_pos = nn.Parameter(torch.zeros(1, cfg.text_len, d))
         half = cfg.depth // 2
         self.in_blocks = nn.ModuleList([Block(d, cfg.heads, cfg.mlp_ratio) for _ in range(half)])
@@ -232,7 +238,7 @@ class UViT(nn.Module):
         patches = self.patch_embed(self.patchify(torch.cat([x, mask], dim=2))) + self.pos_embed  # B N D
         time_token = self.time_embed(timestep_embedding(t * 1000, cfg.width_dim)).unsqueeze(1)   # B 1 D
         fps_token = self.fps_embed(timestep_embedding(fps * 10, cfg.width_dim)).unsqueeze(1)     # B 1 D
-        words = self.word_embed(tokens) + self.text_pos                                           # B L D
+        words = (self.text_proj(tokens) if cfg.text_dim else self.word_embed(tokens)) + self.text_pos  # B L D
         x = torch.cat([time_token, fps_token, words, patches], dim=1)                            # B (2+L+N) D
         skips = []
         for block in self.in_blocks:

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
 import { generatedFrameSize, referenceFrameSize, type ModelManifest, type ModelPackage } from './model-package';
-import { checkGraphTensors, createSession } from './model-runner';
+import { checkGraphTensors, createCompanionSession } from './model-runner';
 
 /** Time spent in a codec's graphs (scale and shift included) since it was made, for `longshot bench`. */
 export interface CodecTiming {
@@ -99,10 +99,7 @@ export class OnnxFrameCodec implements FrameCodec {
     const sessions: ort.InferenceSession[] = [];
     try {
       for (const [role, graph] of [['encoder', latent.encoder], ['decoder', latent.decoder]] as const) {
-        const session = await createSession(pkg, graph.file, provider, threads).catch((err: Error) => {
-          if (err instanceof LongshotError) throw err;
-          throw new LongshotError('engine_failed', `device: ${provider} cannot run ${graph.file} of ${pkg.manifest.name} (${err.message.split('\n')[0]}); use --device cpu`, { field: 'device', cause: err });
-        });
+        const session = await createCompanionSession(pkg, graph.file, provider, threads);
         sessions.push(session);
         checkGraphTensors(session, pkg, graph.file, { [`latent.${role}.input`]: graph.input }, { [`latent.${role}.output`]: graph.output });
       }

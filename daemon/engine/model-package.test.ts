@@ -45,7 +45,7 @@ describe('bad packages are refused with model_invalid, naming the folder and the
   test('a missing file', async () => {
     const dir = await copyPackage('missing');
     await fs.rm(path.join(dir, 'vocab.json'));
-    await expect(loadPackage(dir)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(new RegExp(`${dir}.*file vocab.json is missing`)) });
+    await expect(loadPackage(dir)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(new RegExp(`${dir}.*file vocab.json \\(model.json tokenizer.file\\) is missing`)) });
   });
 
   test('a file whose content does not match its sha256', async () => {

@@ -57,8 +57,14 @@ export const ModelManifestSchema = z.object({
   motion_transfer: z.object({ residual_gain: z.number().min(0).max(2), residual_smoothing: z.number().int().min(0).max(8) }).optional(),
   inputs: z.object({ x: tensorSpec, known: tensorSpec, t: tensorSpec, fps: tensorSpec, text: tensorSpec }),
   outputs: z.object({ prediction: tensorSpec }),
-  tokenizer: z.object({ type: z.literal('word'), file: z.string(), max_length: z.number().int().positive() }),
-  text_encoder: z.object({ file: z.string(), input: z.string(), output: z.string() }).nullable(),
+  /** `word`: our word vocabulary; `huggingface`: a tokenizer.json (BPE, WordPiece, Unigram), padded with pad_token or
+   * its own padding.pad_id. */
+  tokenizer: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('word'), file: z.string(), max_length: z.number().int().positive() }),
+    z.object({ type: z.literal('huggingface'), file: z.string(), max_length: z.number().int().positive(), pad_token: z.string().min(1).optional() }),
+  ]),
+  /** A text-encoder graph: token ids (and an attention mask, when it takes one) [B, L] in, embeddings out as inputs.text. */
+  text_encoder: z.object({ file: z.string(), input: z.string(), attention_mask: z.string().optional(), output: z.string() }).nullable(),
   weights_dtype: z.enum(['float32', 'float16']),
   /** Required when space is "latent" (format /2 only), absent for pixel packages. */
   latent: LatentSchema.optional(),
@@ -97,8 +103,9 @@ export function notJson(err: unknown): string {
  * A file of a package as it may be read: a regular file (no FIFO, device or folder) whose real path, links followed,
  * lies inside the package's real folder. Returns the real path and its size; refuses naming the file and why.
  */
-async function confinedFile(dir: string, file: string): Promise<{ real: string; size: number; mtimeMs: number }> {
-  const full = path.resolve(dir, file);
+async function confinedFile(dir: string, name: string, field?: string): Promise<{ real: string; size: number; mtimeMs: number }> {
+  const file = field ? `${name} (model.json ${field})` : name;
+  const full = path.resolve(dir, name);
   if (!isInside(path.resolve(dir), full)) throw invalid(dir, `file ${file} lies outside the package`);
   const [realDir, real] = await Promise.all([fs.realpath(dir), fs.realpath(full).catch(() => null)]);
   if (!real) throw invalid(dir, `file ${file} is missing`);
@@ -192,7 +199,7 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
     ['inputs.known', manifest.inputs.known, ['B', F], 'frames_per_window'],
     ['inputs.t', manifest.inputs.t, ['B'], 'one time a batch row'],
     ['inputs.fps', manifest.inputs.fps, ['B'], 'one rate a batch row'],
-    ['inputs.text', manifest.inputs.text, manifest.text_encoder ? null : ['B', manifest.tokenizer.max_length], 'tokenizer.max_length'],
+    ['inputs.text', manifest.inputs.text, textShape(manifest), manifest.text_encoder ? "tokenizer.max_length and the text encoder's width D" : 'tokenizer.max_length'],
     ...codecShapes,
   ];
   for (const [key, spec, expected, because] of expectedShapes) {
@@ -200,19 +207,31 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
       throw invalid(dir, `model.json ${key}.shape is ${JSON.stringify(spec.shape)}, but model.json says ${JSON.stringify(expected)} (from ${because})`);
     }
   }
+  const textDtype = manifest.text_encoder ? 'float32' : 'int64';
+  if (manifest.inputs.text.dtype !== textDtype) throw invalid(dir, `model.json inputs.text.dtype is ${manifest.inputs.text.dtype}, but ${manifest.text_encoder ? 'a text encoder gives float32 embeddings' : 'token ids are int64 (text_encoder is null)'}`);
   if (manifest.context_frames >= F) throw invalid(dir, `model.json context_frames (${manifest.context_frames}) must be less than frames_per_window (${F})`);
   checkTensorSizes(dir, manifest);
   const codecFiles = latent ? [latent.encoder.file, latent.decoder.file] : [];
-  const needed = [GRAPH_FILE, manifest.tokenizer.file, ...(manifest.text_encoder ? [manifest.text_encoder.file] : []), ...codecFiles];
-  for (const file of needed) if (!manifest.files[file]) throw invalid(dir, `model.json "files" does not list ${file}`);
+  const textEncoderFiles = manifest.text_encoder ? [manifest.text_encoder.file] : [];
+  const fields = new Map([[manifest.tokenizer.file, 'tokenizer.file'], ...textEncoderFiles.map((file) => [file, 'text_encoder.file'] as [string, string])]);
+  const needed = [GRAPH_FILE, manifest.tokenizer.file, ...textEncoderFiles, ...codecFiles];
+  for (const file of needed) if (!manifest.files[file]) throw invalid(dir, `model.json "files" does not list ${file}${fields.has(file) ? ` (model.json ${fields.get(file)})` : ''}`);
   for (const [file, expected] of Object.entries(manifest.files)) {
-    const found = await confinedFile(dir, file);
+    const found = await confinedFile(dir, file, fields.get(file));
     if (file === manifest.tokenizer.file && found.size > PACKAGE_LIMITS.vocabularyBytes) throw invalid(dir, `file ${file} has ${found.size} bytes; a vocabulary has at most ${PACKAGE_LIMITS.vocabularyBytes}`);
     if (found.size !== expected.bytes) throw invalid(dir, `file ${file} has ${found.size} bytes, model.json says ${expected.bytes} (truncated or replaced?)`);
     if ((await hashes.sha256(found.real, found)) !== expected.sha256) throw invalid(dir, `file ${file} does not match its sha256 in model.json (corrupted or replaced)`);
   }
-  for (const file of [GRAPH_FILE, ...codecFiles]) await checkOnnxHead(dir, file);
+  for (const file of [GRAPH_FILE, ...textEncoderFiles, ...codecFiles]) await checkOnnxHead(dir, file);
   return { dir, manifest };
+}
+
+/** The U-ViT's text input: token ids ["B", L], or with a text encoder its embeddings ["B", L, D] (D: "D" when not a number, never matching). */
+function textShape(manifest: ModelManifest): (string | number)[] {
+  const L = manifest.tokenizer.max_length;
+  if (!manifest.text_encoder) return ['B', L];
+  const width = manifest.inputs.text.shape[2];
+  return ['B', L, typeof width === 'number' ? width : 'D'];
 }
 
 /**

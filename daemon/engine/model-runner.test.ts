@@ -4,6 +4,7 @@ import { loadPackage, type ModelPackage } from './model-package';
 import { ModelRunner, providerOrder } from './model-runner';
 
 const TINY = path.join(__dirname, '../../models/testdata/tiny-uvit');
+const TINY_TEXT = path.join(__dirname, '../../models/testdata/text-encoder/tiny-text');
 const logger = pino({ level: 'silent' });
 let pkg: ModelPackage;
 beforeAll(async () => {
@@ -42,21 +43,40 @@ test('run writes the batch-of-2 prediction into one buffer, reused: rows follow 
   const runner = await ModelRunner.create(pkg, { device: 'cpu', threads: 1, logger });
   try {
     const { batch } = runner;
+    const tokens = batch.text as BigInt64Array;
     const half = batch.x.length / 2;
     batch.x.fill(0.1);
     batch.t.fill(0.5);
     batch.fps.fill(24);
-    batch.tokens.fill(0n);
-    batch.tokens[0] = 8n; // row 0 "red", row 1 the unconditional prompt
+    tokens.fill(0n);
+    tokens[0] = 8n; // row 0 "red", row 1 the unconditional prompt
     const prediction = await runner.run();
     expect(prediction).toBe(runner.prediction);
     expect(prediction.every(Number.isFinite)).toBe(true);
     const conditional = prediction.slice(0, half);
     const unconditional = prediction.slice(half);
     expect(conditional).not.toEqual(unconditional);
-    batch.tokens[0] = 0n;
+    tokens[0] = 0n;
     const again = await runner.run();
     expect(again.slice(0, half)).toEqual(unconditional);
+  } finally {
+    await runner.close();
+  }
+});
+
+test('a package with a text encoder takes its embeddings: the text input is float32 [2, L, D], and rows follow it', async () => {
+  const runner = await ModelRunner.create(await loadPackage(TINY_TEXT), { device: 'cpu', threads: 1, logger });
+  try {
+    const { batch } = runner;
+    expect(batch.text).toBeInstanceOf(Float32Array);
+    expect(batch.text).toHaveLength(2 * 8 * 24);
+    batch.x.fill(0.1);
+    batch.t.fill(0.5);
+    batch.fps.fill(24);
+    (batch.text as Float32Array).fill(0.3, 0, 8 * 24);
+    const prediction = await runner.run();
+    const half = prediction.length / 2;
+    expect(prediction.slice(0, half)).not.toEqual(prediction.slice(half));
   } finally {
     await runner.close();
   }

@@ -27,8 +27,8 @@ export interface ModelBatch {
   t: Float32Array;
   /** [2] */
   fps: Float32Array;
-  /** [2, L] token ids; row 1 all zero (the unconditional prompt) */
-  tokens: BigInt64Array;
+  /** [2, L] token ids, or [2, L, D] a text encoder's embeddings (model.json inputs.text); row 1 the unconditional prompt */
+  text: BigInt64Array | Float32Array;
 }
 
 /** Largest difference allowed between a provider's probe output and the CPU's, relative to the CPU output's peak. */
@@ -57,7 +57,7 @@ export class ModelRunner {
       known: new Float32Array(2 * frames),
       t: new Float32Array(2),
       fps: new Float32Array(2),
-      tokens: new BigInt64Array(2 * text),
+      text: textArray(manifest, 2 * text),
     };
     const frameDims = [2, ...manifest.inputs.x.shape.slice(1)] as number[];
     this.feeds = {
@@ -65,7 +65,7 @@ export class ModelRunner {
       [inputs.known.name]: new ort.Tensor('float32', this.batch.known, [2, frames]),
       [inputs.t.name]: new ort.Tensor('float32', this.batch.t, [2]),
       [inputs.fps.name]: new ort.Tensor('float32', this.batch.fps, [2]),
-      [inputs.text.name]: new ort.Tensor('int64', this.batch.tokens, [2, text]),
+      [inputs.text.name]: textTensor(manifest, this.batch.text, 2),
     };
     this.prediction = new Float32Array(2 * length);
     this.fetches = { [manifest.outputs.prediction.name]: new ort.Tensor('float32', this.prediction, frameDims) };
@@ -74,7 +74,6 @@ export class ModelRunner {
   /** Creates the session on the chosen (or first working) provider, checks its inputs against model.json, warms it up. */
   static async create(pkg: ModelPackage, options: ModelRunnerOptions): Promise<ModelRunner> {
     const { manifest } = pkg;
-    if (manifest.text_encoder) throw new LongshotError('model_invalid', `model package ${pkg.dir}: model.json text_encoder: separate text-encoder graphs are not supported by this engine yet; export token inputs (text_encoder: null)`);
     const known = providerOrder();
     const device = options.device.toLowerCase();
     if (device !== 'auto' && !known.includes(device)) {
@@ -123,10 +122,21 @@ export class ModelRunner {
   }
 }
 
-/** One window's sizes: x is [B, F, ...one frame] (a pixel frame [C, H, W] or a latent), `length` its floats a row. */
+/** One window's sizes: x is [B, F, ...one frame] (a pixel frame [C, H, W] or a latent), `length` its floats a row; `text` the values of one text row. */
 function geometry(manifest: ModelManifest): { frames: number; text: number; length: number } {
   const [, frames, ...frame] = manifest.inputs.x.shape as number[];
-  return { frames: frames!, text: manifest.inputs.text.shape[1] as number, length: frame.reduce((n, d) => n * d, frames!) };
+  const text = (manifest.inputs.text.shape.slice(1) as number[]).reduce((n, d) => n * d, 1);
+  return { frames: frames!, text, length: frame.reduce((n, d) => n * d, frames!) };
+}
+
+/** Rows of the U-ViT's text input: token ids (int64) or a text encoder's embeddings (float32), as model.json says. */
+function textArray(manifest: ModelManifest, length: number): BigInt64Array | Float32Array {
+  return manifest.inputs.text.dtype === 'int64' ? new BigInt64Array(length) : new Float32Array(length);
+}
+
+function textTensor(manifest: ModelManifest, data: BigInt64Array | Float32Array, rows: number): ort.Tensor {
+  const dims = [rows, ...(manifest.inputs.text.shape.slice(1) as number[])];
+  return data instanceof BigInt64Array ? new ort.Tensor('int64', data, dims) : new ort.Tensor('float32', data, dims);
 }
 
 /**
@@ -137,6 +147,17 @@ export async function createSession(pkg: ModelPackage, file: string, provider: s
   return ort.InferenceSession.create(path.join(pkg.dir, file), sessionOptions(provider, threads)).catch((err: Error) => {
     if (provider !== 'cpu') throw err;
     throw new LongshotError('model_invalid', `model package ${pkg.dir}: file ${file} cannot be loaded by onnxruntime (${err.message.split('\n')[0]})`, { cause: err });
+  });
+}
+
+/**
+ * A session for a graph that runs beside the U-ViT (a codec, the text encoder), on the provider the U-ViT runs on:
+ * a provider that cannot run it is an engine_failed error on the device field.
+ */
+export async function createCompanionSession(pkg: ModelPackage, file: string, provider: string, threads: number): Promise<ort.InferenceSession> {
+  return createSession(pkg, file, provider, threads).catch((err: Error) => {
+    if (err instanceof LongshotError) throw err;
+    throw new LongshotError('engine_failed', `device: ${provider} cannot run ${file} of ${pkg.manifest.name} (${err.message.split('\n')[0]}); use --device cpu`, { field: 'device', cause: err });
   });
 }
 
@@ -192,7 +213,7 @@ async function probe(session: ort.InferenceSession, provider: string, pkg: Model
     [manifest.inputs.known.name]: new ort.Tensor('float32', new Float32Array(frames), [1, frames]),
     [manifest.inputs.t.name]: new ort.Tensor('float32', new Float32Array([0.5]), [1]),
     [manifest.inputs.fps.name]: new ort.Tensor('float32', new Float32Array([24]), [1]),
-    [manifest.inputs.text.name]: new ort.Tensor('int64', new BigInt64Array(text), [1, text]),
+    [manifest.inputs.text.name]: textTensor(manifest, textArray(manifest, text), 1),
   };
   const outputName = manifest.outputs.prediction.name;
   const output = (await session.run(feeds))[outputName]!.data as Float32Array;

@@ -10,7 +10,7 @@ import { PreviewJpegEncoder } from './preview-jpeg';
 import { measureReadBack, type ReadBack } from './read-back';
 import { createSampler } from './sampler';
 import { alphaAt, sigmaAt } from './schedule';
-import { WordTokenizer } from './tokenizer';
+import { createTextConditioning, type TextConditioning } from './text-conditioning';
 import { FootageVideoPipeline } from './pipeline-footage';
 import { modelToRgb, rgbToModel } from './pixels';
 import { PREVIEW_INTERVAL_MS, type PipelineInput, type PipelineRunOptions, type RgbFrame, type VideoPipeline } from './types';
@@ -39,13 +39,16 @@ const PREVIEW_QUALITY = 70;
 /** Loads and validates a package, creates its ORT sessions once (the U-ViT probed and warmed up) and returns the pipeline. */
 export async function createVideoPipeline(packageDir: string, options: VideoPipelineOptions): Promise<EngineVideoPipeline> {
   const pkg = await loadPackage(packageDir, options.hashes);
-  const tokenizer = await WordTokenizer.load(pkg.dir, pkg.manifest.tokenizer.file, pkg.manifest.tokenizer.max_length);
   const runner = await ModelRunner.create(pkg, options);
   const codec = await createFrameCodec(pkg, runner.provider, options.threads, options.logger).catch(async (err: unknown) => {
     await runner.close();
     throw err;
   });
-  const native = new UViTVideoPipeline(pkg.manifest, runner, codec, tokenizer, options.logger);
+  const text = await createTextConditioning(pkg, runner, options.threads, options.logger).catch(async (err: unknown) => {
+    await Promise.all([runner.close(), codec.close()]);
+    throw err;
+  });
+  const native = new UViTVideoPipeline(pkg.manifest, runner, codec, text, options.logger);
   if (pkg.manifest.footage_render !== 'motion-transfer') return native;
   const residual = pkg.manifest.motion_transfer;
   return new FootageVideoPipeline(native, residual && { gain: residual.residual_gain, smoothing: residual.residual_smoothing });
@@ -74,7 +77,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     private readonly manifest: ModelManifest,
     readonly runner: ModelRunner,
     readonly codec: FrameCodec,
-    private readonly tokenizer: WordTokenizer,
+    private readonly text: TextConditioning,
     private readonly logger: Logger,
   ) {
     this.modelName = manifest.name;
@@ -90,7 +93,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
   }
 
   unknownWords(prompt: string): string[] {
-    return this.tokenizer.encode(prompt).unknownWords;
+    return this.text.unknownWords(prompt);
   }
 
   run(input: PipelineInput, options: PipelineRunOptions = {}): Promise<RgbFrame[]> {
@@ -117,11 +120,9 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     };
     throwIfCancelled('before it started');
 
-    // 2. Tokens: row 0 the prompt, row 1 all padding (the unconditional prompt of classifier-free guidance).
-    const { ids, unknownWords } = this.tokenizer.encode(input.prompt);
+    // 2. Text: row 0 the prompt, row 1 the unconditional prompt of classifier-free guidance.
+    const unknownWords = await this.text.write(input.prompt);
     if (unknownWords.length) this.logger.warn({ unknownWords }, 'prompt words the model does not know were ignored');
-    batch.tokens.fill(0n);
-    batch.tokens.set(ids, 0);
     batch.fps.fill(input.fps);
 
     // 3. Windows, and the clean frames they can see: the references the plan uses, in model values [C, H, W],
@@ -271,7 +272,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
 
   async close(): Promise<void> {
     await this.queue;
-    await Promise.all([this.runner.close(), this.codec.close()]);
+    await Promise.all([this.runner.close(), this.codec.close(), this.text.close()]);
   }
 }
 
