@@ -57,13 +57,17 @@ def sampling_grid(steps: int) -> torch.Tensor:
 
 @torch.no_grad()
 def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor,
-                  steps: int, guidance: float, generator: torch.Generator, guidance_t_min: float = 0.0) -> torch.Tensor:
+                  steps: int, guidance: float, generator: torch.Generator, guidance_t_min: float = 0.0,
+                  noise: torch.Tensor | None = None, uncond: torch.Tensor | None = None,
+                  clip_range: tuple[float, float] | None = None) -> torch.Tensor:
     """One window [B, F, C, H, W]: DPM-Solver++(2M) in data prediction; known frames stay clean references; guidance
-    at t >= guidance_t_min, the prompt's prediction alone below."""
+    at t >= guidance_t_min, the prompt's prediction alone below. `noise` is x_T (drawn from `generator` when None);
+    `uncond` the unconditional text input (all-zero token ids when None; a text encoder's output of "" for a package
+    with one); `clip_range` clips each x0 estimate as the engine does in pixel space (None: latents, unbounded)."""
     b = x_known.shape[0]
     k = known.view(b, known.shape[1], *([1] * (x_known.dim() - 2)))  # B F 1 … (frames or latents)
-    x = torch.randn(x_known.shape, generator=generator)
-    uncond = torch.zeros_like(tokens)
+    x = torch.randn(x_known.shape, generator=generator) if noise is None else noise
+    uncond = torch.zeros_like(tokens) if uncond is None else uncond
     grid = sampling_grid(steps)
     previous_x0, previous_h = None, 0.0
     for i in range(steps):
@@ -76,6 +80,8 @@ def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: 
         scale = guidance if t >= guidance_t_min else 1.0
         v = v[b:] + scale * (v[:b] - v[b:])
         x0 = alpha * x_in - sigma * v
+        if clip_range is not None:
+            x0 = x0.clamp(*clip_range)
         h = math.log(alpha_next / sigma_next) - math.log(alpha / sigma)
         on_d = -alpha_next * math.expm1(-h)
         if previous_x0 is None:
@@ -97,9 +103,9 @@ def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: 
 @torch.no_grad()
 def sample_sequence(network: torch.nn.Module, frames: int, context_frames: int, frame_shape: tuple, tokens: torch.Tensor,
                     frame_count: int, fps: float, steps: int, guidance: float, generator: torch.Generator,
-                    guidance_t_min: float = 0.0) -> torch.Tensor:
+                    guidance_t_min: float = 0.0, clip_range: tuple[float, float] | None = None) -> torch.Tensor:
     """B-roll in the model's space [B, N, *frame_shape] (frames, or latents): forward windows, each headed by the last
-    K frames made so far."""
+    K frames made so far; `clip_range` as sample_window's."""
     b = tokens.shape[0]
     fps_t = torch.full((b,), float(fps))
     clip = torch.zeros(b, 0, *frame_shape)
@@ -109,7 +115,7 @@ def sample_sequence(network: torch.nn.Module, frames: int, context_frames: int, 
         window[:, : head.shape[1]] = head
         known = torch.zeros(b, frames)
         known[:, : head.shape[1]] = 1
-        out = sample_window(network, window, known, fps_t, tokens, steps, guidance, generator, guidance_t_min)
+        out = sample_window(network, window, known, fps_t, tokens, steps, guidance, generator, guidance_t_min, clip_range=clip_range)
         clip = torch.cat([clip, out[:, head.shape[1]:]], dim=1)
     return clip[:, :frame_count]
 
@@ -120,7 +126,7 @@ def sample_clips(model: "Sampled", prompts: list[str], frame_count: int, fps: fl
     """B-roll clips [B, N, C, H, W] in [-1, 1], sampled in the model's space (frames, or latents that are decoded once
     at the end)."""
     clip = sample_sequence(model.network, model.frames, model.context_frames, model.frame_shape, tokenize(prompts, model.text_len),
-                           frame_count, fps, steps, guidance, torch.Generator().manual_seed(seed), guidance_t_min)
+                           frame_count, fps, steps, guidance, torch.Generator().manual_seed(seed), guidance_t_min, model.clip_range)
     return model.to_frames(clip.flatten(0, 1)).view(len(prompts), frame_count, 3, *model.native)
 
 
@@ -137,6 +143,7 @@ class Sampled:
     frame_shape: tuple           # one sampled frame: (C, H, W) pixels or the latent's shape
     native: tuple                # (H, W) of the frames
     to_frames: Callable[[torch.Tensor], torch.Tensor]  # sampled frames [N, …] → pixel frames [N, 3, H, W]
+    clip_range: tuple[float, float] | None = None  # x0 estimates clipped here, as the engine does for pixel packages
 
 
 def load_sampled(checkpoint: str, weights: str, autoencoder: str | None = None, draw_scale: int = 1) -> Sampled:
@@ -157,4 +164,4 @@ def load_sampled(checkpoint: str, weights: str, autoencoder: str | None = None, 
     model = UViT(cfg)
     model.load_state_dict(state["ema" if weights == "ema" else "model"])
     return Sampled(model.eval(), cfg.frames, cfg.context_frames, cfg.text_len, (cfg.channels, cfg.height, cfg.width),
-                   (cfg.height, cfg.width), lambda x: x)
+                   (cfg.height, cfg.width), lambda x: x, clip_range=(-1.0, 1.0))
