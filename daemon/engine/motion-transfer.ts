@@ -95,7 +95,19 @@ function followMotion(anchor: Uint8Array, generated: Uint8Array[], order: number
     previous = estimateFlow(reference, lumaOfRgb(generated[k]!, width, height), DEFAULT_FLOW_OPTIONS, previous);
     maps[k] = previous;
   }
-  return maps;
+  return smoothInTime(maps);
+}
+
+/** Each map averaged with its neighbours in time (1, 2, 1): motion measured on sampled frames jitters a little from
+ * frame to frame, which the footage carried along it would show as shake. */
+function smoothInTime(maps: FlowField[]): FlowField[] {
+  return maps.map((map, k) => {
+    const prev = maps[k - 1] ?? map;
+    const next = maps[k + 1] ?? map;
+    const data = new Float32Array(map.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = (prev.data[i]! + 2 * map.data[i]! + next.data[i]!) / 4;
+    return { width: map.width, height: map.height, data };
+  });
 }
 
 /** The output frames at the footage's size (see the file's comment). */

@@ -29,9 +29,26 @@ export interface FlowOptions {
   /** Damping added to the window's structure tensor, per pixel of the window (luma levels²): flat or one-edged
    * windows move little on their own and follow the smoothing around them instead. */
   damping: number;
+  /** 3×3 mean passes over both frames first: a model's frame is softer than the footage it is compared with, and
+   * brightness constancy between a soft and a sharp picture finds motion that is not there. */
+  presmooth: number;
 }
 
-export const DEFAULT_FLOW_OPTIONS: FlowOptions = { levels: 3, iterations: 4, radius: 2, damping: 4 };
+export const DEFAULT_FLOW_OPTIONS: FlowOptions = { levels: 3, iterations: 6, radius: 2, damping: 8, presmooth: 2 };
+
+function smoothPlane(plane: Plane, passes: number): Plane {
+  if (passes === 0) return plane;
+  const { width, height } = plane;
+  let data = plane.data;
+  const tmp = new Float32Array(data.length);
+  for (let i = 0; i < passes; i++) {
+    const out = new Float32Array(data.length);
+    boxSum(data, width, height, 1, out, tmp);
+    for (let p = 0; p < out.length; p++) out[p] = out[p]! / 9;
+    data = out;
+  }
+  return { width, height, data };
+}
 
 /** Luma (Rec. 601, levels 0–255) of packed RGB bytes [h, w, 3]. */
 export function lumaOfRgb(rgb: Uint8Array, width: number, height: number): Plane {
@@ -130,8 +147,8 @@ function smoothFlow(flow: FlowField): void {
  * the pyramid starts from it, so motion larger than the pyramid reaches on its own is still found.
  */
 export function estimateFlow(reference: Plane, frame: Plane, options: FlowOptions = DEFAULT_FLOW_OPTIONS, initial?: FlowField): FlowField {
-  const pyramidRef = [reference];
-  const pyramidCur = [frame];
+  const pyramidRef = [smoothPlane(reference, options.presmooth)];
+  const pyramidCur = [smoothPlane(frame, options.presmooth)];
   while (pyramidRef.length < options.levels && Math.min(pyramidRef.at(-1)!.width, pyramidRef.at(-1)!.height) >= 16) {
     pyramidRef.push(halve(pyramidRef.at(-1)!));
     pyramidCur.push(halve(pyramidCur.at(-1)!));
