@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
 import { generatedFrameSize, referenceFrameSize, type ModelManifest, type ModelPackage } from './model-package';
 import { checkGraphTensors, createCompanionSession } from './model-runner';
+import type { OptimizedGraphCache } from './ort-session-cache';
 
 /** Time spent in a codec's graphs (scale and shift included) since it was made, for `longshot bench`. */
 export interface CodecTiming {
@@ -64,6 +65,9 @@ type CodecGraph = LatentSpec['encoder'];
 /**
  * Latent packages: encoder.onnx turns frames into codes, model latent = (code − shift) · scale per latent channel
  * (the first dim of latent.shape); decoder.onnx turns code = model latent / scale + shift back into frames.
+ * The decoder's session is created with the codec (every job decodes); the encoder's when a job first reads
+ * references (an extend or a fill): a B-roll job never pays for it (the bundled ShapesWorld encoder, a refining one,
+ * takes seconds to load).
  */
 export class OnnxFrameCodec implements FrameCodec {
   readonly timing: CodecTiming = { encodeMs: 0, decodeMs: 0 };
@@ -76,13 +80,16 @@ export class OnnxFrameCodec implements FrameCodec {
   /** Floats of one latent channel: latent.shape without its first dim. */
   private readonly channelSize: number;
   private readonly chunkFrames: number;
+  /** The encoder's session once a job has asked for it; a failed creation is forgotten, so the next job retries. */
+  private encoder: Promise<ort.InferenceSession> | null = null;
 
   private constructor(
-    private readonly encoder: ort.InferenceSession,
     private readonly decoder: ort.InferenceSession,
     private readonly latent: LatentSpec,
-    manifest: ModelManifest,
+    private readonly pkg: ModelPackage,
+    private readonly settings: CodecSessionSettings,
   ) {
+    const { manifest } = pkg;
     this.frameSize = latent.shape.reduce((n, d) => n * d, 1);
     this.channelSize = this.frameSize / latent.shape[0]!;
     this.decodedSize = generatedFrameSize(manifest);
@@ -92,29 +99,28 @@ export class OnnxFrameCodec implements FrameCodec {
     this.chunkFrames = Math.max(1, Math.min(MAX_CHUNK_FRAMES, Math.floor(CHUNK_PIXEL_FLOATS / this.decodedFrameSize)));
   }
 
-  /** Creates the encoder and decoder sessions on the provider the U-ViT runs on, checked against model.json. */
-  static async create(pkg: ModelPackage, provider: string, threads: number, logger: Logger): Promise<OnnxFrameCodec> {
+  /** Creates the decoder's session on the provider the U-ViT runs on, checked against model.json; the encoder's waits for a job. */
+  static async create(pkg: ModelPackage, settings: CodecSessionSettings): Promise<OnnxFrameCodec> {
     const latent = pkg.manifest.latent;
     if (!latent) throw new LongshotError('model_invalid', `model package ${pkg.dir}: model.json "latent" is missing`);
-    const sessions: ort.InferenceSession[] = [];
-    try {
-      for (const [role, graph] of [['encoder', latent.encoder], ['decoder', latent.decoder]] as const) {
-        const session = await createCompanionSession(pkg, graph.file, provider, threads);
-        sessions.push(session);
-        checkGraphTensors(session, pkg, graph.file, { [`latent.${role}.input`]: graph.input }, { [`latent.${role}.output`]: graph.output });
-      }
-    } catch (err) {
-      await Promise.all(sessions.map((s) => s.release().catch(() => undefined)));
+    const decoder = await openCodecGraph(pkg, 'decoder', latent.decoder, settings);
+    return new OnnxFrameCodec(decoder, latent, pkg, settings);
+  }
+
+  /** The encoder's session, created (and checked against model.json) the first time a job reads references. */
+  private encoderSession(): Promise<ort.InferenceSession> {
+    this.encoder ??= openCodecGraph(this.pkg, 'encoder', this.latent.encoder, this.settings).catch((err: unknown) => {
+      this.encoder = null;
       throw err;
-    }
-    logger.info({ model: pkg.manifest.name, provider, encoder: latent.encoder.file, decoder: latent.decoder.file }, 'frame codec ready');
-    return new OnnxFrameCodec(sessions[0]!, sessions[1]!, latent, pkg.manifest);
+    });
+    return this.encoder;
   }
 
   async encode(frames: Float32Array[]): Promise<Float32Array[]> {
+    const encoder = await this.encoderSession(); // its creation is not the graph's time (bench's share)
     const started = performance.now();
     try {
-      return await this.runInChunks(this.encoder, this.latent.encoder, frames, this.encodedFrameSize, this.frameSize, null, (codes) => this.normalise(codes));
+      return await this.runInChunks(encoder, this.latent.encoder, frames, this.encodedFrameSize, this.frameSize, null, (codes) => this.normalise(codes));
     } finally {
       this.timing.encodeMs += performance.now() - started;
     }
@@ -130,7 +136,8 @@ export class OnnxFrameCodec implements FrameCodec {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.encoder.release(), this.decoder.release()]);
+    const encoder = await this.encoder?.catch(() => null);
+    await Promise.all([encoder?.release(), this.decoder.release()]);
   }
 
   /** Runs a graph over items, chunkFrames at a time: [N, ...in] → [N, ...out]; the results view each chunk's output. */
@@ -177,9 +184,31 @@ export class OnnxFrameCodec implements FrameCodec {
   }
 }
 
-/** The package's codec: identity for pixel packages, encoder and decoder graphs (on `provider`) for latent ones. */
-export async function createFrameCodec(pkg: ModelPackage, provider: string, threads: number, logger: Logger): Promise<FrameCodec> {
+/** Where and how a codec's sessions are created: the U-ViT's provider, the engine's threads, the optimised-graph cache. */
+export interface CodecSessionSettings {
+  provider: string;
+  threads: number;
+  logger: Logger;
+  cache?: OptimizedGraphCache;
+}
+
+/** One codec graph's session, checked against its model.json entry; its creation time is logged (the first clip's cost). */
+async function openCodecGraph(pkg: ModelPackage, role: 'encoder' | 'decoder', graph: CodecGraph, settings: CodecSessionSettings): Promise<ort.InferenceSession> {
+  const started = performance.now();
+  const session = await createCompanionSession(pkg, graph.file, settings.provider, settings.threads, settings.cache);
+  try {
+    checkGraphTensors(session, pkg, graph.file, { [`latent.${role}.input`]: graph.input }, { [`latent.${role}.output`]: graph.output });
+  } catch (err) {
+    await session.release().catch(() => undefined);
+    throw err;
+  }
+  settings.logger.info({ model: pkg.manifest.name, provider: settings.provider, graph: graph.file, ms: Math.round(performance.now() - started) }, `frame ${role} session ready`);
+  return session;
+}
+
+/** The package's codec: identity for pixel packages, encoder and decoder graphs (on the U-ViT's provider) for latent ones. */
+export async function createFrameCodec(pkg: ModelPackage, settings: CodecSessionSettings): Promise<FrameCodec> {
   const { manifest } = pkg;
   if (manifest.space === 'pixel') return new IdentityCodec(manifest.native);
-  return OnnxFrameCodec.create(pkg, provider, threads, logger);
+  return OnnxFrameCodec.create(pkg, settings);
 }

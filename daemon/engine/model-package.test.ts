@@ -228,7 +228,13 @@ describe('latent packages (format /2): the frame autoencoder must chain frames â
     await expect(loadPackage(html)).rejects.toMatchObject({ message: expect.stringMatching(/file decoder\.onnx is not an ONNX model/) });
     const broken = await copyLatent('broken-encoder');
     await replaceFile(broken, 'encoder.onnx', Buffer.concat([Buffer.from([0x08, 0x07]), Buffer.alloc(64, 0xff)]));
-    await expect(createVideoPipeline(broken, { device: 'cpu', threads: 1, logger })).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/file encoder\.onnx cannot be loaded by onnxruntime/) });
+    // The encoder's session is created when a job first reads references, so the broken graph is named then.
+    const brokenPipeline = await createVideoPipeline(broken, { device: 'cpu', threads: 1, logger });
+    try {
+      await expect(brokenPipeline.codec.encode([new Float32Array(3 * brokenPipeline.referenceWidth * brokenPipeline.referenceHeight)])).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/file encoder\.onnx cannot be loaded by onnxruntime/) });
+    } finally {
+      await brokenPipeline.close();
+    }
     const renamed = await copyLatent('renamed', (m) => (m.latent.decoder.input.name = 'code'));
     await expect(createVideoPipeline(renamed, { device: 'cpu', threads: 1, logger })).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/file decoder\.onnx has no input "code" \(model\.json latent\.decoder\.input\); its inputs are latent/) });
   });

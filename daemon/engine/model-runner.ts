@@ -4,17 +4,19 @@ import type { Logger } from 'pino';
 import { LongshotError } from '../../shared/errors';
 import { GRAPH_FILE, type ModelManifest, type ModelPackage } from './model-package';
 import { createRandom, fillGaussian } from './noise';
+import type { OptimizedGraphCache } from './ort-session-cache';
 
 /** Execution providers in the order `device: 'auto'` tries them on this platform; cpu always works and comes last. */
 export function providerOrder(platform: NodeJS.Platform = process.platform): string[] {
   return ['webgpu', 'cuda', ...(platform === 'win32' ? ['dml'] : []), ...(platform === 'darwin' ? ['coreml'] : []), 'cpu'];
 }
 
-/** How to run a package: `device` is `auto` or a provider name; `threads` 0 lets ORT use every core. */
+/** How to run a package: `device` is `auto` or a provider name; `threads` 0 lets ORT use every core; `graphCache` keeps optimised graphs. */
 export interface ModelRunnerOptions {
   device: string;
   threads: number;
   logger: Logger;
+  graphCache?: OptimizedGraphCache;
 }
 
 /** The input buffers of one batch of 2 (conditional, unconditional); written in place before each run. */
@@ -83,13 +85,14 @@ export class ModelRunner {
     const failures: string[] = [];
     for (const provider of candidates) {
       let session: ort.InferenceSession | null = null;
+      const started = performance.now();
       try {
-        session = await createSession(pkg, GRAPH_FILE, provider, options.threads);
+        session = await createSession(pkg, GRAPH_FILE, provider, options.threads, options.graphCache);
         checkGraphTensors(session, pkg, GRAPH_FILE, prefixed('inputs', manifest.inputs), prefixed('outputs', manifest.outputs));
         await probe(session, provider, pkg, options.threads);
         const runner = new ModelRunner(session, provider, manifest);
         await runner.run(); // warm-up at batch 2, the shape every step uses
-        options.logger.info({ model: manifest.name, provider }, 'model session ready');
+        options.logger.info({ model: manifest.name, provider, graph: GRAPH_FILE, ms: Math.round(performance.now() - started) }, 'model session ready');
         return runner;
       } catch (err) {
         await session?.release().catch(() => undefined);
@@ -140,11 +143,16 @@ function textTensor(manifest: ModelManifest, data: BigInt64Array | Float32Array,
 }
 
 /**
- * An ORT session for one graph of a package on one provider, with the engine's thread settings. The CPU provider
- * runs every valid graph, so failing there means the file, not the machine: a model_invalid error naming it.
+ * An ORT session for one graph of a package on one provider, with the engine's thread settings (from the cache's
+ * optimised copy where one is given and holds it). The CPU provider runs every valid graph, so failing there means
+ * the file, not the machine: a model_invalid error naming it.
  */
-export async function createSession(pkg: ModelPackage, file: string, provider: string, threads: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(path.join(pkg.dir, file), sessionOptions(provider, threads)).catch((err: Error) => {
+export async function createSession(pkg: ModelPackage, file: string, provider: string, threads: number, cache?: OptimizedGraphCache): Promise<ort.InferenceSession> {
+  const graph = path.join(pkg.dir, file);
+  const sha256 = pkg.manifest.files[file]?.sha256;
+  const options = sessionOptions(provider, threads);
+  const created = cache && sha256 ? cache.createSession(graph, sha256, provider, options) : ort.InferenceSession.create(graph, options);
+  return created.catch((err: Error) => {
     if (provider !== 'cpu') throw err;
     throw new LongshotError('model_invalid', `model package ${pkg.dir}: file ${file} cannot be loaded by onnxruntime (${err.message.split('\n')[0]})`, { cause: err });
   });
@@ -154,8 +162,8 @@ export async function createSession(pkg: ModelPackage, file: string, provider: s
  * A session for a graph that runs beside the U-ViT (a codec, the text encoder), on the provider the U-ViT runs on:
  * a provider that cannot run it is an engine_failed error on the device field.
  */
-export async function createCompanionSession(pkg: ModelPackage, file: string, provider: string, threads: number): Promise<ort.InferenceSession> {
-  return createSession(pkg, file, provider, threads).catch((err: Error) => {
+export async function createCompanionSession(pkg: ModelPackage, file: string, provider: string, threads: number, cache?: OptimizedGraphCache): Promise<ort.InferenceSession> {
+  return createSession(pkg, file, provider, threads, cache).catch((err: Error) => {
     if (err instanceof LongshotError) throw err;
     throw new LongshotError('engine_failed', `device: ${provider} cannot run ${file} of ${pkg.manifest.name} (${err.message.split('\n')[0]}); use --device cpu`, { field: 'device', cause: err });
   });

@@ -5,6 +5,7 @@ import { isKnownSlot, planWindows, type WindowPlan, type WindowSlot } from './co
 import { createFrameCodec, type FrameCodec } from './frame-codec';
 import { loadPackage, type FileHashCache, type ModelManifest } from './model-package';
 import { ModelRunner } from './model-runner';
+import type { OptimizedGraphCache } from './ort-session-cache';
 import { createRandom, fillGaussian } from './noise';
 import { PreviewJpegEncoder } from './preview-jpeg';
 import { measureReadBack, type ReadBack } from './read-back';
@@ -22,6 +23,8 @@ export interface VideoPipelineOptions {
   logger: Logger;
   /** Remembered file hashes (see FileHashCache); without it every file is hashed again. */
   hashes?: FileHashCache;
+  /** Where optimised graphs are kept between runs (ort-session-cache.ts); without it each load optimises again. */
+  graphCache?: OptimizedGraphCache;
 }
 
 /** The engine's {@link VideoPipeline}, with its model runner and codec exposed for `longshot bench`. */
@@ -36,11 +39,11 @@ export interface EngineVideoPipeline extends VideoPipeline {
 /** Quality of the per-step preview JPEG: small and quick, it is a glimpse of the estimate, not an output. */
 const PREVIEW_QUALITY = 70;
 
-/** Loads and validates a package, creates its ORT sessions once (the U-ViT probed and warmed up) and returns the pipeline. */
+/** Loads and validates a package, creates its ORT sessions once (the U-ViT probed and warmed up; a frame encoder when a job first reads references) and returns the pipeline. */
 export async function createVideoPipeline(packageDir: string, options: VideoPipelineOptions): Promise<EngineVideoPipeline> {
   const pkg = await loadPackage(packageDir, options.hashes);
   const runner = await ModelRunner.create(pkg, options);
-  const codec = await createFrameCodec(pkg, runner.provider, options.threads, options.logger).catch(async (err: unknown) => {
+  const codec = await createFrameCodec(pkg, { provider: runner.provider, threads: options.threads, logger: options.logger, cache: options.graphCache }).catch(async (err: unknown) => {
     await runner.close();
     throw err;
   });
