@@ -9,6 +9,7 @@ import { LongshotError } from '../shared/errors';
 import { PROTOCOL_VERSION, type DaemonInfo, type Job } from '../shared/protocol';
 import { LONGSHOT_VERSION, type Config } from './config';
 import { createVideoPipeline } from './engine/pipeline';
+import { OptimizedGraphCache } from './engine/ort-session-cache';
 import { makeClip } from './generation/make-clip';
 import { ModelRegistry } from './generation/model-registry';
 import { JobQueue, type JobRunner } from './jobs/job-queue';
@@ -72,6 +73,11 @@ export function machineId(dataDir: string): string {
   }
 }
 
+/** Where the daemon and the CLI keep ORT's optimised graphs: in the private data folder, so only this user writes them. */
+export function graphCacheDir(dataDir: string): string {
+  return path.join(dataDir, 'graph-cache');
+}
+
 /**
  * Starts the daemon: data folder, job store and queue, model registry, then HTTP + WebSocket on 127.0.0.1 only.
  */
@@ -100,10 +106,11 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
 
   // 2. Media and models.
   const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
+  const graphCache = new OptimizedGraphCache(graphCacheDir(config.dataDir));
   const models = new ModelRegistry(
     config.modelsDir,
     config.defaultModel,
-    (dir, hashes) => createVideoPipeline(dir, { device: config.device, threads: config.threads, logger, hashes }),
+    (dir, hashes) => createVideoPipeline(dir, { device: config.device, threads: config.threads, logger, hashes, graphCache }),
     logger,
   );
 
