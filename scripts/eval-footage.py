@@ -72,7 +72,7 @@ def context_frames(fps: float) -> int:
 
 
 def choose_cases(clips: dict[str, Footage], lumas: dict[str, np.ndarray], count: int, seed: int, min_step: float,
-                 min_moving: float) -> list[Case]:
+                 min_moving: float, extend_seconds: tuple = EXTEND_SECONDS, fill_seconds: tuple = FILL_SECONDS) -> list[Case]:
     """Alternating extends and fills, clips taken in turn (a seeded order), each case at a random length and place
     where the truth moves enough; a case does not overlap another of the same job on the same clip."""
     rng = np.random.default_rng(seed)
@@ -81,7 +81,7 @@ def choose_cases(clips: dict[str, Footage], lumas: dict[str, np.ndarray], count:
     for i in range(count):
         mode = "extend" if i % 2 == 0 else "fill"
         for name in order[i % len(order):] + order[:i % len(order)]:
-            case = _place(name, clips[name], lumas[name], mode, cases, rng, min_step, min_moving)
+            case = _place(name, clips[name], lumas[name], (extend_seconds if mode == "extend" else fill_seconds), mode, cases, rng, min_step, min_moving)
             if case:
                 cases.append(case)
                 break
@@ -91,11 +91,11 @@ def choose_cases(clips: dict[str, Footage], lumas: dict[str, np.ndarray], count:
     return cases
 
 
-def _place(name: str, footage: Footage, lumas: np.ndarray, mode: str, taken: list[Case], rng: np.random.Generator,
+def _place(name: str, footage: Footage, lumas: np.ndarray, seconds: tuple, mode: str, taken: list[Case], rng: np.random.Generator,
            min_step: float, min_moving: float) -> Case | None:
     fps, total = float(footage.fps), len(footage.frames)
     context = context_frames(fps)
-    lo, hi = EXTEND_SECONDS if mode == "extend" else FILL_SECONDS
+    lo, hi = seconds
     room = total - context - (context if mode == "fill" else 0)
     shortest, longest = math.ceil(lo * fps - 1e-9), min(math.floor(hi * fps + 1e-9), room)
     if longest < shortest:
@@ -180,12 +180,30 @@ def describe(case: Case, footage: Footage) -> str:
     return f"{case.clip}{where} {case.mode} {case.frames / float(footage.fps):.2f} s ({case.frames} fr)"
 
 
+def _seconds_range(allowed: tuple):
+    """argparse type of LO,HI seconds inside `allowed`."""
+    def parse(text: str) -> tuple:
+        lo, _, hi = text.partition(",")
+        try:
+            low, high = float(lo), float(hi)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected LO,HI seconds such as {allowed[0]},{allowed[1]}, got {text!r}")
+        if not allowed[0] <= low <= high <= allowed[1]:
+            raise argparse.ArgumentTypeError(f"{text}: lengths must lie within {allowed[0]}-{allowed[1]} s, LO <= HI")
+        return (low, high)
+    return parse
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=24)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--min-step", type=float, default=1.0, help="the truth's median step must exceed this (levels)")
     ap.add_argument("--min-moving", type=float, default=0.01, help="share of the frame the truth's moving region must cover")
+    ap.add_argument("--extend-seconds", type=_seconds_range(EXTEND_SECONDS), default=EXTEND_SECONDS, metavar="LO,HI",
+                    help=f"extends' lengths, inside the issue's {EXTEND_SECONDS[0]}-{EXTEND_SECONDS[1]} s")
+    ap.add_argument("--fill-seconds", type=_seconds_range(FILL_SECONDS), default=FILL_SECONDS, metavar="LO,HI",
+                    help=f"fills' lengths, inside the issue's {FILL_SECONDS[0]}-{FILL_SECONDS[1]} s")
     ap.add_argument("--models-dir", help="passed to longshot generate")
     ap.add_argument("--threads", type=int, help="passed to longshot generate")
     ap.add_argument("--baselines-only", action="store_true", help="judge the baselines, do not run the product")
@@ -198,7 +216,7 @@ def main() -> None:
     paths = {p.name: p for p in held_out_clips()}
     clips = {name: read_footage(p) for name, p in paths.items()}
     lumas = {name: clip_lumas(f) for name, f in clips.items()}
-    cases = choose_cases(clips, lumas, a.cases, a.seed, a.min_step, a.min_moving)
+    cases = choose_cases(clips, lumas, a.cases, a.seed, a.min_step, a.min_moving, a.extend_seconds, a.fill_seconds)
     out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix="eval-footage-"))
     out.mkdir(parents=True, exist_ok=True)
     rows = []
