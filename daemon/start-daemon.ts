@@ -73,11 +73,6 @@ export function machineId(dataDir: string): string {
   }
 }
 
-/** Where the daemon and the CLI keep ORT's optimised graphs: in the private data folder, so only this user writes them. */
-export function graphCacheDir(dataDir: string): string {
-  return path.join(dataDir, 'graph-cache');
-}
-
 /**
  * Starts the daemon: data folder, job store and queue, model registry, then HTTP + WebSocket on 127.0.0.1 only.
  */
@@ -106,7 +101,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
 
   // 2. Media and models.
   const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
-  const graphCache = new OptimizedGraphCache(graphCacheDir(config.dataDir));
+  const graphCache = OptimizedGraphCache.inDataDir(config.dataDir);
   const models = new ModelRegistry(
     config.modelsDir,
     config.defaultModel,

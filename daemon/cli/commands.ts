@@ -15,7 +15,6 @@ import { MIN_FFMPEG_MAJOR, resolveFfmpeg } from '../media/ffmpeg-path';
 import { loadSigningIdentity } from '../media/signing-identity';
 import { securePrivateTree } from '../data-dir';
 import { Pairing } from '../server/pairing';
-import { graphCacheDir, machineId, startDaemon } from '../start-daemon';
 import { flagError, numberFlag, parseCommandArgs, parseMediaAt, parseSize, settingFlags, variationPath } from './args';
 import { ProgressBar, windowProgress } from './progress-bar';
 
@@ -28,6 +27,8 @@ export const commands: Record<string, Command> = {
     const { values } = parseCommandArgs(argv, {});
     const config = loadConfig(settingFlags(values));
     const logger = createLogger(config.logLevel);
+    // Imported here: the daemon's HTTP and WebSocket edge (express, ws) is what only serve needs.
+    const { startDaemon } = await import('../start-daemon');
     const daemon = await startDaemon(config, { logger });
     process.stdout.write(
       `Longshot daemon listening on ${daemon.url} (data: ${config.dataDir})\n` +
@@ -55,6 +56,7 @@ export const commands: Record<string, Command> = {
     }
     if (daemon === 'none') process.stderr.write(`note: no Longshot daemon answers on 127.0.0.1:${config.port}; start it with \`npx longshot serve\` and the same --data-dir before typing the code\n`);
     const { code, expiresAt } = pairing.createCode();
+    const { machineId } = await import('../start-daemon');
     const machine = machineId(config.dataDir);
     if (values.json) {
       process.stdout.write(JSON.stringify({ token, code, machine }) + '\n');
@@ -122,7 +124,7 @@ export const commands: Record<string, Command> = {
     const logger = createLogger(values.json ? 'silent' : 'error');
     const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
     // The daemon's registry: the same package an HTTP or panel job of this request would run on, and the same warnings.
-    const graphCache = new OptimizedGraphCache(graphCacheDir(config.dataDir));
+    const graphCache = OptimizedGraphCache.inDataDir(config.dataDir);
     const registry = new ModelRegistry(config.modelsDir, config.defaultModel, (dir, hashes) => createVideoPipeline(dir, { device: config.device, threads: config.threads, logger, hashes, graphCache }), logger);
     const seeds = variationSeeds(withSeed(request).seed, variations);
     try {

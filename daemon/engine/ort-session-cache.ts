@@ -23,6 +23,11 @@ interface CacheRecord {
 export class OptimizedGraphCache {
   private readonly machine: string;
 
+  /** The daemon's and the CLI's cache: in the private data folder, so only this user writes there. */
+  static inDataDir(dataDir: string): OptimizedGraphCache {
+    return new OptimizedGraphCache(path.join(dataDir, 'graph-cache'));
+  }
+
   constructor(readonly dir: string) {
     this.machine = createHash('sha256').update(`${os.arch()} ${os.cpus()[0]?.model ?? 'unknown cpu'}`).digest('hex').slice(0, 12);
   }
