@@ -77,3 +77,16 @@ test('a copy the cache did not write, or one changed since, is ignored and writt
     expect([how, fs.lstatSync(copy).isFile(), fs.statSync(copy).mode & 0o777, fs.existsSync(record)]).toEqual([how, true, 0o600, true]);
   }
 });
+
+test('copies of another ORT version and temporary copies a dead process left are swept when a copy is written', async () => {
+  const cacheDir = path.join(dir, 'graph-cache');
+  fs.mkdirSync(cacheDir, { mode: 0o700 });
+  const oldVersion = path.join(cacheDir, `${'0'.repeat(64)}-cpu-ort0.1.0-000000000000.onnx`);
+  const abandoned = path.join(cacheDir, '.abandoned.onnx.123-abcd');
+  const inProgress = path.join(cacheDir, '.in-progress.onnx.456-ef01');
+  for (const file of [oldVersion, abandoned, inProgress]) fs.writeFileSync(file, 'x', { mode: 0o600 });
+  const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+  fs.utimesSync(abandoned, twoHoursAgo, twoHoursAgo);
+  await decode(await createSession(pkg, GRAPH, 'cpu', 1, new OptimizedGraphCache(cacheDir)));
+  expect([oldVersion, abandoned, inProgress].map((file) => fs.existsSync(file))).toEqual([false, false, true]);
+});

@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
+/** A temporary copy this old was left by a process that died writing it: optimising takes seconds, not an hour. */
+const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+
 /** What this process writes beside each optimised graph, and reads back before trusting it. */
 interface CacheRecord {
   /** sha256 of the optimised graph file as ORT wrote it. */
@@ -46,6 +49,7 @@ export class OptimizedGraphCache {
       if (session) return session;
     }
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.sweep();
     const pending = path.join(this.dir, `.${path.basename(copy)}.${process.pid}-${randomBytes(4).toString('hex')}`);
     let session: ort.InferenceSession;
     try {
@@ -57,6 +61,20 @@ export class OptimizedGraphCache {
     }
     await this.keep(pending, copy, record).catch(() => fs.rmSync(pending, { force: true })); // the session works without it
     return session;
+  }
+
+  /**
+   * Removes what no run will read: copies made by another ORT version (an upgrade leaves them) and temporary copies
+   * older than {@link ABANDONED_AFTER_MS} (a process that died while ORT wrote them).
+   */
+  private sweep(): void {
+    const abandoned = Date.now() - ABANDONED_AFTER_MS;
+    for (const name of fs.readdirSync(this.dir)) {
+      const file = path.join(this.dir, name);
+      const version = /-ort([^-]+)-/.exec(name)?.[1];
+      const stale = name.startsWith('.') ? (fs.lstatSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < abandoned : version !== undefined && version !== ort.env.versions.node;
+      if (stale) fs.rmSync(file, { force: true });
+    }
   }
 
   /** A copy is trusted when it and its record are this user's private regular files and the copy's sha256 is the recorded one. */
