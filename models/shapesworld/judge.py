@@ -1,6 +1,7 @@
-"""CLI and library: judge a clip by the spec's checks 1–6, measured on the decoded output at any resolution.
+"""CLI and library: judge a clip by the spec's checks 1–6 (ShapesWorld v1.1), measured on the decoded output at any
+resolution.
 
-/usr/bin/python3 -m models.shapesworld.judge clip.mp4 --prompt "a red circle bounces" [--seams 1.5,3.0] [--per-second]
+/usr/bin/python3 -m models.shapesworld.judge clip.mp4 --prompt "a red circle bounces" [--seams 1.5,3.0:after] [--per-second]
 
 Prints one JSON object: per check, pass/fail and the measured values. Exit code 0 when every check passes.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -26,6 +29,8 @@ SPEED_TOLERANCE = 0.30
 STILL_SPEED = 0.02
 GRAVITY = 2.0              # H/s², ± 30 % (check 4)
 SEAM_JUMP = 1.5            # × the typical per-frame step (check 5)
+SMALLEST_REGION = 0.15 * math.pi * 0.06 ** 2  # H²: a region smaller than this is not an object (15 % of a small circle)
+SHRINK_AREA_PER_SECOND = 0.5  # `shrinks`: size 0.5× per 2 s, so area 0.5× per second
 # Flight arcs lower than this are a few pixels tall (a bounce dying out): a g fitted to them is quantisation noise.
 MIN_ARC_HEIGHT = 0.05
 
@@ -81,6 +86,47 @@ def track(frames: torch.Tensor, rgb, min_area: float) -> dict:
     box = torch.stack([first_col, first_row, last_col, last_row], -1)  # pixels, inclusive
     return {"found": found.numpy(), "x": cx.numpy(), "y": cy.numpy(), "area": (area_px / (h * h)).numpy(), "box": box.numpy(),
             "fill": fill.numpy(), "colour": colour.numpy(), "height": (bbox_h / h).numpy()}
+
+
+@dataclass(frozen=True)
+class Seam:
+    """Where footage meets generated frames, at `time` (s). `footage` says which side holds the editor's footage: "before"
+    (an extend, a fill's start) or "after" (a fill's end); the seam limit reads the footage's own step there (v1.1)."""
+    time: float
+    footage: str = "before"
+
+    def __post_init__(self):
+        if self.footage not in ("before", "after"):
+            raise ValueError(f'seam footage must be "before" or "after", not {self.footage!r}')
+
+    @staticmethod
+    def parse(text: str) -> "Seam":
+        """"1.5" (footage before the seam) or "3.0:after" (footage after it)."""
+        time, _, side = text.partition(":")
+        return Seam(float(time), side or "before")
+
+
+def required_frames(motion: str, tr: dict, times: np.ndarray) -> np.ndarray:
+    """Frames where the object must be found (check 1): all, except that a `shrinks` object is looked for only while its
+    size, measured at the start and shrinking 0.5× per 2 s, is above the judge's smallest region (v1.1). The start size
+    is the median over the first second's found frames, each frame's area rewound to t = 0 by the world's rate; with no
+    such frame the object is missing at the start and every frame is required."""
+    if motion != "shrinks":
+        return np.ones(len(times), dtype=bool)
+    start = tr["found"] & (times < 1.0)
+    if not start.any():
+        return np.ones(len(times), dtype=bool)
+    start_area = float(np.median(tr["area"][start] / SHRINK_AREA_PER_SECOND ** times[start]))
+    return start_area * SHRINK_AREA_PER_SECOND ** times >= SMALLEST_REGION
+
+
+def footage_step(tr: dict, seam: Seam, i: int) -> float:
+    """The footage's own per-frame step beside the seam at frame i (its last step before the seam, or its first after),
+    0 where the object is not found in both frames of it."""
+    a, b = (i - 2, i - 1) if seam.footage == "before" else (i, i + 1)
+    if a < 0 or b >= len(tr["found"]) or not (tr["found"][a] and tr["found"][b]):
+        return 0.0
+    return float(math.hypot(tr["x"][b] - tr["x"][a], tr["y"][b] - tr["y"][a]))
 
 
 def fit_acceleration(times: np.ndarray, ys: np.ndarray) -> float | None:
@@ -143,18 +189,19 @@ def continuing_motion(motion: str, fps: float, tr: dict, found: np.ndarray, floo
     return False, False, None
 
 
-def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: list[float] = (), continuing: bool = False) -> dict:
-    """Runs checks 1–5 on decoded frames [F, H, W, 3]; returns per-check results and overall `pass`. `continuing`: the
-    frames are a later stretch of a long clip (check 6), so `moves`, `falls` and `bounces` are judged by the world's
-    rules for an object already in motion (continuing_motion), not from the start state."""
+def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: Sequence[float | Seam] = (), continuing: bool = False) -> dict:
+    """Runs checks 1–5 on decoded frames [F, H, W, 3]; returns per-check results and overall `pass`. `seams`: Seams, or
+    times with the footage before them. `continuing`: the frames are a later stretch of a long clip (check 6), so
+    `moves`, `falls` and `bounces` are judged by the world's rules for an object already in motion (continuing_motion),
+    not from the start state."""
+    seams = [s if isinstance(s, Seam) else Seam(float(s)) for s in seams]
     prompt: Prompt = parse(prompt_text)
     frames = torch.from_numpy(frames_u8.astype(np.float32))
     f, h, w, _ = frames.shape
     times = np.arange(f) / fps
     first_second = times < 1.0
-    min_area = 0.15 * math.pi * 0.06 ** 2
     objects, adherence, consistency, dynamics, physics, seam_results = [], True, True, True, True, []
-    tracks = [track(frames, COLOURS[obj.colour], min_area) for obj in prompt.objects]
+    tracks = [track(frames, COLOURS[obj.colour], SMALLEST_REGION) for obj in prompt.objects]
     for index, (obj, tr) in enumerate(zip(prompt.objects, tracks)):
         found = tr["found"]
         # Frames where another named object's box touches this one's: one may hide part of the other (the spec's
@@ -166,7 +213,8 @@ def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: lis
                 touching = (a[:, 0] <= b[:, 2] + 2) & (b[:, 0] <= a[:, 2] + 2) & (a[:, 1] <= b[:, 3] + 2) & (b[:, 1] <= a[:, 3] + 2)
                 apart &= ~(touching & other["found"])
         steady = apart if apart.sum() >= 3 else found
-        share = float(found.mean())
+        required = required_frames(obj.motion, tr, times)
+        share = float(found[required].mean()) if required.any() else 1.0
         ok_found = share >= FOUND_SHARE
         fill = float(np.median(tr["fill"][found])) if found.any() else 0.0
         shape_read = min(FILL_RATIOS, key=lambda s: abs(FILL_RATIOS[s] - fill))
@@ -224,14 +272,18 @@ def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: lis
         steps = np.hypot(np.diff(tr["x"]), np.diff(tr["y"]))[found[1:] & found[:-1]]
         typical = float(np.median(steps)) if len(steps) else 0.0
         for seam in seams:
-            i = int(round(seam * fps))
+            i = int(round(seam.time * fps))
             if 0 < i < f and found[i - 1] and found[i]:
                 jump = float(math.hypot(tr["x"][i] - tr["x"][i - 1], tr["y"][i] - tr["y"][i - 1]))
-                limit = SEAM_JUMP * max(typical, 0.5 / h)
+                # v1.1: the typical step is the larger of the clip's median and the footage's own step at the seam (a
+                # fall near the floor moves faster than the clip's median).
+                limit = SEAM_JUMP * max(typical, footage_step(tr, seam, i), 0.5 / h)
                 same = abs(tr["area"][i] / max(tr["area"][i - 1], 1e-9) - 1) <= STABILITY and abs(tr["fill"][i] - tr["fill"][i - 1]) < 0.2
-                seam_results.append({"object": obj.colour, "time": seam, "jump": jump, "limit": limit, "ok": jump <= limit and same})
+                seam_results.append({"object": obj.colour, "time": seam.time, "jump": jump, "limit": limit, "ok": jump <= limit and same})
+            elif 0 < i < f and not (required[i - 1] and required[i]):
+                seam_results.append({"object": obj.colour, "time": seam.time, "ok": True, "why": "shrunk below the smallest region"})
             else:
-                seam_results.append({"object": obj.colour, "time": seam, "ok": False, "why": "object missing at the seam"})
+                seam_results.append({"object": obj.colour, "time": seam.time, "ok": False, "why": "object missing at the seam"})
         adherence &= ok_found and shape_read == obj.shape and motion_ok
         consistency &= consistent
         dynamics &= dyn_ok
@@ -258,7 +310,7 @@ def judge_frames(frames_u8: np.ndarray, fps: float, prompt_text: str, seams: lis
             "stray_share": stray_share, "seams": seam_results, "frames": f, "fps": fps}
 
 
-def judge_clip(path: str, prompt: str, seams: list[float] = (), per_second: bool = False) -> dict:
+def judge_clip(path: str, prompt: str, seams: Sequence[float | Seam] = (), per_second: bool = False) -> dict:
     frames, fps = read_clip(path)
     result = judge_frames(frames, fps, prompt, seams)
     if per_second:
@@ -277,11 +329,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("clip")
     ap.add_argument("--prompt", required=True)
-    ap.add_argument("--seams", default="", help="comma-separated seam times in seconds (extend, fill)")
+    ap.add_argument("--seams", default="", help="comma-separated seam times in seconds (extend, fill), each with the footage before it, "
+                    "or T:after where the footage follows (a fill's end)")
     ap.add_argument("--per-second", action="store_true", help="check 6: judge every second on its own")
     ap.add_argument("--json", action="store_true", help="(the output is always JSON)")
     a = ap.parse_args()
-    seams = [float(s) for s in a.seams.split(",") if s]
+    seams = [Seam.parse(s) for s in a.seams.split(",") if s]
     result = judge_clip(a.clip, a.prompt, seams, a.per_second)
     print_json(result)
     sys.exit(0 if result["pass"] else 1)

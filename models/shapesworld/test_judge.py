@@ -4,8 +4,8 @@ import unittest
 
 import numpy as np
 
-from .grammar import sample_prompt
-from .judge import judge_frames
+from .grammar import BACKGROUNDS, sample_prompt
+from .judge import Seam, judge_frames
 from .world import render_prompt
 
 
@@ -52,6 +52,53 @@ class JudgeTest(unittest.TestCase):
     def test_unnamed_object_fails_consistency(self):
         result = judge_frames(clip("a red circle stays still and a blue square stays still", seed=3), 24.0, "a red circle stays still")
         self.assertFalse(result["checks"]["consistency"])
+
+
+class SpecV11Test(unittest.TestCase):
+    """v1.1's two readings, so that the true footage passes its own judge."""
+
+    def test_a_true_fall_with_its_seam_mid_fall_passes_though_its_step_there_is_far_above_the_clips_median(self):
+        # Falls from rest in the upper third, lands before 1 s and rests: the clip's median step is ~0, while at 0.5 s it
+        # moves 1 H/s (0.04 H a frame). v1 limited the seam to 1.5× the median and failed the truth.
+        prompt = "a white circle falls"
+        frames = clip(prompt, seconds=3.0, seed=7)
+        for seam in (Seam(0.5), Seam(0.5, footage="after")):
+            result = judge_frames(frames, 24.0, prompt, seams=[seam])
+            self.assertTrue(result["checks"]["seams"], result["seams"])
+            self.assertGreater(result["seams"][0]["limit"], 5 * 1.5 * 0.5 / 128)
+
+    def test_the_seam_limit_reads_the_footages_step_not_the_generated_frames(self):
+        # Generated frames race right at two steps a frame, then footage rests one step further on: the footage's step
+        # (0) sets no larger limit, so the jump fails; read as if the footage came before, the racing frames would allow it.
+        prompt = "a green square moves right"
+        moving = clip(prompt, seconds=2.0, seed=4)
+        joined = np.concatenate([moving[0:40:2], np.repeat(moving[40:41], 48, axis=0)])
+        seam = 20 / 24
+        self.assertFalse(judge_frames(joined, 24.0, prompt, seams=[Seam(seam, footage="after")])["checks"]["seams"])
+        self.assertTrue(judge_frames(joined, 24.0, prompt, seams=[Seam(seam)])["checks"]["seams"])
+
+    def test_a_shrinking_object_is_not_required_once_below_the_smallest_region(self):
+        # A small circle shrinks below the smallest region about 2.6 s in: v1 found it in ~65 % of a 4 s clip's frames and
+        # failed the truth, and a seam after that time found it missing.
+        prompt = "a small red circle shrinks"
+        frames = clip(prompt, seconds=4.0, seed=2)
+        result = judge_frames(frames, 24.0, prompt, seams=[3.5])
+        self.assertTrue(result["pass"], (result["checks"], result["objects"], result["seams"]))
+        self.assertGreaterEqual(result["objects"][0]["found_share"], 0.9)
+        self.assertEqual(result["seams"][0]["why"], "shrunk below the smallest region")
+
+    def test_a_shrinking_object_that_vanishes_while_still_large_enough_fails(self):
+        prompt = "a small red circle shrinks"
+        frames = clip(prompt, seconds=4.0, seed=2)
+        frames[36:] = BACKGROUNDS["black"]
+        result = judge_frames(frames, 24.0, prompt, seams=[2.0])
+        self.assertFalse(result["checks"]["adherence"])
+        self.assertFalse(result["checks"]["seams"])
+
+    def test_cli_seams_name_the_footage_side(self):
+        self.assertEqual([Seam.parse("1.5"), Seam.parse("3.0:after")], [Seam(1.5), Seam(3.0, "after")])
+        with self.assertRaisesRegex(ValueError, "seam footage must be"):
+            Seam.parse("3.0:later")
 
 
 class LaterSecondsTest(unittest.TestCase):
