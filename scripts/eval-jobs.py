@@ -14,9 +14,9 @@ Each output is judged on its own (checks 1-4: the generated frames must show the
 frames start mid-motion, so as a later stretch of a clip is judged, by the world's rules for an object already in
 motion), and footage + output + footage is judged with the seams marked (check 5). The true footage of the same
 stretch is judged as the output is (`truth_output_pass`), and joined to the footage as the output is (`truth_seams`,
-`truth_joined_pass`): the ceilings of the figures, for the judge fails some true footage too (a bounce whose seam falls
-at the floor jumps more than 1.5 typical steps; a shrinking object falls below the judge's smallest region after about
-2 s). Prints one JSON summary and writes it, with every verdict, to OUT/results.json.
+`truth_joined_pass`): the ceilings of the figures (spec v1.1 reads the seam limit from the footage's own step at the
+seam and looks for a shrinking object only while it is above the judge's smallest region, so that the true footage
+passes). Prints one JSON summary and writes it, with every verdict, to OUT/results.json.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.shapesworld.grammar import family, held_out_prompts, parse  # noqa: E402
-from models.shapesworld.judge import judge_frames  # noqa: E402
+from models.shapesworld.judge import Seam, judge_frames  # noqa: E402
 from models.shapesworld.media import read_clip, write_clip  # noqa: E402
 from models.shapesworld.world import render_prompt  # noqa: E402
 
@@ -111,7 +111,7 @@ def main() -> None:
                   "--seed", str(seed), "-o", str(filled)], a.models_dir, a.model, a.threads)
         made = read_clip(str(filled))[0]
         truth = footage(prompt, GAP_SECONDS, REFERENCE_SECONDS, seed, width, height, out / f"{n:03d}-fill-truth.mp4")
-        seams = [REFERENCE_SECONDS, REFERENCE_SECONDS + GAP_SECONDS]
+        seams = [Seam(REFERENCE_SECONDS), Seam(REFERENCE_SECONDS + GAP_SECONDS, footage="after")]
         row["fill"] = {"output": verdict(judge_frames(made, FPS, prompt, continuing=True)),
                        "truth_output": verdict(judge_frames(truth, FPS, prompt, continuing=True)),
                        "joined": verdict(judge_frames(np.concatenate([before, made, after]), FPS, prompt, seams)),
