@@ -43,6 +43,9 @@ def main() -> None:
     ap.add_argument("--name", default="footage-uvit")
     ap.add_argument("--version", required=True)
     ap.add_argument("--steps", type=int, default=12, help="default sampler steps written to model.json")
+    ap.add_argument("--residual-gain", type=float, default=1.0, help="motion transfer: how much of the small residual the motion "
+                    "cannot explain is added (model.json motion_transfer.residual_gain, 0-2)")
+    ap.add_argument("--residual-smoothing", type=int, default=0, help="motion transfer: frames either side the residual is averaged over (0-8)")
     a = ap.parse_args()
 
     state = load_weights(a.checkpoint)
@@ -75,6 +78,7 @@ def main() -> None:
         "defaults": {"steps": a.steps, "guidance": 1.0, "sampler": "dpmpp-2m"},
         **uvit_io(cfg.frames, shape, cfg.text_len),
         "space": "pixel", "native": {"width": cfg.width, "height": cfg.height},
+        "motion_transfer": {"residual_gain": a.residual_gain, "residual_smoothing": a.residual_smoothing},
     }
     manifest["files"] = file_entries(out)
     (out / "model.json").write_text(json.dumps(manifest, indent=2) + "\n")

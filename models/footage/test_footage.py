@@ -75,6 +75,7 @@ class FootageTrainingTest(unittest.TestCase):
             self.assertTrue(verified["ok"])
             manifest = json.loads((out / "model.json").read_text())
             self.assertEqual((manifest["domain"], manifest["jobs"], manifest["footage_render"]), ("footage", ["extend", "fill"], "motion-transfer"))
+            self.assertEqual(manifest["motion_transfer"], {"residual_gain": 1.0, "residual_smoothing": 0})
 
     def test_two_ddp_processes(self):
         with tempfile.TemporaryDirectory() as tmp:
