@@ -54,6 +54,13 @@ describe('longshot generate with a footage package (real CLI, U-ViT graph, motio
     expect(meanAbs).toBeLessThan(12);
   });
 
+  test('a clip whose frames at the footage size would not fit in memory is refused before any work, saying what to shorten', async () => {
+    const big = path.join(dir, 'big.mp4');
+    await runFfmpeg(ffmpeg, ['-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30:duration=0.5', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', big]);
+    const failed = run(process.execPath, [CLI, 'generate', '', '--extend', `${big}@0.4`, '--seconds', '20', '--fps', '60', '-o', path.join(dir, 'long.mp4'), ...FOOTAGE_FLAGS]);
+    await expect(failed).rejects.toMatchObject({ stderr: expect.stringMatching(/1200 frames at 1920x1080 .*GB.*shorter/) });
+  });
+
   test('B-roll with a footage model is refused, naming what to do', async () => {
     const failed = run(process.execPath, [CLI, 'generate', 'a red circle bounces', '--seconds', '0.5', '--fps', '25', '-o', path.join(dir, 'broll.mp4'), ...FOOTAGE_FLAGS]);
     await expect(failed).rejects.toMatchObject({ stderr: expect.stringMatching(/extend|fill/) });

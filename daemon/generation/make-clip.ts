@@ -50,6 +50,7 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
   const footage = await footageSizeOf(request.references, ctx);
   const footageSize = pipeline.footageSized ? footage ?? defaultOutputSize(pipeline.outputWidth, pipeline.outputHeight) : undefined;
   const readSize = footageSize ?? { width: pipeline.referenceWidth, height: pipeline.referenceHeight };
+  assertFramesFit(frameCountFor(request.seconds, request.fps), footageSize ?? { width: pipeline.outputWidth, height: pipeline.outputHeight });
   const before = await readReference(request.references, 'before', ctx, readSize);
   const after = await readReference(request.references, 'after', ctx, readSize);
 
@@ -119,6 +120,21 @@ function onReadBack(ctx: MakeClipContext, readBack: ReadBack): void {
   ctx.logger.info({ model: ctx.pipeline.modelName, ...readBack }, 'reference frames read back');
   const warning = readBackWarning(ctx.pipeline.modelName, readBack);
   if (warning) ctx.onWarning?.(warning);
+}
+
+/** Generated frames are held as RGB until they are encoded; at the footage's size a long clip would hold gigabytes. */
+export const MAX_FRAME_MEMORY_BYTES = 2 * 1024 ** 3;
+
+/** Refuses, before any work, a clip whose frames would not fit {@link MAX_FRAME_MEMORY_BYTES}, saying what to shorten. */
+export function assertFramesFit(frames: number, size: { width: number; height: number }): void {
+  const bytes = frames * size.width * size.height * 3;
+  if (bytes <= MAX_FRAME_MEMORY_BYTES) return;
+  const gb = (b: number) => (b / 1024 ** 3).toFixed(1);
+  throw new LongshotError(
+    'bad_request',
+    `request: ${frames} frames at ${size.width}x${size.height} are ${gb(bytes)} GB of frames to hold, over ${gb(MAX_FRAME_MEMORY_BYTES)} GB; make the clip shorter (seconds or fps) or smaller (width and height), or make it in parts`,
+    { field: 'request' },
+  );
 }
 
 /**
