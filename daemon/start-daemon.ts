@@ -14,9 +14,9 @@ import { makeClip } from './generation/make-clip';
 import { ModelRegistry } from './generation/model-registry';
 import { JobQueue, type JobRunner } from './jobs/job-queue';
 import { JobStore } from './jobs/job-store';
-import { resolveFfmpeg, type Ffmpeg } from './media/ffmpeg-path';
+import { resolveFfmpeg } from './media/ffmpeg-path';
 import { sweepTempFiles } from './media/encode';
-import { FfmpegChildren, sweepOrphanFfmpeg, trackFfmpegIn } from './media/run-ffmpeg';
+import { FfmpegChildren, sweepOrphanFfmpeg, type Ffmpeg } from './media/run-ffmpeg';
 import { loadSigningIdentity } from './media/signing-identity';
 import { securePrivateTree } from './data-dir';
 import { JobFiles, storedFiles } from './jobs/job-files';
@@ -85,7 +85,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   const pidDir = path.join(config.dataDir, 'run');
   const orphans = sweepOrphanFfmpeg(pidDir);
   if (orphans.length) logger.warn({ pids: orphans }, 'killed ffmpeg processes left by a crashed daemon');
-  const children = trackFfmpegIn(new FfmpegChildren(pidDir));
+  const children = new FfmpegChildren(pidDir);
   const killChildren = () => children.killAll();
   process.on('exit', killChildren);
   const files = new JobFiles(path.join(config.dataDir, 'references'), path.join(config.dataDir, 'clips'));
@@ -100,7 +100,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   const signingIdentity = loadSigningIdentity(config.dataDir);
 
   // 2. Media and models.
-  const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
+  const ffmpeg = await resolveFfmpeg(config.ffmpegPath, children);
   const graphCache = OptimizedGraphCache.inDataDir(config.dataDir);
   const models = new ModelRegistry(
     config.modelsDir,
@@ -126,7 +126,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
     warnings.forEach(onWarning);
     const clip = await makeClip(
       { ...job.request, seed: job.request.seed ?? 0 },
-      { pipeline, ffmpegPath: ffmpeg.path, outputPath: files.outputPath(job), posterPath: files.posterPath(job), logger: logger.child({ jobId: job.id }), signal, onProgress, onWarning, storedImage: (name) => files.read(name), signingIdentity },
+      { pipeline, ffmpeg, outputPath: files.outputPath(job), posterPath: files.posterPath(job), logger: logger.child({ jobId: job.id }), signal, onProgress, onWarning, storedImage: (name) => files.read(name), signingIdentity },
     );
     return { output: clip.output, sha256: clip.sha256, bytes: clip.bytes };
   };

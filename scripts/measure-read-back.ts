@@ -17,7 +17,7 @@ import { probeMedia } from '../daemon/media/probe';
 async function main(): Promise<void> {
   const [packageDir, ...groups] = process.argv.slice(2);
   if (!packageDir || !groups.length) throw new Error('usage: PACKAGE_DIR GROUP=FILE [GROUP=FILE …]');
-  const ffmpeg = (await resolveFfmpeg(null)).path;
+  const ffmpeg = await resolveFfmpeg(null);
   const pipeline = await createVideoPipeline(packageDir, { device: 'cpu', threads: 0, logger: silentLogger() });
   const byGroup = new Map<string, ReadBack[]>();
   for (const arg of groups) {

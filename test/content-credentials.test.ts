@@ -105,7 +105,7 @@ describe('Content Credentials (C2PA) on generated clips', () => {
   });
 
   test('a clip whose signing fails is not kept, and a good clip already at the path stays', async () => {
-    const ffmpeg = (await resolveFfmpeg(null)).path;
+    const ffmpeg = await resolveFfmpeg(null);
     const out = path.join(dir, 'kept.mp4');
     const frames = Array.from({ length: 6 }, (_, i) => new Uint8Array(32 * 18 * 3).fill(40 * i));
     const provenance: Provenance = { prompt: 'p', seed: 1, model: 'm', modelVersion: '1', steps: 2, guidance: 3, sampler: 'ddim', mode: 'broll', sources: [], creatorTool: 'longshot test' };
@@ -121,7 +121,6 @@ describe('Content Credentials (C2PA) on generated clips', () => {
     expect(fs.readdirSync(dir).filter((n) => n.includes('.longshot-tmp-'))).toEqual([]);
   });
 
-  // Last: a daemon's ffmpeg registry (its pid folder, removed below) stays the process's after close().
   test('a daemon job is signed with the daemon install\'s certificate', async () => {
     const daemon = await startTestDaemon();
     try {

@@ -5,7 +5,6 @@ import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../daemon/config';
 import { probeMedia } from '../daemon/media/probe';
 import { resolveFfmpeg } from '../daemon/media/ffmpeg-path';
-import { runFfmpeg } from '../daemon/media/run-ffmpeg';
 import { tempDir, TEST_MODEL, TEST_MODELS_DIR } from './support/daemon-harness';
 
 const run = promisify(execFile);
@@ -20,14 +19,14 @@ async function renderFixture(dir: string, name: string, prompt: string, seconds:
 }
 
 async function frames(file: string): Promise<number> {
-  const ffmpeg = (await resolveFfmpeg(null)).path;
-  const { stderr } = await runFfmpeg(ffmpeg, ['-i', file, '-map', '0:v:0', '-f', 'null', '-']);
+  const ffmpeg = await resolveFfmpeg(null);
+  const { stderr } = await ffmpeg.run(['-i', file, '-map', '0:v:0', '-f', 'null', '-']);
   return Number([...stderr.matchAll(/frame=\s*(\d+)/g)].pop()![1]);
 }
 
 async function videoStreamMd5(file: string): Promise<string> {
-  const ffmpeg = (await resolveFfmpeg(null)).path;
-  const { stdout } = await runFfmpeg(ffmpeg, ['-i', file, '-map', '0:v:0', '-c', 'copy', '-f', 'md5', '-']);
+  const ffmpeg = await resolveFfmpeg(null);
+  const { stdout } = await ffmpeg.run(['-i', file, '-map', '0:v:0', '-c', 'copy', '-f', 'md5', '-']);
   return stdout.toString().trim();
 }
 
@@ -43,11 +42,11 @@ describe('longshot generate (real CLI, real model, real ffmpeg)', () => {
     expect(progress.at(-1).step).toBe(progress.at(-1).total);
     expect(lines.at(-1)).toMatchObject({ event: 'done', frames: 105, seed: 5, model: TEST_MODEL, provider: 'cpu' });
     expect(await frames(out)).toBe(105);
-    const ffmpeg = (await resolveFfmpeg(null)).path;
+    const ffmpeg = await resolveFfmpeg(null);
     const info = await probeMedia(ffmpeg, out, 'out');
     expect(info.height).toBeGreaterThanOrEqual(256);
     expect(info.fps).toBeCloseTo(30000 / 1001, 3);
-    const { stderr } = await runFfmpeg(ffmpeg, ['-i', out, '-f', 'null', '-']);
+    const { stderr } = await ffmpeg.run(['-i', out, '-f', 'null', '-']);
     expect(stderr).toMatch(/title\s*: a red circle bounces/);
     expect(stderr).toMatch(/"seed":5/);
   });

@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from '../daemon/config';
 import { readFramesAt } from '../daemon/media/decode';
 import { resolveFfmpeg } from '../daemon/media/ffmpeg-path';
 import { probeMedia } from '../daemon/media/probe';
-import { runFfmpeg } from '../daemon/media/run-ffmpeg';
+import type { Ffmpeg } from '../daemon/media/run-ffmpeg';
 import { tempDir } from './support/daemon-harness';
 
 const run = promisify(execFile);
@@ -16,12 +16,12 @@ const FOOTAGE_FLAGS = ['--models-dir', path.join(PROJECT_ROOT, 'models', 'testda
 describe('longshot generate with a footage package (real CLI, U-ViT graph, motion transfer, ffmpeg)', () => {
   const dir = tempDir();
   let clip: string;
-  let ffmpeg: string;
+  let ffmpeg: Ffmpeg;
   beforeAll(async () => {
-    ffmpeg = (await resolveFfmpeg(null)).path;
+    ffmpeg = await resolveFfmpeg(null);
     // Camera-like footage of an aspect the model does not have natively: a moving test pattern, 2 s at 25 fps.
     clip = path.join(dir, 'footage.mp4');
-    await runFfmpeg(ffmpeg, ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', clip]);
+    await ffmpeg.run(['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', clip]);
   });
 
   const generate = async (flags: string[], out: string) => {
@@ -56,7 +56,7 @@ describe('longshot generate with a footage package (real CLI, U-ViT graph, motio
 
   test('a clip whose frames at the footage size would not fit in memory is refused before any work, saying what to shorten', async () => {
     const big = path.join(dir, 'big.mp4');
-    await runFfmpeg(ffmpeg, ['-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30:duration=0.5', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', big]);
+    await ffmpeg.run(['-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30:duration=0.5', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', big]);
     const failed = run(process.execPath, [CLI, 'generate', '', '--extend', `${big}@0.4`, '--seconds', '20', '--fps', '60', '-o', path.join(dir, 'long.mp4'), ...FOOTAGE_FLAGS]);
     await expect(failed).rejects.toMatchObject({ stderr: expect.stringMatching(/1200 frames at 1920x1080 .*GB.*shorter/) });
   });

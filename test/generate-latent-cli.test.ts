@@ -15,7 +15,7 @@ describe('longshot generate with a latent package (real CLI, encoder/U-ViT/decod
   const dir = tempDir();
 
   test('B-roll, then extend and fill from its frames: exact frame counts at the native 48x32 scaled up', async () => {
-    const ffmpeg = (await resolveFfmpeg(null)).path;
+    const ffmpeg = await resolveFfmpeg(null);
     const broll = path.join(dir, 'broll.mp4');
     const { stdout } = await run(process.execPath, [CLI, 'generate', 'a red circle bounces', '--seconds', '1', '--fps', '24', '--seed', '3', '--steps', '2', '--json', '-o', broll, ...LATENT_FLAGS]);
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));

@@ -10,7 +10,6 @@ import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../daemon/config';
 import { copyPackageTo } from '../daemon/engine/testdata/package-copy';
 import { resolveFfmpeg } from '../daemon/media/ffmpeg-path';
-import { runFfmpeg } from '../daemon/media/run-ffmpeg';
 import { api, startTestDaemon, tempDir, waitForJob } from './support/daemon-harness';
 
 const run = promisify(execFile);
@@ -22,8 +21,8 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** The clip's first frame averaged to one RGB pixel by ffmpeg. */
 async function meanColour(file: string): Promise<number[]> {
-  const ffmpeg = (await resolveFfmpeg(null)).path;
-  const { stdout } = await runFfmpeg(ffmpeg, ['-i', file, '-frames:v', '1', '-vf', 'scale=1:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+  const ffmpeg = await resolveFfmpeg(null);
+  const { stdout } = await ffmpeg.run(['-i', file, '-frames:v', '1', '-vf', 'scale=1:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
   return Array.from(stdout.subarray(0, 3));
 }
 

@@ -37,10 +37,10 @@ describe('GET /v1/jobs/:id/poster (real daemon)', () => {
     const bytes = Buffer.from(await res.arrayBuffer());
     expect([...bytes.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
     const image = jpeg.decode(bytes, { formatAsRGBA: false });
-    const clip = await probeMedia(daemon.ffmpeg.path, first.output, 'clip');
+    const clip = await probeMedia(daemon.ffmpeg, first.output, 'clip');
     expect([image.width, image.height]).toEqual([clip.width, clip.height]);
     // It shows the clip's middle frame (12 frames: the 7th, at 0.25 s), up to JPEG and H.264 losses.
-    const [middle] = await readFramesAt(daemon.ffmpeg.path, first.output, { timeSeconds: 0.25, count: 1, side: 'after', width: clip.width, height: clip.height, field: 'clip' });
+    const [middle] = await readFramesAt(daemon.ffmpeg, first.output, { timeSeconds: 0.25, count: 1, side: 'after', width: clip.width, height: clip.height, field: 'clip' });
     let diff = 0;
     for (let i = 0; i < middle!.length; i++) diff += Math.abs(middle![i]! - image.data[i]!);
     expect(diff / middle!.length).toBeLessThan(6);

@@ -8,7 +8,6 @@ import { createVideoPipeline } from '../engine/pipeline';
 import { createLogger } from '../log';
 import { readFramesAt } from '../media/decode';
 import { resolveFfmpeg } from '../media/ffmpeg-path';
-import { runFfmpeg } from '../media/run-ffmpeg';
 
 /** What `longshot bench` reports of a footage model: the issue's extend of 1 s of 640×360 footage at 30 fps. */
 export interface FootageBenchFigures {
@@ -31,9 +30,9 @@ const FPS = 30;
 export async function benchFootage(config: Config, packageDir: string, modelName: string): Promise<FootageBenchFigures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longshot-bench-'));
   try {
-    const ffmpeg = (await resolveFfmpeg(config.ffmpegPath)).path;
+    const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
     const clip = path.join(dir, 'footage.mp4');
-    await runFfmpeg(ffmpeg, ['-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=${FPS}:duration=3`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', clip]);
+    await ffmpeg.run(['-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=${FPS}:duration=3`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', clip]);
 
     // 1. Through the CLI, as an editor would run it.
     const started = performance.now();

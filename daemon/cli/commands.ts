@@ -147,7 +147,7 @@ export const commands: Record<string, Command> = {
         try {
           const clip = await makeClip(seeded, {
             pipeline,
-            ffmpegPath: ffmpeg.path,
+            ffmpeg,
             outputPath: path.resolve(seeds.length > 1 ? variationPath(output, seed) : output),
             logger,
             signingIdentity,

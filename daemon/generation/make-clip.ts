@@ -7,6 +7,7 @@ import { decodeImages, readFramesAt } from '../media/decode';
 import { encodeClip, defaultOutputSize } from '../media/encode';
 import { encodePoster } from '../media/poster';
 import { probeMedia } from '../media/probe';
+import type { Ffmpeg } from '../media/run-ffmpeg';
 import type { SigningIdentity } from '../media/signing-identity';
 import { LONGSHOT_VERSION } from '../config';
 import { readBackWarning } from './job-warnings';
@@ -25,7 +26,7 @@ export interface MadeClip {
 /** What making a clip needs besides the request. */
 export interface MakeClipContext {
   pipeline: VideoPipeline;
-  ffmpegPath: string;
+  ffmpeg: Ffmpeg;
   outputPath: string;
   logger: Logger;
   signal?: AbortSignal;
@@ -71,7 +72,7 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
   // With the provenance as XMP and, signed with the install's key, as a C2PA manifest.
   const drawn = footageSize ?? { width: pipeline.outputWidth, height: pipeline.outputHeight };
   const size = request.width && request.height ? { width: request.width, height: request.height } : footage ?? defaultOutputSize(drawn.width, drawn.height);
-  const encoded = await encodeClip(ctx.ffmpegPath, frames, {
+  const encoded = await encodeClip(ctx.ffmpeg, frames, {
     width: drawn.width,
     height: drawn.height,
     fps: request.fps,
@@ -107,7 +108,7 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
     const middle = frames[Math.floor(frames.length / 2)]!;
     const posterOptions = { width: drawn.width, height: drawn.height, outWidth: size.width, outHeight: size.height, outputPath: ctx.posterPath, signal: ctx.signal };
     try {
-      poster = await encodePoster(ctx.ffmpegPath, middle, posterOptions);
+      poster = await encodePoster(ctx.ffmpeg, middle, posterOptions);
     } catch (err) {
       ctx.logger.warn({ err, poster: ctx.posterPath }, 'poster not written; the clip is kept without one');
     }
@@ -145,7 +146,7 @@ async function footageSizeOf(references: Reference[], ctx: MakeClipContext): Pro
   const clips = references.flatMap((r, index) => (r.source.kind === 'media' ? [{ index, role: r.role, path: r.source.path }] : []));
   const clip = clips.find((c) => c.role === 'before') ?? clips[0];
   if (!clip) return null;
-  const info = await probeMedia(ctx.ffmpegPath, clip.path, `request.references[${clip.index}].source.path`, { signal: ctx.signal });
+  const info = await probeMedia(ctx.ffmpeg, clip.path, `request.references[${clip.index}].source.path`, { signal: ctx.signal });
   const even = (n: number) => Math.max(2, 2 * Math.floor(n / 2));
   return { width: even(info.width), height: even(info.height) };
 }
@@ -160,10 +161,10 @@ async function readReference(references: Reference[], role: 'before' | 'after', 
   if (ref.source.kind === 'images' || ref.source.kind === 'stored') {
     const { source } = ref;
     const images = source.kind === 'images' ? source.images : source.files.map((name) => storedImage(ctx, name, `${field}.files`));
-    const frames = await decodeImages(ctx.ffmpegPath, images, size.width, size.height, `${field}.${source.kind === 'images' ? 'images' : 'files'}`, read);
+    const frames = await decodeImages(ctx.ffmpeg, images, size.width, size.height, `${field}.${source.kind === 'images' ? 'images' : 'files'}`, read);
     return role === 'before' ? frames.slice(-pipeline.contextFrames) : frames.slice(0, pipeline.contextFrames);
   }
-  const frames = await readFramesAt(ctx.ffmpegPath, ref.source.path, {
+  const frames = await readFramesAt(ctx.ffmpeg, ref.source.path, {
     ...read,
     timeSeconds: ref.source.timeSeconds,
     count: pipeline.contextFrames,

@@ -1,6 +1,6 @@
 import { LongshotError } from '../../shared/errors';
 import { MAX_REFERENCE_PIXELS, pictureTooLarge, probeMedia, referenceInput, REFERENCE_TIMEOUT_MS, type ReferenceReadOptions } from './probe';
-import { FfmpegError, runFfmpeg } from './run-ffmpeg';
+import { FfmpegError, type Ffmpeg } from './run-ffmpeg';
 
 /** Where the wanted frames lie relative to `timeSeconds`. */
 export type FrameSide = 'before' | 'after';
@@ -34,11 +34,11 @@ function splitFrames(raw: Buffer, width: number, height: number): Uint8Array[] {
  * for `before` the frames ending at the frame shown at `timeSeconds` (an extend's out point), oldest first; for
  * `after` the frames starting there. A still image yields its one frame; media shorter than asked yields fewer.
  */
-export async function readFramesAt(ffmpegPath: string, mediaPath: string, options: ReadFramesOptions): Promise<Uint8Array[]> {
+export async function readFramesAt(ffmpeg: Ffmpeg, mediaPath: string, options: ReadFramesOptions): Promise<Uint8Array[]> {
   const { timeSeconds, count, side, width, height, field } = options;
-  const info = await probeMedia(ffmpegPath, mediaPath, field, options);
+  const info = await probeMedia(ffmpeg, mediaPath, field, options);
   const input = referenceInput(info.file);
-  const run = (args: string[]) => decodeOrExplain(ffmpegPath, args, mediaPath, field, options);
+  const run = (args: string[]) => decodeOrExplain(ffmpeg, args, mediaPath, field, options);
   // -vsync 0 passes frames through as decoded: no frame is duplicated or dropped to fit a rate.
   const output = (filter: string) => ['-map', '0:v:0', '-vsync', '0', '-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
   const cover = coverFilter(width, height);
@@ -68,13 +68,13 @@ export async function readFramesAt(ffmpegPath: string, mediaPath: string, option
 }
 
 /** Decodes PNG or JPEG images (base64 or bytes) to RGB24 frames at width × height; a bad one is named by its index. */
-export async function decodeImages(ffmpegPath: string, images: (string | Buffer)[], width: number, height: number, field: string, options: ReferenceReadOptions = {}): Promise<Uint8Array[]> {
+export async function decodeImages(ffmpeg: Ffmpeg, images: (string | Buffer)[], width: number, height: number, field: string, options: ReferenceReadOptions = {}): Promise<Uint8Array[]> {
   const frames: Uint8Array[] = [];
   for (const [index, image] of images.entries()) {
     const bytes = typeof image === 'string' ? Buffer.from(image, 'base64') : image;
     const args = ['-format_whitelist', 'image2pipe', '-max_pixels', String(MAX_REFERENCE_PIXELS), '-f', 'image2pipe', '-i', 'pipe:0', '-frames:v', '1', '-vf', coverFilter(width, height), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
     try {
-      const [frame] = splitFrames((await runFfmpeg(ffmpegPath, args, { input: bytes, signal: options.signal, timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS })).stdout, width, height);
+      const [frame] = splitFrames((await ffmpeg.run(args, { input: bytes, signal: options.signal, timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS })).stdout, width, height);
       if (!frame) throw new FfmpegError(0, 'no frame decoded');
       frames.push(frame);
     } catch (err) {
@@ -85,9 +85,9 @@ export async function decodeImages(ffmpegPath: string, images: (string | Buffer)
   return frames;
 }
 
-async function decodeOrExplain(ffmpegPath: string, args: string[], mediaPath: string, field: string, options: ReferenceReadOptions) {
+async function decodeOrExplain(ffmpeg: Ffmpeg, args: string[], mediaPath: string, field: string, options: ReferenceReadOptions) {
   try {
-    return await runFfmpeg(ffmpegPath, args, { signal: options.signal, timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS });
+    return await ffmpeg.run(args, { signal: options.signal, timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS });
   } catch (err) {
     if (err instanceof FfmpegError) {
       throw new LongshotError('media_unreadable', `${field}: ffmpeg could not decode ${mediaPath} (${err.message}); re-export the clip as H.264 MP4 or ProRes`, { field, cause: err });

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LongshotError } from '../../shared/errors';
 import { fpsRational } from './probe';
-import { FfmpegError, runFfmpeg } from './run-ffmpeg';
+import { FfmpegError, type Ffmpeg } from './run-ffmpeg';
 import { MAX_SIGNED_BYTES, signClip, type ContentCredentialsSigner } from './content-credentials';
 import { embedXmp, xmpPacket, type Provenance } from './xmp';
 
@@ -99,7 +99,7 @@ function codecArgs(format: ClipFormat, codec: MovCodec): string[] {
  * renamed over the final path only when complete. On any failure the temp output is removed and a good clip
  * already at `outputPath` is untouched. A full disk is a `disk_full` LongshotError naming the folder.
  */
-export async function encodeClip(ffmpegPath: string, frames: Uint8Array[], options: EncodeOptions): Promise<EncodedClip> {
+export async function encodeClip(ffmpeg: Ffmpeg, frames: Uint8Array[], options: EncodeOptions): Promise<EncodedClip> {
   const { width, height, outWidth, outHeight, format, outputPath } = options;
   const dir = path.dirname(outputPath);
   const temp = path.join(dir, `.${path.basename(outputPath)}${TEMP_MARK}${randomBytes(4).toString('hex')}`);
@@ -112,7 +112,7 @@ export async function encodeClip(ffmpegPath: string, frames: Uint8Array[], optio
   ];
   try {
     if (format === 'png') await fs.mkdir(temp);
-    await runFfmpeg(ffmpegPath, args, { input: frames, signal: options.signal });
+    await ffmpeg.run(args, { input: frames, signal: options.signal });
     if (format === 'png') await fs.writeFile(path.join(temp, 'metadata.json'), JSON.stringify(options.metadata, null, 2));
     if (options.provenance) {
       const packet = xmpPacket(options.provenance, new Date());

@@ -1,14 +1,6 @@
 import { execFile } from 'node:child_process';
 import { LongshotError } from '../../shared/errors';
-
-/** A working ffmpeg binary, its version, and that version's major number (null for a git build such as N-47683). */
-export interface Ffmpeg {
-  path: string;
-  version: string;
-  major: number | null;
-  /** Where it came from: the setting, PATH, or the npm package bundled with Longshot. */
-  source: 'setting' | 'path' | 'bundled';
-}
+import { Ffmpeg, FfmpegChildren, type FfmpegBinary } from './run-ffmpeg';
 
 /** ffmpeg older than this misses years of decoder and demuxer memory-safety fixes; `doctor` warns about it. */
 export const MIN_FFMPEG_MAJOR = 5;
@@ -40,14 +32,15 @@ function bundledFfmpeg(): string | null {
 /**
  * Finds a working ffmpeg: the explicit path (--ffmpeg-path / LONGSHOT_FFMPEG); else `ffmpeg` on PATH when it is
  * version 5 or later; only then the bundled binary (a 2018 build), and an older PATH ffmpeg last. An explicit path
- * that does not run is an error, never silently replaced.
+ * that does not run is an error, never silently replaced. Its runs are tracked in `children` (the daemon's has a pid
+ * folder; by default, a registry of the returned object's own).
  */
-export async function resolveFfmpeg(explicit: string | null): Promise<Ffmpeg> {
+export async function resolveFfmpeg(explicit: string | null, children: FfmpegChildren = new FfmpegChildren()): Promise<Ffmpeg> {
   const failures: string[] = [];
-  const tryOne = async (candidate: string, source: Ffmpeg['source']): Promise<Ffmpeg | null> => {
+  const tryOne = async (candidate: string, source: FfmpegBinary['source']): Promise<Ffmpeg | null> => {
     try {
       const version = await versionOf(candidate);
-      return { path: candidate, version, major: ffmpegMajor(version), source };
+      return new Ffmpeg({ path: candidate, version, major: ffmpegMajor(version), source }, children);
     } catch (err) {
       failures.push(`${candidate}: ${(err as Error).message.split('\n')[0]}`);
       return null;

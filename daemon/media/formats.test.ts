@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { encodeClip, type MovCodec } from './encode';
 import { resolveFfmpeg } from './ffmpeg-path';
+import type { Ffmpeg } from './run-ffmpeg';
 import { TRAINED_ALGORITHMIC_MEDIA, type Provenance } from './xmp';
 
 // Debian's ffprobe and exiftool read the files as Premiere's importer and an editor's tools would.
@@ -11,7 +12,7 @@ const FFPROBE = '/usr/bin/ffprobe';
 const EXIFTOOL = '/usr/bin/exiftool';
 const W = 32;
 const H = 18;
-let ffmpeg: string;
+let ffmpeg: Ffmpeg;
 let dir: string;
 
 const provenance: Provenance = {
@@ -37,7 +38,7 @@ function probeStream(file: string): Record<string, string> {
 }
 
 beforeAll(async () => {
-  ffmpeg = (await resolveFfmpeg(null)).path;
+  ffmpeg = await resolveFfmpeg(null);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longshot-formats-'));
 });
 
@@ -75,6 +76,6 @@ describe('editor formats (ffprobe and exiftool on the written files)', () => {
       'XMP-longshot:Sources': '/footage/a.mov',
     });
     expect(probeStream(out).nb_frames).toBe('12');
-    execFileSync(ffmpeg, ['-v', 'error', '-xerror', '-i', out, '-f', 'null', '-']);
+    execFileSync(ffmpeg.path, ['-v', 'error', '-xerror', '-i', out, '-f', 'null', '-']);
   });
 });

@@ -7,11 +7,11 @@ import { decodeImages, readFramesAt } from './decode';
 import { defaultOutputSize, encodeClip, sweepTempFiles } from './encode';
 import { resolveFfmpeg } from './ffmpeg-path';
 import { exactRate, fpsRational, probeMedia } from './probe';
-import { runFfmpeg } from './run-ffmpeg';
+import { FfmpegChildren, FfmpegError, type Ffmpeg } from './run-ffmpeg';
 
 const W = 32;
 const H = 18;
-let ffmpeg: string;
+let ffmpeg: Ffmpeg;
 let dir: string;
 
 /** Frame i is a flat grey of level 8·i, so its index can be read back after lossy coding. */
@@ -25,12 +25,12 @@ function expectColour(frame: Uint8Array, rgb: number[], tolerance = 3): void {
 const indexOf = (frame: Uint8Array) => Math.round(frame.reduce((a, b) => a + b, 0) / frame.length / 8);
 
 async function frameCount(file: string): Promise<number> {
-  const { stderr } = await runFfmpeg(ffmpeg, ['-i', file, '-map', '0:v:0', '-f', 'null', '-']);
+  const { stderr } = await ffmpeg.run(['-i', file, '-map', '0:v:0', '-f', 'null', '-']);
   return Number([...stderr.matchAll(/frame=\s*(\d+)/g)].pop()![1]);
 }
 
 beforeAll(async () => {
-  ffmpeg = (await resolveFfmpeg(null)).path;
+  ffmpeg = await resolveFfmpeg(null);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longshot-media-'));
 });
 
@@ -55,7 +55,7 @@ describe('encodeClip', () => {
   test('writes metadata and a sha256 of the final file', async () => {
     const out = path.join(dir, 'meta.mp4');
     const clip = await encodeClip(ffmpeg, indexedFrames(6), { width: W, height: H, fps: 24, outWidth: 64, outHeight: 36, format: 'mp4', outputPath: out, metadata: { title: 'a blue square falls', comment: '{"seed":7}' } });
-    const { stderr } = await runFfmpeg(ffmpeg, ['-i', out, '-f', 'null', '-']);
+    const { stderr } = await ffmpeg.run(['-i', out, '-f', 'null', '-']);
     expect(stderr).toMatch(/title\s*: a blue square falls/);
     expect(stderr).toMatch(/comment\s*: \{"seed":7\}/);
     expect(clip.sha256).toBe(require('node:crypto').createHash('sha256').update(fs.readFileSync(out)).digest('hex'));
@@ -123,7 +123,7 @@ describe('readFramesAt', () => {
 
   test('a still image gives its one frame, resized to cover', async () => {
     const png = path.join(dir, 'still.png');
-    execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=0x102030:s=100x100', '-frames:v', '1', '-y', png]);
+    execFileSync(ffmpeg.path, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=0x102030:s=100x100', '-frames:v', '1', '-y', png]);
     const frames = await readFramesAt(ffmpeg, png, { timeSeconds: 0, count: 4, side: 'before', width: W, height: H, field: 'ref' });
     expect(frames).toHaveLength(1);
     expectColour(frames[0]!, [16, 32, 48]);
@@ -142,8 +142,8 @@ describe('decodeImages', () => {
   test('PNG and JPEG decode; a bad image is named by index', async () => {
     const png = path.join(dir, 'i.png');
     const jpg = path.join(dir, 'i.jpg');
-    execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=0xC82828:s=64x36', '-frames:v', '1', '-y', png]);
-    execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=0x2828C8:s=64x36', '-frames:v', '1', '-y', jpg]);
+    execFileSync(ffmpeg.path, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=0xC82828:s=64x36', '-frames:v', '1', '-y', png]);
+    execFileSync(ffmpeg.path, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=0x2828C8:s=64x36', '-frames:v', '1', '-y', jpg]);
     const frames = await decodeImages(ffmpeg, [fs.readFileSync(png).toString('base64'), fs.readFileSync(jpg).toString('base64')], W, H, 'images');
     expectColour(frames[0]!, [200, 40, 40]);
     expectColour(frames[1]!, [40, 40, 200], 8);
@@ -154,5 +154,21 @@ describe('decodeImages', () => {
 describe('resolveFfmpeg', () => {
   test('an explicit path that does not run is an error naming the setting', async () => {
     await expect(resolveFfmpeg('/no/such/ffmpeg')).rejects.toThrow(/LONGSHOT_FFMPEG/);
+  });
+
+  test('an Ffmpeg tracks its runs in the registry it was made with, and only there', async () => {
+    const pidDir = path.join(dir, 'run');
+    const children = new FfmpegChildren(pidDir);
+    const tracked = await resolveFfmpeg(null, children);
+    const endless = ['-f', 'lavfi', '-i', 'testsrc=size=32x18:rate=25', '-t', '600', '-f', 'null', '-'];
+    const stopOther = new AbortController();
+    const other = ffmpeg.run(endless, { signal: stopOther.signal });
+    const running = tracked.run(endless);
+    expect(fs.readdirSync(pidDir)).toHaveLength(1);
+    children.killAll();
+    await expect(running).rejects.toBeInstanceOf(FfmpegError);
+    expect(fs.readdirSync(pidDir)).toEqual([]);
+    stopOther.abort();
+    await expect(other).rejects.toMatchObject({ code: 'cancelled' });
   });
 });

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LongshotError } from '../../shared/errors';
 import { coverScale, TEMP_MARK } from './encode';
-import { FfmpegError, runFfmpeg } from './run-ffmpeg';
+import { FfmpegError, type Ffmpeg } from './run-ffmpeg';
 
 /** Options of {@link encodePoster}. */
 export interface PosterOptions {
@@ -21,7 +21,7 @@ export interface PosterOptions {
  * Writes one frame as a baseline JPEG at the clip's size (Lanczos, like the clip), atomically and 0600: ffmpeg
  * writes a temp file beside the poster that is renamed over it once complete, and removed on any failure.
  */
-export async function encodePoster(ffmpegPath: string, frame: Uint8Array, options: PosterOptions): Promise<string> {
+export async function encodePoster(ffmpeg: Ffmpeg, frame: Uint8Array, options: PosterOptions): Promise<string> {
   const { width, height, outWidth, outHeight, outputPath } = options;
   const temp = path.join(path.dirname(outputPath), `.${path.basename(outputPath)}${TEMP_MARK}${randomBytes(4).toString('hex')}`);
   const args = [
@@ -29,7 +29,7 @@ export async function encodePoster(ffmpegPath: string, frame: Uint8Array, option
     '-vf', coverScale(outWidth, outHeight), '-frames:v', '1', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '3', '-f', 'mjpeg', '-y', temp,
   ];
   try {
-    await runFfmpeg(ffmpegPath, args, { input: [frame], signal: options.signal });
+    await ffmpeg.run(args, { input: [frame], signal: options.signal });
     await fs.chmod(temp, 0o600);
     await fs.rename(temp, outputPath);
     return outputPath;

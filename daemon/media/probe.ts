@@ -1,6 +1,6 @@
 import { LongshotError } from '../../shared/errors';
 import { resolveMediaFile, unusableMedia } from './media-path';
-import { FfmpegError, runFfmpeg } from './run-ffmpeg';
+import { FfmpegError, type Ffmpeg } from './run-ffmpeg';
 
 /** What the decoder needs to know of a media file. */
 export interface MediaInfo {
@@ -54,7 +54,7 @@ export function pictureTooLarge(err: unknown, field: string, what: string): Long
  * regular file (see media-path.ts); errors name `field` and never tell a missing file from an unreadable one.
  * Returns the resolved file with what was found.
  */
-export async function probeMedia(ffmpegPath: string, mediaPath: string, field: string, options: ReferenceReadOptions = {}): Promise<MediaInfo & { file: string }> {
+export async function probeMedia(ffmpeg: Ffmpeg, mediaPath: string, field: string, options: ReferenceReadOptions = {}): Promise<MediaInfo & { file: string }> {
   const started = Date.now();
   const unusable = async (cause?: unknown): Promise<never> => {
     await new Promise((resolve) => setTimeout(resolve, UNUSABLE_MIN_MS - (Date.now() - started)));
@@ -64,7 +64,7 @@ export async function probeMedia(ffmpegPath: string, mediaPath: string, field: s
   let stderr: string;
   try {
     // Decoding one frame proves the file is readable, not just that its header parses.
-    ({ stderr } = await runFfmpeg(ffmpegPath, [...referenceInput(file), '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'], { signal: options.signal, timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS }));
+    ({ stderr } = await ffmpeg.run([...referenceInput(file), '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'], { signal: options.signal, timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS }));
   } catch (err) {
     if (!(err instanceof FfmpegError)) throw err;
     throw pictureTooLarge(err, field, mediaPath) ?? (await unusable(err));

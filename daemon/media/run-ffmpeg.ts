@@ -68,10 +68,6 @@ export class FfmpegChildren {
     if (this.pidDir && child.pid) fs.rmSync(path.join(this.pidDir, `${child.pid}.pid`), { force: true });
   }
 
-  get size(): number {
-    return this.live.size;
-  }
-
   /** Kills every running ffmpeg (synchronously: safe in an `exit` handler). */
   killAll(): void {
     for (const child of this.live) killGroup(child.pid);
@@ -120,71 +116,87 @@ function confineInputs(args: string[]): string[] {
   return args.flatMap((arg, i) => (arg === '-i' && args[i - 1] !== '-protocol_whitelist' ? ['-protocol_whitelist', PROTOCOL_WHITELIST, arg] : [arg]));
 }
 
-/**
- * Runs ffmpeg and collects stdout (binary) and stderr (text). Every input is limited to `file,pipe` protocols.
- * Aborting kills ffmpeg (its whole process group) and rejects with a `cancelled` LongshotError; passing
- * `timeoutMs` kills it and rejects with `engine_failed`; a non-zero exit rejects with FfmpegError.
- */
-export function runFfmpeg(ffmpegPath: string, args: string[], options: RunOptions = {}): Promise<{ stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) return reject(new LongshotError('cancelled', 'cancelled'));
-    // -nostdin stops ffmpeg reading the terminal; with piped input stdin is ours.
-    const child = spawn(ffmpegPath, ['-hide_banner', ...(options.input ? [] : ['-nostdin']), ...confineInputs(args)], {
-      stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      detached: process.platform !== 'win32',
-    });
-    const registry = defaultChildren;
-    try {
-      registry.add(child, ffmpegPath);
-    } catch (err) {
-      // A child nobody tracks would outlive a crash unswept, and one waiting on stdin would wait forever: it goes now.
-      child.once('error', () => undefined);
-      killGroup(child.pid);
-      return reject(err);
-    }
-    const out: Buffer[] = [];
-    let err = '';
-    let ended: 'aborted' | 'timeout' | null = null;
-    child.stdout!.on('data', (c: Buffer) => out.push(c));
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString('utf8');
-      if (err.length > 64_000) err = err.slice(-32_000);
-    });
-    const stop = (why: 'aborted' | 'timeout') => {
-      ended ??= why;
-      killGroup(child.pid);
-    };
-    const onAbort = () => stop('aborted');
-    const timeoutMs = options.timeoutMs ?? FFMPEG_TIMEOUT_MS;
-    const timer = setTimeout(() => stop('timeout'), timeoutMs);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const cleanUp = () => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      registry.remove(child);
-    };
-    child.once('error', (e) => {
-      cleanUp();
-      reject(new LongshotError('internal', `cannot run ffmpeg at ${ffmpegPath}: ${e.message}`, { cause: e }));
-    });
-    child.once('close', (code) => {
-      cleanUp();
-      if (ended === 'aborted') reject(new LongshotError('cancelled', 'cancelled'));
-      else if (ended === 'timeout') reject(new LongshotError('engine_failed', `ffmpeg took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`));
-      else if (code === 0) resolve({ stdout: Buffer.concat(out), stderr: err });
-      else reject(new FfmpegError(code, err));
-    });
-    if (options.input) void feed(child.stdin!, options.input);
-  });
+/** A working ffmpeg binary, its version, and that version's major number (null for a git build such as N-47683). */
+export interface FfmpegBinary {
+  path: string;
+  version: string;
+  major: number | null;
+  /** Where it came from: the setting, PATH, or the npm package bundled with Longshot. */
+  source: 'setting' | 'path' | 'bundled';
 }
 
-/** Where runs are tracked: a process-wide registry, since every run must die with the process (the daemon gives it a pid folder with {@link trackFfmpegIn}). */
-let defaultChildren = new FfmpegChildren();
+/**
+ * One ffmpeg binary and the processes it has running. A composition root (the daemon, a CLI command) makes one with
+ * {@link resolveFfmpeg} and passes it to everything that runs ffmpeg; the daemon's tracks its children in its pid
+ * folder, so they die with it and a crashed daemon's are swept.
+ */
+export class Ffmpeg implements FfmpegBinary {
+  readonly path: string;
+  readonly version: string;
+  readonly major: number | null;
+  readonly source: FfmpegBinary['source'];
 
-/** Makes every later run register in `children` (the daemon's, with its pid folder); returns it. */
-export function trackFfmpegIn(children: FfmpegChildren): FfmpegChildren {
-  defaultChildren = children;
-  return children;
+  constructor(binary: FfmpegBinary, private readonly children: FfmpegChildren = new FfmpegChildren()) {
+    ({ path: this.path, version: this.version, major: this.major, source: this.source } = binary);
+  }
+
+  /**
+   * Runs ffmpeg and collects stdout (binary) and stderr (text). Every input is limited to `file,pipe` protocols.
+   * Aborting kills ffmpeg (its whole process group) and rejects with a `cancelled` LongshotError; passing
+   * `timeoutMs` kills it and rejects with `engine_failed`; a non-zero exit rejects with FfmpegError.
+   */
+  run(args: string[], options: RunOptions = {}): Promise<{ stdout: Buffer; stderr: string }> {
+    const { path: binary, children } = this;
+    return new Promise((resolve, reject) => {
+      if (options.signal?.aborted) return reject(new LongshotError('cancelled', 'cancelled'));
+      // -nostdin stops ffmpeg reading the terminal; with piped input stdin is ours.
+      const child = spawn(binary, ['-hide_banner', ...(options.input ? [] : ['-nostdin']), ...confineInputs(args)], {
+        stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        detached: process.platform !== 'win32',
+      });
+      try {
+        children.add(child, binary);
+      } catch (err) {
+        // A child nobody tracks would outlive a crash unswept, and one waiting on stdin would wait forever: it goes now.
+        child.once('error', () => undefined);
+        killGroup(child.pid);
+        return reject(err);
+      }
+      const out: Buffer[] = [];
+      let err = '';
+      let ended: 'aborted' | 'timeout' | null = null;
+      child.stdout!.on('data', (c: Buffer) => out.push(c));
+      child.stderr!.on('data', (c: Buffer) => {
+        err += c.toString('utf8');
+        if (err.length > 64_000) err = err.slice(-32_000);
+      });
+      const stop = (why: 'aborted' | 'timeout') => {
+        ended ??= why;
+        killGroup(child.pid);
+      };
+      const onAbort = () => stop('aborted');
+      const timeoutMs = options.timeoutMs ?? FFMPEG_TIMEOUT_MS;
+      const timer = setTimeout(() => stop('timeout'), timeoutMs);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanUp = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        children.remove(child);
+      };
+      child.once('error', (e) => {
+        cleanUp();
+        reject(new LongshotError('internal', `cannot run ffmpeg at ${binary}: ${e.message}`, { cause: e }));
+      });
+      child.once('close', (code) => {
+        cleanUp();
+        if (ended === 'aborted') reject(new LongshotError('cancelled', 'cancelled'));
+        else if (ended === 'timeout') reject(new LongshotError('engine_failed', `ffmpeg took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`));
+        else if (code === 0) resolve({ stdout: Buffer.concat(out), stderr: err });
+        else reject(new FfmpegError(code, err));
+      });
+      if (options.input) void feed(child.stdin!, options.input);
+    });
+  }
 }
 
 /** Writes chunks with backpressure; a closed pipe (ffmpeg died) just stops the feed: its exit reports why. */
