@@ -156,7 +156,7 @@ export interface Job {
   startedAt: string | null;
   finishedAt: string | null;
   /** Sampler progress of a running job. */
-  progress: { step: number; total: number } | null;
+  progress: Pick<JobProgress, 'step' | 'total'> | null;
   error: z.infer<typeof ErrorBodySchema> | null;
   /** Path of the finished clip on the daemon's machine. */
   output: string | null;
@@ -211,6 +211,18 @@ export interface DaemonInfo {
 /** Which part of a job progress counts: its reference frames read (extends and fills, first), or sampler steps. */
 export type ProgressStage = 'reading' | 'sampling';
 
+/** How far a running job is, as the stream sends it; the engine's PipelineProgress derives from it (engine/types.ts). */
+export interface JobProgress {
+  /** `reading`: the job's reference frames read so far, of `total` (extends and fills, before sampling);
+   * `sampling`: sampler steps done across the whole job, of `total` (all windows). */
+  stage: ProgressStage;
+  step: number;
+  total: number;
+  etaSeconds: number | null;
+  /** Base64 JPEG of the current estimate (a frame of the window being sampled). */
+  preview: string | null;
+}
+
 /** Daemon messages on `/v1/stream`. A job's stream ends with exactly one of `done`, `failed` or `cancelled`. */
 export type ServerMessage =
   | { type: 'welcome'; requestId: string; info: DaemonInfo }
@@ -219,18 +231,7 @@ export type ServerMessage =
   | { type: 'jobs'; requestId: string; jobs: Job[]; next: string | null }
   | { type: 'queued'; requestId: string | null; job: Job }
   | { type: 'started'; jobId: string; job: Job }
-  | {
-      type: 'progress';
-      jobId: string;
-      /** `reading`: the job's reference frames read so far, of `total` (extends and fills, before sampling);
-       * `sampling`: sampler steps done across the whole job, of `total` (all windows). */
-      stage: ProgressStage;
-      step: number;
-      total: number;
-      etaSeconds: number | null;
-      /** Base64 JPEG of the current estimate (a frame of the window being sampled). */
-      preview: string | null;
-    }
+  | ({ type: 'progress'; jobId: string } & JobProgress)
   | {
       type: 'clip';
       jobId: string;

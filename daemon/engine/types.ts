@@ -1,4 +1,4 @@
-import type { ProgressStage, SamplerName } from '../../shared/protocol';
+import type { JobProgress, SamplerName } from '../../shared/protocol';
 import type { ReadBack } from './read-back';
 
 /** One RGB frame, 8 bits a channel, packed row-major as [H, W, 3]. */
@@ -24,18 +24,11 @@ export interface PipelineInput {
 }
 
 /**
- * Progress of one stage of the job. `reading`: reference frames read into the sampled space, of those the job uses
- * (a latent package's encoder may refine its reading for a second a frame). `sampling`: sampler steps done across
- * all windows, some with a preview of the current estimate (PipelineRunOptions.previewIntervalMs).
+ * A job's progress (the protocol's {@link JobProgress}) as a pipeline reports it, its preview as JPEG bytes of one
+ * frame of the current x0 estimate (null when none was made this step; PipelineRunOptions.previewIntervalMs): the
+ * daemon encodes it as base64 only for the wire. A latent package's encoder may refine its `reading` for a second a frame.
  */
-export interface PipelineProgress {
-  stage: ProgressStage;
-  step: number;
-  total: number;
-  etaSeconds: number | null;
-  /** JPEG bytes of one frame of the current x0 estimate, or null when none was made this step. */
-  previewJpeg: Uint8Array | null;
-}
+export type PipelineProgress = Omit<JobProgress, 'preview'> & { previewJpeg: Uint8Array | null };
 
 /** Options of one pipeline run. */
 export interface PipelineRunOptions {

@@ -1,17 +1,9 @@
 import type { Logger } from 'pino';
 import { LongshotError, toErrorBody, type ErrorBody } from '../../shared/errors';
-import { DEFAULT_LIST_LIMIT, FINAL_STATES, type GenerateRequest, type Job, type JobWarning, type ProgressStage } from '../../shared/protocol';
+import { DEFAULT_LIST_LIMIT, FINAL_STATES, type GenerateRequest, type Job, type JobWarning } from '../../shared/protocol';
+import type { PipelineProgress } from '../engine/types';
 import { assertAffordable, withSeed, type JobLimits } from '../generation/request';
 import { INTERRUPTED_ERROR, type JobOutput, type JobStore } from './job-store';
-
-/** Progress of a running job, as the runner reports it: reading its reference frames, then sampling. */
-export interface JobProgress {
-  stage: ProgressStage;
-  step: number;
-  total: number;
-  etaSeconds: number | null;
-  previewJpeg: Uint8Array | null;
-}
 
 /**
  * Runs one job, on its `model` when the queue was given `chooseModel`, to a finished clip at `outputPath`; must stop
@@ -19,14 +11,14 @@ export interface JobProgress {
  */
 export type JobRunner = (
   job: Job,
-  context: { signal: AbortSignal; onProgress: (progress: JobProgress) => void; onWarning: (warning: JobWarning) => void },
+  context: { signal: AbortSignal; onProgress: (progress: PipelineProgress) => void; onWarning: (warning: JobWarning) => void },
 ) => Promise<JobOutput>;
 
 /** What the queue tells its listeners; every job ends with exactly one of `done`, `failed`, `cancelled`. */
 export type JobEvent =
   | { type: 'queued'; job: Job }
   | { type: 'started'; job: Job }
-  | { type: 'progress'; job: Job; progress: JobProgress }
+  | { type: 'progress'; job: Job; progress: PipelineProgress }
   | { type: 'warning'; job: Job; warning: JobWarning }
   | { type: 'done'; job: Job }
   | { type: 'failed'; job: Job; error: ErrorBody }

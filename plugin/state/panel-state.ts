@@ -2,7 +2,7 @@
 import type { JobPlan } from '../host/job-plans';
 import type { Placement } from '../host/timeline-host';
 import type { ConnectionState } from '../net/daemon-client';
-import type { JobWarning, ModelSummary, ProgressStage } from '../../shared/protocol';
+import type { JobProgress, JobWarning, ModelSummary } from '../../shared/protocol';
 
 /** Where one job stands, from the panel's side. */
 export type JobPhase =
@@ -27,7 +27,7 @@ export interface JobView {
   plan: JobPlan;
   phase: JobPhase;
   /** The daemon's last progress: reading the reference frames (extend, fill), then sampler steps. */
-  progress: { stage: ProgressStage; step: number; total: number; etaSeconds: number | null } | null;
+  progress: Omit<JobProgress, 'preview'> | null;
   /** Base64 JPEG of the latest estimate; not kept across reloads. */
   preview: string | null;
   /** Base64 JPEG of the finished clip's middle frame (the daemon's poster); kept across reloads. */
