@@ -4,9 +4,11 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES, LongshotError } from './errors';
+import { MOV_CODECS, OUTPUT_FORMATS } from './media-formats';
 import { MAX_LIST_LIMIT, MAX_PROMPT_CHARS, MAX_SECONDS, MODEL_JOBS, type ModelJob, type WarningCode } from './protocol-constants';
 
 export * from './protocol-constants';
+export * from './media-formats';
 
 // zod's number refuses NaN and ±Infinity; the bounds chained on it reach the JSON Schema (a refine or pipe would hide them).
 const finite = (what: string) => z.number({ error: `${what} must be a finite number` });
@@ -54,15 +56,10 @@ export const ModeSchema = z.enum(['broll', 'extend', 'extend-head', 'fill']);
 /** What the generated clip is for. */
 export type Mode = z.infer<typeof ModeSchema>;
 
-/** Output container: H.264 MP4, ProRes 422 MOV, or a PNG sequence in a folder. */
-export const OutputFormatSchema = z.enum(['mp4', 'mov', 'png']);
-/** Output container. */
-export type OutputFormat = z.infer<typeof OutputFormatSchema>;
-
-/** Codec of a `mov`: ProRes 422 (the default), ProRes 422 HQ, ProRes 4444, or DNxHR HQ. */
-export const MovCodecSchema = z.enum(['prores-422', 'prores-422-hq', 'prores-4444', 'dnxhr-hq']);
-/** Codec of a `mov`. */
-export type MovCodec = z.infer<typeof MovCodecSchema>;
+/** Output container (shared/media-formats.ts). */
+export const OutputFormatSchema = z.enum(OUTPUT_FORMATS);
+/** Codec of a `mov` (shared/media-formats.ts). */
+export const MovCodecSchema = z.enum(MOV_CODECS);
 
 /** Sampler names the engine knows. */
 export const SamplerNameSchema = z.enum(['dpmpp-2m', 'ddim']);

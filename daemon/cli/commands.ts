@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { LongshotError, toErrorBody } from '../../shared/errors';
-import { MAX_VARIATIONS, parseGenerateRequest, variationSeeds, type GenerateRequestInput, type JobWarning, type Reference } from '../../shared/protocol';
+import { MAX_VARIATIONS, OUTPUT_FORMATS, parseGenerateRequest, variationSeeds, type GenerateRequestInput, type JobWarning, type Reference } from '../../shared/protocol';
 import { loadConfig, type Config } from '../config';
 import { createVideoPipeline } from '../engine/pipeline';
 import { benchPipeline } from '../engine/bench';
@@ -292,7 +292,7 @@ function outputFormat(output: string, formatFlag: string | undefined): string {
   const ext = path.extname(output).toLowerCase();
   const named = ({ '.mp4': 'mp4', '.mov': 'mov', '': 'png' } as Record<string, string>)[ext];
   if (!named) throw new LongshotError('bad_request', `-o ${output}: Longshot writes .mp4 (H.264), .mov (ProRes or DNxHR) or, with no extension, a folder of PNG frames, not ${ext}`, { field: 'output' });
-  if (formatFlag !== undefined && ['mp4', 'mov', 'png'].includes(formatFlag) && formatFlag !== named) {
+  if (formatFlag !== undefined && (OUTPUT_FORMATS as readonly string[]).includes(formatFlag) && formatFlag !== named) {
     throw new LongshotError('bad_request', `--format ${formatFlag} does not match -o ${output}, which names ${named === 'png' ? 'a folder of PNG frames' : `a ${ext} file`}; rename the output or leave out --format`, { field: 'format' });
   }
   return formatFlag ?? named;

@@ -7,11 +7,8 @@ import { fpsRational } from './probe';
 import { FfmpegError, type Ffmpeg } from './run-ffmpeg';
 import { MAX_SIGNED_BYTES, signClip, type ContentCredentialsSigner } from './content-credentials';
 import { embedXmp, xmpPacket, type Provenance } from './xmp';
+import type { MovCodec, OutputFormat } from '../../shared/media-formats';
 
-/** Containers the encoder writes: H.264 MP4, a MOV (see {@link MovCodec}), or a PNG sequence. */
-export type ClipFormat = 'mp4' | 'mov' | 'png';
-/** Codecs of a MOV: ProRes 422, 422 HQ, 4444, or DNxHR HQ. */
-export type MovCodec = 'prores-422' | 'prores-422-hq' | 'prores-4444' | 'dnxhr-hq';
 
 /** Options of {@link encodeClip}. */
 export interface EncodeOptions {
@@ -22,7 +19,7 @@ export interface EncodeOptions {
   /** Size of the written clip (even numbers); frames are scaled with Lanczos. */
   outWidth: number;
   outHeight: number;
-  format: ClipFormat;
+  format: OutputFormat;
   /** The codec of a `mov` (default ProRes 422). */
   codec?: MovCodec;
   /** Final path: a file for mp4/mov, a folder of frame_00001.png … for png. */
@@ -83,7 +80,7 @@ function movCodecArgs(codec: MovCodec): string[] {
   }
 }
 
-function codecArgs(format: ClipFormat, codec: MovCodec): string[] {
+function codecArgs(format: OutputFormat, codec: MovCodec): string[] {
   switch (format) {
     case 'mp4':
       return ['-c:v', 'libx264', '-preset', 'medium', '-crf', '16', '-pix_fmt', 'yuv420p', ...REC709, '-movflags', '+faststart+write_colr', '-f', 'mp4'];
