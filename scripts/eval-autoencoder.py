@@ -33,11 +33,11 @@ from models.shapesworld.judge import judge_clip  # noqa: E402
 from models.footage_reading import package_encoder  # noqa: E402
 from models.scene_autoencoder import SLOT, SLOTS, SceneAutoencoder, scene_latents  # noqa: E402
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS  # noqa: E402
-from models.shapesworld.media import FOOTAGE_SCALE, as_reference, write_clip, write_png  # noqa: E402
+from models.shapesworld.media import FOOTAGE_SCALE, as_reference, cli_output_height, write_clip, write_png  # noqa: E402
 from models.shapesworld.world import render, render_prompt, sample_scene  # noqa: E402
 from models.train_autoencoder import drawing_decoder, load_autoencoder  # noqa: E402
 
-OUTPUT_HEIGHT = 256
+
 def reading_errors(read: torch.Tensor, truth: torch.Tensor, height: int) -> dict:
     """What a scene encoder read [N, LATENT] against the true state: presence, colour and shape accuracy, position
     error in native pixels (median and 95th percentile) and log-size error, over present slots."""
@@ -108,7 +108,7 @@ def main() -> None:
             picks = torch.linspace(0, truth.shape[0] - 1, 4).long()
             sheet_rows.append(torch.cat([torch.cat(list(drawn_truth[picks]), 2), torch.cat(list(trip_u8[picks]), 2)], 2))
         path = out / f"trip-{i:04d}.mp4"
-        write_clip(trip_u8.permute(0, 2, 3, 1).numpy(), a.fps, str(path), scale_to_height=OUTPUT_HEIGHT)
+        write_clip(trip_u8.permute(0, 2, 3, 1).numpy(), a.fps, str(path), scale_to_height=cli_output_height(trip_u8.shape[2]))
         result = judge_clip(str(path), prompt)
         verdicts.append({"prompt": prompt, "clip": path.name, "family": family(parse(prompt)), "pass": result["pass"], "checks": result["checks"]})
     if sheet_rows:

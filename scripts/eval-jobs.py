@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.shapesworld.grammar import family, held_out_prompts, parse  # noqa: E402
 from models.shapesworld.judge import Seam, judge_frames  # noqa: E402
-from models.shapesworld.media import read_clip, write_clip  # noqa: E402
+from models.shapesworld.media import cli_output_height, read_clip, write_clip  # noqa: E402
 from models.shapesworld.world import render_prompt  # noqa: E402
 
 FPS = 24.0
@@ -77,8 +77,8 @@ def main() -> None:
 
     manifest = json.loads((Path(a.models_dir) / a.model / "model.json").read_text())
     native_w, native_h = manifest["native"]["width"], manifest["native"]["height"]
-    scale = -(-256 // native_h)  # the CLI's default output: scaled up to at least 256 px tall
-    width, height = native_w * scale, native_h * scale
+    height = cli_output_height(native_h)  # the CLI's default output
+    width = native_w * height // native_h
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     ref_frames = round(REFERENCE_SECONDS * FPS)

@@ -1,7 +1,7 @@
 """Evaluates a ShapesWorld U-ViT checkpoint on held-out prompts: samples B-roll clips the way the engine does
 (models/sampling.py: windows of F frames, the last K frames carried as known references into the next window,
 DPM-Solver++(2M) on a log-SNR-uniform grid, classifier-free guidance as a batch of 2), writes them as `longshot generate` does by default
-(H.264, scaled up to 256 px tall), and judges each decoded clip with models/shapesworld/judge.py.
+(H.264, scaled by a whole factor to at least 256 px tall), and judges each decoded clip with models/shapesworld/judge.py.
 
   /usr/bin/python3 scripts/eval-model.py --checkpoint models/shapesworld-uvit/checkpoints/last.pt \
       --prompts 200 --seconds 2 --fps 24 --out /tmp/eval [--steps 12 --guidance 3 --threads 1]
@@ -26,9 +26,7 @@ sys.path.insert(0, str(ROOT))
 from models.sampling import load_sampled, sample_clips, sampling_arguments  # noqa: E402
 from models.shapesworld.grammar import MOTIONS, family, held_out_prompts, parse  # noqa: E402
 from models.shapesworld.judge import judge_clip  # noqa: E402
-from models.shapesworld.media import write_clip  # noqa: E402
-
-OUTPUT_HEIGHT = 256   # `longshot generate` scales its default output to at least this height
+from models.shapesworld.media import cli_output_height, write_clip  # noqa: E402
 
 
 def main() -> None:
@@ -72,7 +70,7 @@ def main() -> None:
         rgb = ((clips + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 1, 3, 4, 2).numpy()
         for i, prompt in enumerate(batch):
             path = out / f"clip-{first + i:04d}.mp4"
-            write_clip(rgb[i], a.fps, str(path), scale_to_height=OUTPUT_HEIGHT)
+            write_clip(rgb[i], a.fps, str(path), scale_to_height=cli_output_height(rgb[i].shape[1]))
             result = judge_clip(str(path), prompt, per_second=a.per_second)
             verdicts.append({"prompt": prompt, "clip": path.name, "family": family(parse(prompt)), "pass": result["pass"],
                              "checks": result["checks"], "objects": result["objects"], **({"seconds": result["seconds"]} if a.per_second else {})})

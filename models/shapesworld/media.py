@@ -20,6 +20,16 @@ def ffmpeg_path() -> str:
     return str(bundled) if bundled.exists() else "ffmpeg"
 
 
+# `longshot generate`'s default output: the drawn frames scaled by a whole factor to at least this many pixels tall
+# (H.264 4:2:0 keeps small objects' colour there; daemon/media/encode.ts defaultOutputSize).
+CLI_MIN_OUTPUT_HEIGHT = 256
+
+
+def cli_output_height(height: int) -> int:
+    """The height `longshot generate` writes frames `height` px tall at by default (see CLI_MIN_OUTPUT_HEIGHT)."""
+    return height * max(1, -(-CLI_MIN_OUTPUT_HEIGHT // height))
+
+
 def fps_rational(fps: float) -> str:
     for base in (24, 30, 48, 60, 120):
         if abs(fps - base * 1000 / 1001) < 0.006:
