@@ -3,8 +3,8 @@
 DPM-Solver++(2M) on a log-SNR-uniform grid, classifier-free guidance as a batch of 2), writes them as `longshot generate` does by default
 (H.264, scaled by a whole factor to at least 256 px tall), and judges each decoded clip with models/shapesworld/judge.py.
 
-  /usr/bin/python3 scripts/eval-model.py --checkpoint models/shapesworld-uvit/checkpoints/last.pt \
-      --prompts 200 --seconds 2 --fps 24 --out /tmp/eval [--steps 12 --guidance 3 --threads 1]
+  /usr/bin/python3 scripts/eval-model.py --checkpoint models/shapesworld-latent/uvit.pt --autoencoder models/shapesworld-latent/scene-ae.pt \
+      --draw-scale 4 --prompts 200 --seconds 2 --fps 24 --out /tmp/eval [--steps 12 --guidance 2 --threads 1]
 
 Prints one JSON summary (overall and per prompt family) and writes it, with every clip's verdict, to OUT/results.json.
 Sampling is batched over prompts in PyTorch, so hundreds of clips fit in minutes on one CPU core.

@@ -1,8 +1,8 @@
 """Exports a trained ShapesWorld U-ViT checkpoint to a Longshot model package (models/PACKAGE.md) and verifies
 that onnxruntime (onnxruntime-node: there is no onnxruntime for Python on our machines) and PyTorch agree.
 
-  /usr/bin/python3 scripts/export-model.py --checkpoint models/shapesworld-uvit/checkpoints/last.pt \
-      --out models/shapesworld-uvit --name shapesworld-uvit --version 0.1.0
+  /usr/bin/python3 scripts/export-model.py --checkpoint models/shapesworld-latent/uvit.pt --autoencoder models/shapesworld-latent/scene-ae.pt \
+      --draw-scale 4 --read-scale 2 --guidance 2 --out /tmp/shapesworld-uvit --name shapesworld-uvit   # the bundled weights; its card has the release command
 """
 from __future__ import annotations
 

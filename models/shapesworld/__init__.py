@@ -1,1 +1,1 @@
-"""ShapesWorld v1: the procedural world the bundled model learns (../../shared/specs/shapesworld.md)."""
+"""ShapesWorld v1: the procedural world the bundled model learns (its spec: ../shared/specs/shapesworld.md, beside the repository)."""
