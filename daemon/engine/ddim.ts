@@ -10,20 +10,23 @@ import { alphaAt, samplingGrid, sigmaAt } from './schedule';
 export class DdimSampler implements Sampler {
   readonly name: SamplerName = 'ddim';
   private grid: number[] = [];
+  /** The grid without its last time (where the final step lands): planned once by setTimesteps, not copied each step. */
+  private planned: number[] = [];
 
   constructor(readonly config: SamplerConfig) {}
 
   get timesteps(): readonly number[] {
-    return this.grid.slice(0, -1);
+    return this.planned;
   }
 
   setTimesteps(steps: number): void {
     checkSteps(this.name, steps);
     this.grid = samplingGrid(this.config.schedule, steps, this.config.spacing ?? 'time-uniform');
+    this.planned = this.grid.slice(0, -1);
   }
 
   step(modelOutput: Float32Array, t: number, sample: Float32Array): Float32Array {
-    const i = stepIndexOf(this.name, this.grid.slice(0, -1), t);
+    const i = stepIndexOf(this.name, this.timesteps, t);
     const schedule = this.config.schedule;
     const tNext = this.grid[i + 1]!;
     const alpha = alphaAt(schedule, t);

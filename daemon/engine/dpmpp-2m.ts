@@ -22,6 +22,8 @@ export const LOWER_ORDER_FINAL_BELOW = 15;
 export class DpmSolverPlusPlus2MSampler implements Sampler {
   readonly name: SamplerName = 'dpmpp-2m';
   private grid: number[] = [];
+  /** The grid without its last time (where the final step lands): planned once by setTimesteps, not copied each step. */
+  private planned: number[] = [];
   /** The previous step's x0 prediction (a reused buffer), valid when `hasPrevious`. */
   private previousX0 = new Float32Array(0);
   private hasPrevious = false;
@@ -30,30 +32,27 @@ export class DpmSolverPlusPlus2MSampler implements Sampler {
   constructor(readonly config: SamplerConfig) {}
 
   get timesteps(): readonly number[] {
-    return this.times;
-  }
-
-  private get times(): number[] {
-    return this.grid.slice(0, -1);
+    return this.planned;
   }
 
   setTimesteps(steps: number): void {
     checkSteps(this.name, steps);
     this.grid = samplingGrid(this.config.schedule, steps, this.config.spacing ?? 'logsnr-uniform');
+    this.planned = this.grid.slice(0, -1);
     this.hasPrevious = false;
     this.previousH = 0;
   }
 
   step(modelOutput: Float32Array, t: number, sample: Float32Array): Float32Array {
-    const i = stepIndexOf(this.name, this.times, t);
+    const i = stepIndexOf(this.name, this.timesteps, t);
     const schedule = this.config.schedule;
     const tNext = this.grid[i + 1]!;
     const sigma = sigmaAt(schedule, t);
     const alphaNext = alphaAt(schedule, tNext);
     const sigmaNext = sigmaAt(schedule, tNext);
     const next = sample; // written in place (see Sampler)
-    const last = i + 1 === this.times.length;
-    if (sigmaNext === 0 || (last && this.times.length < LOWER_ORDER_FINAL_BELOW)) {
+    const last = i + 1 === this.timesteps.length;
+    if (sigmaNext === 0 || (last && this.timesteps.length < LOWER_ORDER_FINAL_BELOW)) {
       // First order: x_next = alpha_next·x0 + sigma_next·eps(x0), whose clean part is x0.
       next.set(modelOutput.subarray(0, next.length));
       this.hasPrevious = false;

@@ -90,6 +90,18 @@ describe.each<SamplerName>(['ddim', 'dpmpp-2m'])('sampler %s (shared suite)', (n
     const a = Array.from(sample(sampler, 8, denoise));
     expect(Array.from(sample(sampler, 8, denoise))).toEqual(a);
   });
+
+  test('a step writes over the sample it is given and copies nothing: the same sample and timesteps arrays throughout', () => {
+    const sampler = createSampler(name, { schedule });
+    sampler.setTimesteps(6);
+    const timesteps = sampler.timesteps;
+    const x = Float32Array.from(xT);
+    const denoise = gaussianDenoiser(0.25, 0.5);
+    for (const t of timesteps) {
+      expect(sampler.step(denoise(x, t), t, x)).toBe(x);
+      expect(sampler.timesteps).toBe(timesteps);
+    }
+  });
 });
 
 describe('known answers for Gaussian data N(0.25, 0.5²) from x_T = [-1.5, -0.3, 0, 0.7, 2.1]', () => {

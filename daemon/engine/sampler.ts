@@ -15,7 +15,8 @@ export interface SamplerConfig {
  * A diffusers-style scheduler over continuous t: `setTimesteps` first, then for each t of `timesteps` in order,
  * `step(x0 prediction, t, sample)` returns the sample at the next t (after the last one: the clean sample). The
  * step is elementwise, so it writes the result over `sample` and returns that array: a step allocates nothing
- * (a window is 1.4 MB, and a fresh array every step cost more than the step's arithmetic).
+ * (a window is 1.4 MB, and a fresh array every step cost more than the step's arithmetic). `timesteps` is planned
+ * once by `setTimesteps`, and a sampler's own history (DPM-Solver++'s previous x0) is a buffer made once per size.
  */
 export interface Sampler {
   readonly name: SamplerName;
