@@ -35,7 +35,7 @@ const FORBIDDEN: [string, RegExp, string][] = [
   ['daemon/jobs', /^(express|ws$|onnxruntime-node|daemon\/server)/, 'jobs/ must not import express, ws or onnxruntime'],
   ['daemon/engine', /^(better-sqlite3|express|ws$|daemon\/(server|jobs|media))/, 'engine/ must not touch SQLite, HTTP or ffmpeg'],
   ['daemon/media', /^(shared\/protocol|daemon\/(server|jobs|engine)|onnxruntime-node)/, 'media/ must not know protocol or job types'],
-  ['plugin/host', /^(plugin\/(net|state|ui)|ws$)/, 'host/ must not know the daemon exists'],
+  ['plugin/host', /^(plugin\/(net|state|ui)|ws$|shared\/protocol$)/, 'host/ must not know the daemon exists: no request or message shapes (state/job-request.ts builds the request from a plan)'],
   ['plugin/net', /^(premierepro|plugin\/(host|state|ui))/, 'net/ must not touch Premiere or the DOM layers'],
   ['plugin/state', /^(plugin\/ui)/, 'state/ must not render'],
   ['plugin/ui', /^(premierepro|plugin\/(net|host))/, 'ui/ must not call net/ or host/'],

@@ -1,9 +1,10 @@
 /**
- * The three jobs as pure plans: from a timeline read and the user's choices to the daemon request's timing and
- * references, and where the clip will go. Plans are plain JSON so the panel can keep them across reloads.
+ * The three jobs as pure plans, in the timeline's terms: from a timeline read and the user's choices to the clip's
+ * frame-exact length, the footage frames on either side of it, and where it will go. What the daemon is asked is
+ * built from a plan in state/ (job-request.ts): host/ does not know the daemon. Plans are plain JSON so the panel
+ * can keep them across reloads.
  */
 import { LongshotError } from '../../shared/errors';
-import type { Mode, Reference } from '../../shared/protocol';
 import { MAX_SECONDS } from '../../shared/protocol-constants';
 import type { ClipSource, Timeline } from './sequence';
 import {
@@ -29,13 +30,21 @@ export interface Anchor {
   preferredTrack: number | null;
 }
 
-/** What a job asks the daemon for and where its clip goes. */
+/** One frame of footage on the timeline: the media file it shows and the time in that file, in seconds. */
+export interface FootageFrame {
+  path: string;
+  timeSeconds: number;
+}
+
+/** A job on the timeline: the clip's length, the footage it joins, and where it goes. */
 export interface JobPlan {
-  mode: Mode;
   /** Exactly `anchor.frames` frames at `fps`. */
   seconds: number;
   fps: number;
-  references: Reference[];
+  /** The last frame of the footage the clip continues (an extend's clip at its out point, a fill's left side). */
+  before: FootageFrame | null;
+  /** The first frame of the footage the clip leads into (a head extend's clip at its in point, a fill's right side). */
+  after: FootageFrame | null;
   anchor: Anchor;
   undoLabel: string;
 }
@@ -51,16 +60,14 @@ function frameCount(seconds: number, ticksPerFrame: number): number {
   return Math.max(1, framesForSeconds(seconds, ticksPerFrame));
 }
 
-const media = (role: Reference['role'], path: string, timeSeconds: number): Reference => ({ role, source: { kind: 'media', path, timeSeconds } });
-
 /** B-roll at the playhead (snapped to its frame). */
 export function planBroll(timeline: Timeline, seconds: number): JobPlan {
   const frames = frameCount(seconds, timeline.ticksPerFrame);
   return {
-    mode: 'broll',
     seconds: secondsForFrames(frames, timeline.ticksPerFrame),
     fps: timeline.fps,
-    references: [],
+    before: null,
+    after: null,
     anchor: { sequenceName: timeline.sequenceName, startTicks: floorToFrame(timeline.playheadTicks, timeline.ticksPerFrame), frames, ticksPerFrame: timeline.ticksPerFrame, preferredTrack: null },
     undoLabel: 'Longshot: B-roll',
   };
@@ -75,10 +82,10 @@ export function planExtend(timeline: Timeline, trackIndex: number, clip: Span, s
     throw new LongshotError('bad_request', `the clip starts ${ticksToSeconds(clip.startTicks).toFixed(2)} s into the sequence: extend its head by at most that much`, { field: 'seconds' });
   }
   return {
-    mode: direction === 'tail' ? 'extend' : 'extend-head',
     seconds: secondsForFrames(frames, tpf),
     fps: timeline.fps,
-    references: [direction === 'tail' ? media('before', source.mediaPath, source.outSeconds) : media('after', source.mediaPath, source.inSeconds)],
+    before: direction === 'tail' ? { path: source.mediaPath, timeSeconds: source.outSeconds } : null,
+    after: direction === 'head' ? { path: source.mediaPath, timeSeconds: source.inSeconds } : null,
     anchor: { sequenceName: timeline.sequenceName, startTicks, frames, ticksPerFrame: tpf, preferredTrack: trackIndex },
     undoLabel: direction === 'tail' ? 'Longshot: extend clip' : 'Longshot: extend clip head',
   };
@@ -92,10 +99,10 @@ export function planFill(timeline: Timeline, gap: Gap, before: ClipSource, after
     throw new LongshotError('bad_request', `the gap is ${seconds.toFixed(2)} s long; Longshot fills gaps of at most ${MAX_SECONDS} s`);
   }
   return {
-    mode: 'fill',
     seconds,
     fps: timeline.fps,
-    references: [media('before', before.mediaPath, before.outSeconds), media('after', after.mediaPath, after.inSeconds)],
+    before: { path: before.mediaPath, timeSeconds: before.outSeconds },
+    after: { path: after.mediaPath, timeSeconds: after.inSeconds },
     anchor: { sequenceName: timeline.sequenceName, startTicks: gap.startTicks, frames, ticksPerFrame: timeline.ticksPerFrame, preferredTrack: gap.trackIndex },
     undoLabel: 'Longshot: fill gap',
   };

@@ -41,7 +41,7 @@ describe('B-roll', () => {
     sequence.addClip(1, a, 120, 20);
     at(sequence, 100);
     const plan = await host.planBroll(4);
-    expect(plan).toMatchObject({ mode: 'broll', fps: 25, seconds: 4, references: [], anchor: { startTicks: 100 * sequence.ticksPerFrame, frames: 100, preferredTrack: null } });
+    expect(plan).toMatchObject({ fps: 25, seconds: 4, before: null, after: null, anchor: { startTicks: 100 * sequence.ticksPerFrame, frames: 100, preferredTrack: null } });
 
     const before = sequence.layout();
     const placed = await host.place(plan, makeClip('broll.mp4', 100, '25'));
@@ -98,9 +98,8 @@ describe('extend', () => {
     sequence.selection = [clip, new FakeAudioTrackItem(clip)];
     const plan = await host.planExtend('tail', 2);
     const tpf = RATES['23.976'].tpf;
-    expect(plan.mode).toBe('extend');
     expect(plan.anchor).toMatchObject({ startTicks: 108 * tpf, frames: 48, preferredTrack: 0 });
-    expect(plan.references).toEqual([{ role: 'before', source: { kind: 'media', path: src.mediaPath, timeSeconds: (72 * tpf) / TICKS_PER_SECOND } }]);
+    expect([plan.before, plan.after]).toEqual([{ path: src.mediaPath, timeSeconds: (72 * tpf) / TICKS_PER_SECOND }, null]);
     expect(Math.round(plan.seconds * plan.fps)).toBe(48);
     const placed = await host.place(plan, makeClip('ext.mp4', 48, '23.976'));
     expect(placed).toMatchObject({ trackIndex: 0, startTicks: 108 * tpf, endTicks: 156 * tpf });
@@ -123,8 +122,7 @@ describe('extend', () => {
     const clip = sequence.addClip(1, src, 90, 30, 5);
     sequence.selection = [clip];
     const plan = await host.planExtend('head', 1);
-    expect(plan.mode).toBe('extend-head');
-    expect(plan.references[0]).toEqual({ role: 'after', source: { kind: 'media', path: src.mediaPath, timeSeconds: (5 * RATES['29.97'].tpf) / TICKS_PER_SECOND } });
+    expect([plan.before, plan.after]).toEqual([null, { path: src.mediaPath, timeSeconds: (5 * RATES['29.97'].tpf) / TICKS_PER_SECOND }]);
     const placed = await host.place(plan, makeClip('head.mp4', 30, '29.97'));
     expect(placed).toMatchObject({ trackIndex: 1, startTicks: 60 * sequence.ticksPerFrame, endTicks: 90 * sequence.ticksPerFrame });
     await expect(host.planExtend('head', 4)).rejects.toThrow(/extend its head by at most/);
@@ -151,9 +149,9 @@ describe('fill gap', () => {
     const tpf = RATES[rate].tpf;
     expect(plan.anchor).toMatchObject({ startTicks: 40 * tpf, frames: 37, preferredTrack: 0 });
     expect(Math.round(plan.seconds * plan.fps)).toBe(37);
-    expect(plan.references).toEqual([
-      { role: 'before', source: { kind: 'media', path: left.mediaPath, timeSeconds: (50 * tpf) / TICKS_PER_SECOND } },
-      { role: 'after', source: { kind: 'media', path: right.mediaPath, timeSeconds: (3 * tpf) / TICKS_PER_SECOND } },
+    expect([plan.before, plan.after]).toEqual([
+      { path: left.mediaPath, timeSeconds: (50 * tpf) / TICKS_PER_SECOND },
+      { path: right.mediaPath, timeSeconds: (3 * tpf) / TICKS_PER_SECOND },
     ]);
     const placed = await host.place(plan, makeClip(`gap-${rate}.mp4`, 37, rate));
     expect(placed).toMatchObject({ trackIndex: 0, startTicks: 40 * tpf, endTicks: 77 * tpf });

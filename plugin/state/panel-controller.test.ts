@@ -11,6 +11,7 @@ import { FakeClipItem, createFakePremiere, mp4DurationTicks, type FakeSequence }
 import { createTimelineHost } from '../host/timeline-host';
 import { createDaemonClient, type DaemonClient } from '../net/daemon-client';
 import type { PanelPlatform } from '../platform/platform';
+import { planRequest } from './job-request';
 import { PanelController, TOKEN_KEY } from './panel-controller';
 import type { JobView, PanelState } from './panel-state';
 
@@ -149,7 +150,7 @@ describe('PanelController with a real daemon and the fake Premiere', () => {
     sequence.selection = [sequence.tracks[0]!.items[0]!];
     await controller.generate('extend', { prompt: 'a blue square', seconds: 0.5, steps: 1 });
     const extended = (await until(controller, settled(lastJob(controller).id), 'extension')).jobs[0]!;
-    expect(extended.plan.references[0]).toMatchObject({ role: 'before', source: { path: made.filePath } });
+    expect(planRequest(extended.plan).references).toEqual([{ role: 'before', source: { kind: 'media', path: made.filePath, timeSeconds: expect.any(Number) } }]);
     expect(extended).toMatchObject({ phase: 'placed', placement: { trackIndex: 0, startTicks: 24 * TPF_23976, endTicks: 36 * TPF_23976 } });
 
     // Fill: a gap of 17 frames between two clips on V2.

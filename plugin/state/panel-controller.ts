@@ -9,6 +9,7 @@ import type { JobPlan } from '../host/job-plans';
 import type { TimelineHost } from '../host/timeline-host';
 import type { DaemonClient, DaemonEvent } from '../net/daemon-client';
 import type { PanelPlatform } from '../platform/platform';
+import { planRequest } from './job-request';
 import { HISTORY_KEY, SETTLED_PHASES, parseHistory, serializeHistory, type JobView, type PanelState } from './panel-state';
 import { Store } from './store';
 
@@ -86,17 +87,7 @@ export class PanelController {
     for (let i = 0; i < count; i++) {
       let job: Job;
       try {
-        job = await client.submit({
-          mode: plan.mode,
-          prompt: input.prompt,
-          seconds: plan.seconds,
-          fps: plan.fps,
-          seed: seeds?.[i],
-          steps: input.steps,
-          model: input.model,
-          format: 'mp4',
-          references: plan.references,
-        });
+        job = await client.submit({ ...planRequest(plan), prompt: input.prompt, seed: seeds?.[i], steps: input.steps, model: input.model, format: 'mp4' });
       } catch (err) {
         return this.notify('error', count > 1 ? `variation ${i + 1} of ${count}: ${message(err)}` : message(err));
       }

@@ -1,6 +1,8 @@
+import { modeOf } from './job-request';
 import { parseHistory, serializeHistory, type JobView } from './panel-state';
 
-const plan = { mode: 'broll', seconds: 1, fps: 25, references: [], anchor: { sequenceName: 'Main', startTicks: 0, frames: 25, ticksPerFrame: 10_160_640_000, preferredTrack: null }, undoLabel: 'Longshot: B-roll' } as JobView['plan'];
+const anchor = { sequenceName: 'Main', startTicks: 0, frames: 25, ticksPerFrame: 10_160_640_000, preferredTrack: null };
+const plan: JobView['plan'] = { seconds: 1, fps: 25, before: null, after: null, anchor, undoLabel: 'Longshot: B-roll' };
 
 describe('history', () => {
   it('keeps poster, seed, model and warnings across a reload, and drops the live preview', () => {
@@ -12,5 +14,16 @@ describe('history', () => {
   it('reads history written before posters, seeds, models and warnings were kept', () => {
     const old = JSON.stringify([{ id: 'j0', prompt: 'p', plan, phase: 'placed', progress: null, preview: null, placeOnArrival: true, filePath: null, placement: null, message: null, createdAt: 'then' }]);
     expect(parseHistory(old)[0]).toMatchObject({ id: 'j0', poster: null, seed: null, model: null, warnings: [] });
+  });
+
+  it('reads plans written when they held the daemon\'s references, as the footage frames they name', () => {
+    const fill = { mode: 'fill', seconds: 1, fps: 25, anchor, undoLabel: 'Longshot: fill gap', references: [
+      { role: 'before', source: { kind: 'media', path: '/a.mp4', timeSeconds: 2 } },
+      { role: 'after', source: { kind: 'media', path: '/b.mp4', timeSeconds: 0.5 } },
+    ] };
+    const old = JSON.stringify([{ id: 'j0', prompt: 'p', plan: fill, phase: 'placed', progress: null, preview: null, placeOnArrival: true, filePath: null, placement: null, message: null, createdAt: 'then' }]);
+    const [job] = parseHistory(old);
+    expect(job!.plan).toEqual({ seconds: 1, fps: 25, before: { path: '/a.mp4', timeSeconds: 2 }, after: { path: '/b.mp4', timeSeconds: 0.5 }, anchor, undoLabel: 'Longshot: fill gap' });
+    expect(modeOf(job!.plan)).toBe('fill');
   });
 });

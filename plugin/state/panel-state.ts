@@ -1,8 +1,8 @@
 /** The panel's state: the connection, the jobs (with their plans, so they survive reloads) and one notice. */
-import type { JobPlan } from '../host/job-plans';
+import type { FootageFrame, JobPlan } from '../host/job-plans';
 import type { Placement } from '../host/timeline-host';
 import type { ConnectionState } from '../net/daemon-client';
-import type { JobProgress, JobWarning, ModelSummary } from '../../shared/protocol';
+import type { JobProgress, JobWarning, ModelSummary, Reference } from '../../shared/protocol';
 
 /** Where one job stands, from the panel's side. */
 export type JobPhase =
@@ -73,8 +73,18 @@ export function parseHistory(text: string | null): JobView[] {
     // History written before posters, seeds, models and warnings were kept has none of them.
     return (jobs as JobView[])
       .filter((j) => typeof j?.id === 'string' && typeof j?.plan?.anchor === 'object')
-      .map((j) => ({ ...j, poster: j.poster ?? null, seed: j.seed ?? null, model: j.model ?? null, warnings: Array.isArray(j.warnings) ? j.warnings : [] }));
+      .map((j) => ({ ...j, plan: footagePlan(j.plan), poster: j.poster ?? null, seed: j.seed ?? null, model: j.model ?? null, warnings: Array.isArray(j.warnings) ? j.warnings : [] }));
   } catch {
     return [];
   }
+}
+
+/** A stored plan; one kept before plans named their footage frames held the daemon's references instead. */
+function footagePlan(plan: JobPlan & { references?: Reference[] }): JobPlan {
+  if (!Array.isArray(plan.references)) return plan;
+  const side = (role: Reference['role']): FootageFrame | null => {
+    const source = plan.references!.find((r) => r.role === role)?.source;
+    return source?.kind === 'media' ? { path: source.path, timeSeconds: source.timeSeconds } : null;
+  };
+  return { seconds: plan.seconds, fps: plan.fps, before: side('before'), after: side('after'), anchor: plan.anchor, undoLabel: plan.undoLabel };
 }

@@ -5,7 +5,7 @@ import { PORT_HELP, jobModelText, jobPicture, jobSeedText, jobStatus, modelChoic
 const job = (change: Partial<JobView>): JobView => ({
   id: 'j1',
   prompt: 'p',
-  plan: { mode: 'broll', seconds: 4, fps: 25, references: [], anchor: { sequenceName: 'Main', startTicks: 0, frames: 100, ticksPerFrame: 10_160_640_000, preferredTrack: null }, undoLabel: 'Longshot: B-roll' },
+  plan: { seconds: 4, fps: 25, before: null, after: null, anchor: { sequenceName: 'Main', startTicks: 0, frames: 100, ticksPerFrame: 10_160_640_000, preferredTrack: null }, undoLabel: 'Longshot: B-roll' },
   phase: 'queued',
   progress: null,
   preview: null,

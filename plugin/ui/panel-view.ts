@@ -4,7 +4,8 @@
  */
 import { DAEMON_PORT, MAX_SEED, MAX_VARIATIONS } from '../../shared/protocol-constants';
 import type { JobKind, PanelController } from '../state/panel-controller';
-import type { ModelSummary } from '../../shared/protocol';
+import type { Mode, ModelSummary } from '../../shared/protocol';
+import { modeOf } from '../state/job-request';
 import type { JobView, PanelState } from '../state/panel-state';
 
 const JOB_BUTTONS: [JobKind, string, string][] = [
@@ -17,7 +18,7 @@ const JOB_BUTTONS: [JobKind, string, string][] = [
 /** Connection help: the port cannot be changed from the panel (plugin/README.md says the same). */
 export const PORT_HELP = `The panel reaches the daemon only at 127.0.0.1:${DAEMON_PORT}; this port is fixed (Premiere lets the panel reach only the address in its manifest), so start the daemon with \`npx longshot serve\` and no --port.`;
 
-const MODE_NAMES: Record<JobView['plan']['mode'], string> = { broll: 'B-roll', extend: 'Extend', 'extend-head': 'Extend head', fill: 'Fill gap' };
+const MODE_NAMES: Record<Mode, string> = { broll: 'B-roll', extend: 'Extend', 'extend-head': 'Extend head', fill: 'Fill gap' };
 
 /** Values of Spectrum text fields (UXP's sp-textfield exposes `value` like an input). */
 function fieldValue(el: Element): string {
@@ -252,7 +253,7 @@ export function mountPanel(root: HTMLElement, controller: PanelController): () =
       }
       if (list.children[index] !== row.li) list.insertBefore(row.li, list.children[index] ?? null);
       row.li.setAttribute('data-phase', job.phase);
-      row.title.textContent = `${MODE_NAMES[job.plan.mode]} · ${job.plan.seconds.toFixed(2)} s${job.prompt ? ` · ${job.prompt}` : ''}`;
+      row.title.textContent = `${MODE_NAMES[modeOf(job.plan)]} · ${job.plan.seconds.toFixed(2)} s${job.prompt ? ` · ${job.prompt}` : ''}`;
       const percent = job.phase === 'placed' || job.phase === 'placing' ? 100 : job.progress ? Math.round((100 * job.progress.step) / job.progress.total) : 0;
       row.bar.setAttribute('value', String(percent));
       show(row.bar, job.phase === 'queued' || job.phase === 'running' || job.phase === 'placing');
