@@ -1,6 +1,7 @@
 import path from 'node:path';
+import type { Logger } from 'pino';
 import { LongshotError, toErrorBody } from '../../shared/errors';
-import { MAX_VARIATIONS, OUTPUT_FORMATS, parseGenerateRequest, variationSeeds, type GenerateRequestInput, type JobWarning, type Reference } from '../../shared/protocol';
+import { FOOTAGE_DOMAIN, MAX_VARIATIONS, OUTPUT_FORMATS, parseGenerateRequest, variationSeeds, type GenerateRequestInput, type JobWarning, type Reference } from '../../shared/protocol';
 import { loadConfig, type Config } from '../config';
 import { createVideoPipeline } from '../engine/pipeline';
 import { benchPipeline } from '../engine/bench';
@@ -8,7 +9,7 @@ import { benchFootage } from './bench-footage';
 import { listPackages } from '../engine/model-package';
 import { OptimizedGraphCache } from '../engine/ort-session-cache';
 import { makeClip } from '../generation/make-clip';
-import { ModelRegistry, modelSummary } from '../generation/model-registry';
+import { ModelRegistry, modelSummary, type PipelineLoader } from '../generation/model-registry';
 import { withSeed } from '../generation/request';
 import { createLogger } from '../log';
 import { MIN_FFMPEG_MAJOR, resolveFfmpeg } from '../media/ffmpeg-path';
@@ -125,7 +126,7 @@ export const commands: Record<string, Command> = {
     const ffmpeg = await resolveFfmpeg(config.ffmpegPath);
     // The daemon's registry: the same package an HTTP or panel job of this request would run on, and the same warnings.
     const graphCache = OptimizedGraphCache.inDataDir(config.dataDir);
-    const registry = new ModelRegistry(config.modelsDir, config.defaultModel, (dir, hashes) => createVideoPipeline(dir, { device: config.device, threads: config.threads, logger, hashes, graphCache }), logger);
+    const registry = modelRegistry(config, logger, { graphCache });
     const seeds = variationSeeds(withSeed(request).seed, variations);
     try {
       const { pipeline, warnings } = await registry.prepare(request);
@@ -179,7 +180,7 @@ export const commands: Record<string, Command> = {
   async models(argv) {
     const { values } = parseCommandArgs(argv, { json: { type: 'boolean' } });
     const config = loadConfig(settingFlags(values));
-    const { models, errors } = await modelRegistryOf(config);
+    const { models, errors } = await packagesOf(config);
     if (values.json) {
       process.stdout.write(JSON.stringify({ models: models.map((m) => ({ ...m.manifest, path: m.dir })), errors }) + '\n');
       return;
@@ -222,7 +223,7 @@ export const commands: Record<string, Command> = {
       if (notice) throw new Error(notice);
       return `kept in ${path.join(config.dataDir, 'token')}`;
     });
-    const { models, errors } = await modelRegistryOf(config);
+    const { models, errors } = await packagesOf(config);
     await record('model packages', true, async () => {
       if (errors.length) throw new Error(errors.map((e) => `${e.dir}: ${e.message}`).join('; '));
       if (!models.length) throw new Error(`no model package in ${config.modelsDir}`);
@@ -248,15 +249,16 @@ export const commands: Record<string, Command> = {
   async bench(argv) {
     const { values } = parseCommandArgs(argv, { json: { type: 'boolean' } });
     const config = loadConfig(settingFlags(values));
-    const { models } = await modelRegistryOf(config);
-    const entry = models.find((m) => m.manifest.name === config.defaultModel);
-    if (!entry) throw new LongshotError('model_not_found', `--default-model: no valid package named "${config.defaultModel}" in ${config.modelsDir}`);
-    const pipeline = await createVideoPipeline(entry.dir, { device: config.device, threads: config.threads, logger: createLogger('silent') });
+    const logger = createLogger('silent');
+    const registry = modelRegistry(config, logger);
+    // The default model, built here rather than by the registry: the bench times the engine's own pipeline.
+    const model = await registry.choose({ mode: 'broll' });
+    const pipeline = await createVideoPipeline(model.path, { device: config.device, threads: config.threads, logger });
     try {
       const figures = await benchPipeline(pipeline);
-      // The footage model's figure: an extend of 1 s of 640x360 at 30 fps through longshot generate.
-      const footageEntry = models.find((m) => m.manifest.domain === 'footage');
-      const footage = footageEntry ? await benchFootage(config, footageEntry.dir, footageEntry.manifest.name) : null;
+      // The footage model's figure, where one is installed: an extend of 1 s of 640x360 at 30 fps through longshot generate.
+      const extendModel = await registry.choose({ mode: 'extend' });
+      const footage = extendModel.domain === FOOTAGE_DOMAIN ? await benchFootage(config, extendModel.path, extendModel.name) : null;
       if (values.json) {
         process.stdout.write(JSON.stringify({ ...figures, footage }) + '\n');
         return;
@@ -372,15 +374,15 @@ interface DoctorCheck {
 
 /** `doctor --probe-provider D`: loads the default model on one provider and prints one JSON line. */
 async function probeProvider(config: Config, device: string): Promise<void> {
-  const { models } = await modelRegistryOf(config);
-  const entry = models.find((m) => m.manifest.name === config.defaultModel);
+  const registry = modelRegistry(config, createLogger('silent'), { device });
   try {
-    if (!entry) throw new LongshotError('model_not_found', `default model "${config.defaultModel}" not found`);
-    const pipeline = await createVideoPipeline(entry.dir, { device, threads: config.threads, logger: createLogger('silent') });
-    await pipeline.close();
+    // Chosen first, so that a missing default model is named as the --default-model it is.
+    const pipeline = await registry.get((await registry.choose({ mode: 'broll' })).name);
     process.stdout.write(JSON.stringify({ ok: true, detail: `runs ${pipeline.modelName} (probe passed)` }) + '\n');
   } catch (err) {
     process.stdout.write(JSON.stringify({ ok: false, detail: providerAdvice(device, toErrorBody(err).message) }) + '\n');
+  } finally {
+    await registry.close();
   }
 }
 
@@ -418,7 +420,14 @@ export function providerAdvice(device: string, message: string): string {
   return first.length > 240 ? first.slice(0, 237) + '...' : first;
 }
 
-async function modelRegistryOf(config: Config) {
+/** The daemon's model registry over the configured models folder, loading on `device` (default: the configured one). */
+function modelRegistry(config: Config, logger: Logger, options: { device?: string; graphCache?: OptimizedGraphCache } = {}): ModelRegistry {
+  const load: PipelineLoader = (dir, hashes) => createVideoPipeline(dir, { device: options.device ?? config.device, threads: config.threads, logger, hashes, graphCache: options.graphCache });
+  return new ModelRegistry(config.modelsDir, config.defaultModel, load, logger);
+}
+
+/** Every package of the models folder, with why each broken one is refused: what `models` and `doctor` report. */
+async function packagesOf(config: Config) {
   const { packages, errors } = await listPackages(config.modelsDir);
   return { models: packages, errors: errors.map((e) => ({ dir: e.dir, message: e.message })) };
 }
