@@ -19,8 +19,14 @@ from models.footage.data import FootageSet, WindowConfig, known_mask, sample_bat
 from models.uvit import nearest_known  # noqa: E402
 
 
+# The training footage decoded once for every run of these tests (ffmpeg on ../shared/footage takes the most time).
+CACHE = tempfile.TemporaryDirectory()
+CACHE_FILE = str(Path(CACHE.name) / "footage-16x16.pt")
+
+
 def train(out: str, *flags: str, env: dict | None = None) -> list[dict]:
-    result = subprocess.run([sys.executable, "-m", "models.footage.train", "--config", "footage-tiny", "--out", out, "--threads", "1", *flags],
+    result = subprocess.run([sys.executable, "-m", "models.footage.train", "--config", "footage-tiny", "--out", out, "--threads", "1",
+                             "--data-cache", CACHE_FILE, *flags],
                             cwd=ROOT, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise AssertionError(result.stderr[-3000:])
@@ -80,7 +86,9 @@ class FootageTrainingTest(unittest.TestCase):
     def test_two_ddp_processes(self):
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29611", "WORLD_SIZE": "2", "OMP_NUM_THREADS": "1"}
-            procs = [subprocess.Popen([sys.executable, "-m", "models.footage.train", "--config", "footage-tiny", "--out", tmp, "--steps", "10", "--threads", "1"],
+            train(tmp, "--steps", "0")  # the footage cache, made before two processes would both write it
+            procs = [subprocess.Popen([sys.executable, "-m", "models.footage.train", "--config", "footage-tiny", "--out", tmp, "--steps", "10", "--threads", "1",
+                                       "--data-cache", CACHE_FILE],
                                       cwd=ROOT, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                      for r in range(2)]
             outputs = [p.communicate(timeout=300) for p in procs]
