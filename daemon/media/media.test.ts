@@ -160,7 +160,8 @@ describe('resolveFfmpeg', () => {
     const pidDir = path.join(dir, 'run');
     const children = new FfmpegChildren(pidDir);
     const tracked = await resolveFfmpeg(null, children);
-    const endless = ['-f', 'lavfi', '-i', 'testsrc=size=32x18:rate=25', '-t', '600', '-f', 'null', '-'];
+    // Read at the input's own rate (-re): ten minutes, however fast the machine, so neither ends before it is stopped.
+    const endless = ['-re', '-f', 'lavfi', '-i', 'testsrc=size=32x18:rate=25', '-t', '600', '-f', 'null', '-'];
     const stopOther = new AbortController();
     const other = ffmpeg.run(endless, { signal: stopOther.signal });
     const running = tracked.run(endless);
