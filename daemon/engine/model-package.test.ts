@@ -135,6 +135,15 @@ describe('bad packages are refused with model_invalid, naming the folder and the
     await expect(loadPackage(dir)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json field "guidance_interval\.t_min"/) });
   });
 
+  test("a footage package's motion transfer outside its bounds, or an unknown render, names its field", async () => {
+    const gain = await copyPackage('residual-gain', (m) => (m.motion_transfer = { residual_gain: 3, residual_smoothing: 0 }));
+    await expect(loadPackage(gain)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json field "motion_transfer\.residual_gain"/) });
+    const smoothing = await copyPackage('residual-smoothing', (m) => (m.motion_transfer = { residual_gain: 1, residual_smoothing: 1.5 }));
+    await expect(loadPackage(smoothing)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json field "motion_transfer\.residual_smoothing"/) });
+    const render = await copyPackage('render', (m) => (m.footage_render = 'upscale'));
+    await expect(loadPackage(render)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json field "footage_render"/) });
+  });
+
   test('a file listed outside the package folder', async () => {
     const dir = await copyPackage('escape', (m) => (m.files['../escape.bin'] = { sha256: 'a'.repeat(64), bytes: 1 }));
     await expect(loadPackage(dir)).rejects.toMatchObject({ message: expect.stringMatching(/file \.\.\/escape\.bin lies outside the package/) });

@@ -51,12 +51,14 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
   const footage = await footageSizeOf(request.references, ctx);
   const footageSize = pipeline.footageSized ? footage ?? defaultOutputSize(pipeline.outputWidth, pipeline.outputHeight) : undefined;
   const readSize = footageSize ?? { width: pipeline.referenceWidth, height: pipeline.referenceHeight };
-  assertFramesFit(frameCountFor(request.seconds, request.fps), footageSize ?? { width: pipeline.outputWidth, height: pipeline.outputHeight });
+  // Exactly the frames the timeline needs, at the timeline's rate, at the size the pipeline draws them.
+  const frameCount = frameCountFor(request.seconds, request.fps);
+  const drawn = footageSize ?? { width: pipeline.outputWidth, height: pipeline.outputHeight };
+  assertFramesFit(frameCount, drawn);
   const before = await readReference(request.references, 'before', ctx, readSize);
   const after = await readReference(request.references, 'after', ctx, readSize);
 
-  // 2. Exactly the frames the timeline needs, at the timeline's rate.
-  const frameCount = frameCountFor(request.seconds, request.fps);
+  // 2. Generate them.
   const steps = request.steps ?? pipeline.defaults.steps;
   const guidance = request.guidance ?? pipeline.defaults.guidance;
   const sampler = request.sampler ?? pipeline.defaults.sampler;
@@ -70,7 +72,6 @@ export async function makeClip(request: GenerateRequest & { seed: number }, ctx:
   // size of the clip it continues) and a B-roll clip's ≥ 256 px tall (H.264's 4:2:0 keeps small objects' colour
   // there; frames a decoder drew that large already are not scaled). Another aspect is cropped, never stretched.
   // With the provenance as XMP and, signed with the install's key, as a C2PA manifest.
-  const drawn = footageSize ?? { width: pipeline.outputWidth, height: pipeline.outputHeight };
   const size = request.width && request.height ? { width: request.width, height: request.height } : footage ?? defaultOutputSize(drawn.width, drawn.height);
   const encoded = await encodeClip(ctx.ffmpeg, frames, {
     width: drawn.width,
