@@ -1,6 +1,9 @@
 """The footage judge on a synthetic clip with known answers: a textured square moving over a textured background.
 The truth must pass every check; each way of getting it wrong must fail the check meant to catch it. numpy only."""
+import subprocess
+import sys
 import unittest
+from pathlib import Path
 
 import numpy as np
 
@@ -100,6 +103,17 @@ class MeasuringTest(unittest.TestCase):
         np.testing.assert_allclose(halved[0, :, :, 0], [[3.5, 5.5, 7.5], [15.5, 17.5, 19.5]])
         row = np.array([[[[0.0] * 3, [30.0] * 3, [60.0] * 3]]], np.float32)   # 1 × 1 × 3 → 1 × 1 × 2
         np.testing.assert_allclose(area_resample(row, 2, 1)[0, 0, :, 0], [10.0, 50.0])
+
+
+class EvalScriptArgumentsTest(unittest.TestCase):
+    def test_case_lengths_outside_the_issue_ranges_are_refused(self):
+        root = Path(__file__).resolve().parents[2]
+        for flag, value in (("--extend-seconds", "0.2,3"), ("--fill-seconds", "0.8,0.6"), ("--fill-seconds", "half")):
+            result = subprocess.run([sys.executable, str(root / "scripts" / "eval-footage.py"), "--baselines-only", flag, value],
+                                    capture_output=True, text=True)
+            self.assertEqual(result.returncode, 2, result.stderr)
+            self.assertIn(flag, result.stderr)
+            self.assertRegex(result.stderr, r"lengths must lie within|expected LO,HI seconds")
 
 
 if __name__ == "__main__":
