@@ -85,7 +85,9 @@ def known_mask(cfg: WindowConfig, rng: np.random.Generator) -> np.ndarray:
     may end before the window does: its after-block then sits mid-window with spare frames behind it)."""
     F_, K = cfg.frames, cfg.context_frames
     mask = np.zeros(F_, dtype=np.float32)
-    draw_k = lambda: int(rng.choice(np.arange(1, K + 1), p=[0.1, 0.1, 0.1, 0.7][-K:] / np.sum([0.1, 0.1, 0.1, 0.7][-K:])))
+    # Mostly all K known frames, as the engine's windows have them; fewer at the start of a short reference.
+    weights = np.array([0.1, 0.1, 0.1, 0.7])[-K:]
+    draw_k = lambda: int(rng.choice(np.arange(1, K + 1), p=weights / weights.sum()))
     u = rng.random()
     if u < cfg.tail_share:
         mask[:draw_k()] = 1
