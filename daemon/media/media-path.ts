@@ -12,7 +12,7 @@ const PSEUDO_FILESYSTEMS = ['/proc', '/sys', '/dev'];
 export function unusableMedia(field: string, mediaPath: string, cause?: unknown): LongshotError {
   return new LongshotError(
     'media_unreadable',
-    `${field}: no readable video or image at ${JSON.stringify(mediaPath)}; give the absolute path of an MP4, MOV, PNG or JPEG file this user can read`,
+    `${field}: no readable video or image at ${JSON.stringify(mediaPath)}; give the absolute path of a video (MP4, MOV, MKV, AVI, MXF, GIF) or picture (PNG, JPEG, WebP, TIFF) this user can read`,
     { field, cause },
   );
 }

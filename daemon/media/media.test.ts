@@ -129,6 +129,16 @@ describe('readFramesAt', () => {
     expectColour(frames[0]!, [16, 32, 48]);
   });
 
+  test('an animated GIF is footage: its frames before T, at its own rate', async () => {
+    const gif = path.join(dir, 'steps.gif');
+    // Eight frames at 10 fps, frame i a flat grey of luma 32·i, which reads back
+    // as RGB 36·i (video range widened to full; GIF's fixed palette keeps these greys exact).
+    execFileSync(ffmpeg.path, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `color=c=black:s=${W}x${H}:r=10:d=0.8`,
+      '-vf', 'geq=lum=32*N:cb=128:cr=128', '-y', gif]);
+    const frames = await readFramesAt(ffmpeg, gif, { timeSeconds: 0.5, count: 3, side: 'before', width: W, height: H, field: 'ref' });
+    expect(frames.map((frame) => Math.round(frame[0]! / 36))).toEqual([3, 4, 5]);
+  });
+
   test('missing, unreadable and too-short media name the field', async () => {
     await expect(readFramesAt(ffmpeg, path.join(dir, 'nope.mp4'), { timeSeconds: 0, count: 1, side: 'after', width: W, height: H, field: 'request.references[0].source.path' })).rejects.toThrow(/^request\.references\[0\]\.source\.path: no readable video or image at/);
     const junk = path.join(dir, 'junk.mp4');

@@ -14,9 +14,9 @@ export interface MediaInfo {
   still: boolean;
 }
 
-/** Demuxers a reference may be read with: video containers and single images. Playlists (HLS), concat lists and
+/** Demuxers a reference may be read with: video containers, animated GIFs and single images. Playlists (HLS), concat lists and
  * everything else that would open further files or URLs are refused by ffmpeg itself. */
-export const REFERENCE_FORMATS = 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mxf,mpegts,image2,png_pipe,jpeg_pipe,webp_pipe,bmp_pipe,tiff_pipe';
+export const REFERENCE_FORMATS = 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mxf,mpegts,gif,image2,png_pipe,jpeg_pipe,webp_pipe,bmp_pipe,tiff_pipe';
 /** How long probing or decoding a reference may take before ffmpeg is killed. */
 export const REFERENCE_TIMEOUT_MS = 60_000;
 /**
