@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { LongshotError } from '../shared/errors';
 import { PROTOCOL_VERSION, type DaemonInfo, type Job } from '../shared/protocol';
 import { LONGSHOT_VERSION, type Config } from './config';
-import { createVideoPipeline } from './engine/pipeline';
+import { EngineThread } from './engine/engine-thread';
 import { OptimizedGraphCache } from './engine/ort-session-cache';
 import { makeClip } from './generation/make-clip';
 import { ModelRegistry } from './generation/model-registry';
@@ -37,6 +37,8 @@ export interface RunningDaemon {
   pairing: Pairing;
   queue: JobQueue;
   models: ModelRegistry;
+  /** The thread that loads models and runs their jobs' generation. */
+  engine: EngineThread;
   /** The ffmpeg every job runs. */
   ffmpeg: Ffmpeg;
   close(): Promise<void>;
@@ -60,6 +62,17 @@ function listenError(err: NodeJS.ErrnoException, port: number): Error {
   }
   if (err.code === 'EACCES') return new LongshotError('forbidden', `--port: this user may not listen on port ${port}; pick one above 1023 with --port`, { field: 'port', cause: err });
   return err;
+}
+
+/** `work`'s result, or a `cancelled` error as soon as `signal` aborts (the work itself goes on). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new LongshotError('cancelled', 'cancelled before its model was loaded'));
+  let onAbort = () => undefined as void;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(new LongshotError('cancelled', 'cancelled while its model was loading'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /** A stable id for this machine (hashed by node-machine-id); a random one kept in the data folder where the OS has none. */
@@ -101,13 +114,10 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
 
   // 2. Media and models.
   const ffmpeg = await resolveFfmpeg(config.ffmpegPath, children);
-  const graphCache = OptimizedGraphCache.inDataDir(config.dataDir);
-  const models = new ModelRegistry(
-    config.modelsDir,
-    config.defaultModel,
-    (dir, hashes) => createVideoPipeline(dir, { device: config.device, threads: config.threads, logger, hashes, graphCache }),
-    logger,
-  );
+  // Models load, sample and carry motion on the engine's thread (engine-thread.ts): seconds of CPU that would
+  // otherwise keep this thread from answering anyone.
+  const engine = new EngineThread({ device: config.device, threads: config.threads, logger, graphCacheDir: OptimizedGraphCache.inDataDir(config.dataDir).dir });
+  const models = new ModelRegistry(config.modelsDir, config.defaultModel, (dir) => engine.load(dir), logger);
 
   // 3. Jobs: each runs through the same makeClip as `longshot generate`.
   const jobsFile = path.join(config.dataDir, 'jobs.sqlite');
@@ -122,7 +132,8 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   const stray = files.sweepUnreferenced(new Set(store.requests().flatMap(storedFiles)));
   if (stray.length) logger.info({ files: stray.length }, 'removed reference images no job names (left by a crash or a full disk)');
   const runner: JobRunner = async (job, { signal, onProgress, onWarning }) => {
-    const { pipeline, warnings } = await models.prepare(job.request, job.model ?? undefined);
+    // A model still loading does not hold a cancel up: the load goes on for the next job, this one ends now.
+    const { pipeline, warnings } = await untilAborted(models.prepare(job.request, job.model ?? undefined), signal);
     warnings.forEach(onWarning);
     const clip = await makeClip(
       { ...job.request, seed: job.request.seed ?? 0 },
@@ -179,6 +190,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
     pairing,
     queue,
     models,
+    engine,
     ffmpeg,
     async close() {
       // New jobs get 503 while the running one is cancelled (its ffmpeg killed); a job that does not stop within
@@ -191,6 +203,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
       server.closeAllConnections();
       await closed;
       await Promise.race([models.close(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      await engine.close();
       store.close();
       process.off('exit', killChildren);
     },

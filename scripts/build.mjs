@@ -1,33 +1,18 @@
-// Bundles the daemon + CLI into dist/longshot.cjs and the UXP panel into plugin/dist/.
+// Bundles the daemon + CLI into dist/longshot.cjs (with its worker threads beside it) and the UXP panel into plugin/dist/.
 // Packages stay external: native addons (onnxruntime-node, better-sqlite3) and the ffmpeg binary
 // must be loaded from node_modules at run time.
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
 
-await build({
-  entryPoints: ['daemon/cli/main.ts'],
-  outfile: 'dist/longshot.cjs',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  packages: 'external',
-  sourcemap: true,
-  logLevel: 'warning',
-});
+/** One bundle for Node of `entry` at `outfile`, its packages loaded from node_modules. */
+const bundleForNode = (entry, outfile, format) =>
+  build({ entryPoints: [entry], outfile, format, bundle: true, platform: 'node', target: 'node20', packages: 'external', sourcemap: true, logLevel: 'warning' });
 
+await bundleForNode('daemon/cli/main.ts', 'dist/longshot.cjs', 'cjs');
+// The engine's worker thread (daemon/engine/engine-thread.ts starts it): model loading and generation off the daemon's thread.
+await bundleForNode('daemon/engine/engine-worker.ts', 'dist/engine-worker.cjs', 'cjs');
 // The Content Credentials worker: an ES module, since c2pa-wasm is one and a worker thread loads it natively.
-await build({
-  entryPoints: ['daemon/media/c2pa-worker.ts'],
-  outfile: 'dist/c2pa-worker.mjs',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  packages: 'external',
-  sourcemap: true,
-  logLevel: 'warning',
-});
+await bundleForNode('daemon/media/c2pa-worker.ts', 'dist/c2pa-worker.mjs', 'esm');
 
 if (existsSync('plugin/build.mjs')) {
   await import(new URL('../plugin/build.mjs', import.meta.url).href);

@@ -63,7 +63,7 @@ export class FootageVideoPipeline implements VideoPipeline {
     return this.native.codec;
   }
 
-  unknownWords(prompt: string): string[] {
+  unknownWords(prompt: string): Promise<string[]> {
     return this.native.unknownWords(prompt);
   }
 

@@ -35,7 +35,7 @@ test('describes the package: name, provider, native size, context frames, defaul
 });
 
 test('unknown prompt words are reported, not an error', async () => {
-  expect(pipeline.unknownWords('A sparkly red circle zooms')).toEqual(['sparkly', 'zooms']);
+  expect(await pipeline.unknownWords('A sparkly red circle zooms')).toEqual(['sparkly', 'zooms']);
   await expect(pipeline.run(base({ prompt: 'sparkly zooms', frameCount: 2, steps: 1 }))).resolves.toHaveLength(2);
 });
 

@@ -95,7 +95,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     this.defaults = manifest.defaults;
   }
 
-  unknownWords(prompt: string): string[] {
+  async unknownWords(prompt: string): Promise<string[]> {
     return this.text.unknownWords(prompt);
   }
 

@@ -49,9 +49,9 @@ describe('a package with a tokenizer.json and a text-encoder graph', () => {
     expect(Math.min(...white)).toBeGreaterThan(200);
   });
 
-  test('words the tokenizer cannot spell are reported (read as [UNK])', () => {
-    expect(pipeline.unknownWords('a crimson screen fades in')).toEqual(['crimson']);
-    expect(pipeline.unknownWords('the blueish screen')).toEqual([]);
+  test('words the tokenizer cannot spell are reported (read as [UNK])', async () => {
+    expect(await pipeline.unknownWords('a crimson screen fades in')).toEqual(['crimson']);
+    expect(await pipeline.unknownWords('the blueish screen')).toEqual([]);
   });
 });
 

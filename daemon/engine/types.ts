@@ -49,8 +49,8 @@ export interface PipelineRunOptions {
  * second are a live picture, one a step was most of a clip's time. */
 export const PREVIEW_INTERVAL_MS = 100;
 
-/** A loaded model ready to generate: the model runner, sampler and conditioning put together. */
-export interface VideoPipeline {
+/** What a loaded model is and draws: what callers read before they run it (and what crosses to the engine's thread). */
+export interface VideoPipelineInfo {
   readonly modelName: string;
   readonly modelVersion: string;
   /** The execution provider that runs the model (`cpu`, `webgpu`, `cuda`, …). */
@@ -69,8 +69,13 @@ export interface VideoPipeline {
   /** Frames each reference side contributes (the package's `context_frames`). */
   readonly contextFrames: number;
   readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
-  /** Words of a prompt the model does not know (they are ignored), so callers can warn before generating. */
-  unknownWords(prompt: string): string[];
+}
+
+/** A loaded model ready to generate: the model runner, sampler and conditioning put together. */
+export interface VideoPipeline extends VideoPipelineInfo {
+  /** Words of a prompt the model does not know (they are ignored), so callers can warn before generating; async, as
+   * the daemon's pipelines live on the engine's thread (engine-thread.ts). */
+  unknownWords(prompt: string): Promise<string[]>;
   /** Generates exactly `input.frameCount` frames at the output size (references go in at the reference size). */
   run(input: PipelineInput, options?: PipelineRunOptions): Promise<RgbFrame[]>;
   /** Frees the ORT session. */

@@ -89,7 +89,7 @@ export class ModelRegistry {
   async prepare(request: GenerateRequest, name?: string): Promise<PreparedModel> {
     const model = await this.choose({ mode: request.mode, model: name ?? request.model });
     const pipeline = await this.get(model.name);
-    return { model, pipeline, warnings: requestWarnings(request, model, pipeline.unknownWords(request.prompt)) };
+    return { model, pipeline, warnings: requestWarnings(request, model, await pipeline.unknownWords(request.prompt)) };
   }
 
   /** The pipeline of a model by name (default when undefined), loading it on first use. */
