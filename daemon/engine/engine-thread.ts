@@ -257,7 +257,9 @@ export class WorkerVideoPipeline implements VideoPipeline {
     const after = input.after.map((f) => f.slice());
     const running = this.engine.call(
       { type: 'run', id, pipeline, input: { ...input, before, after }, previewIntervalMs: options.previewIntervalMs, wantsReadBack: options.onReadBack !== undefined },
-      { onProgress: options.onProgress, onReadBack: options.onReadBack },
+      // Once cancelled, a run reports nothing more: steps the engine's thread had done, or does before it reads the
+      // cancel, may still be on their way.
+      { onProgress: options.onProgress && ((progress) => signal?.aborted || options.onProgress!(progress)), onReadBack: options.onReadBack },
       [...before, ...after].map((f) => f.buffer as ArrayBuffer),
     ) as Promise<RgbFrame[]>;
     if (!signal) return running;
