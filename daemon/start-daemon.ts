@@ -6,12 +6,13 @@ import path from 'node:path';
 import { machineIdSync } from 'node-machine-id';
 import type { Logger } from 'pino';
 import { LongshotError } from '../shared/errors';
-import { PROTOCOL_VERSION, type DaemonInfo, type Job } from '../shared/protocol';
+import { PROTOCOL_VERSION, type DaemonInfo, type GenerateRequest, type Job } from '../shared/protocol';
 import { LONGSHOT_VERSION, type Config } from './config';
 import { EngineThread } from './engine/engine-thread';
 import { OptimizedGraphCache } from './engine/ort-session-cache';
 import { makeClip } from './generation/make-clip';
 import { ModelRegistry } from './generation/model-registry';
+import { ReferenceCheck } from './generation/reference-check';
 import { JobQueue, type JobRunner } from './jobs/job-queue';
 import { JobStore } from './jobs/job-store';
 import { resolveFfmpeg } from './media/ffmpeg-path';
@@ -150,6 +151,14 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
     chooseModel: async (request) => (await models.choose(request)).name,
   });
 
+  // A job whose media references cannot be read is refused at submit, before it is stored.
+  const references = new ReferenceCheck(ffmpeg);
+  const submit = async (request: GenerateRequest): Promise<Job> => {
+    queue.assertAcceptable(request);
+    await references.assertUsable(request);
+    return queue.submit(request);
+  };
+
   const info = (): DaemonInfo => ({
     name: 'longshot',
     version: LONGSHOT_VERSION,
@@ -161,7 +170,7 @@ export async function startDaemon(config: Config, options: StartOptions): Promis
   });
 
   // 4. The edge: one port, loopback only.
-  const services = { queue, pairing, info, models: () => models.list(), poster: (job: Job) => files.posterOf(job), logger, allowedOrigins: options.allowedOrigins ?? [] };
+  const services = { queue, submit, pairing, info, models: () => models.list(), poster: (job: Job) => files.posterOf(job), logger, allowedOrigins: options.allowedOrigins ?? [] };
   const server = http.createServer(
     { maxHeaderSize: SERVER_LIMITS.maxHeaderSize, headersTimeout: SERVER_LIMITS.headersTimeoutMs, requestTimeout: SERVER_LIMITS.requestTimeoutMs, keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs },
     createHttpApp(services, { ...HTTP_LIMITS, ...options.httpLimits }),

@@ -376,20 +376,46 @@ describe('issue 28.6: what a paired or a local client can still learn or cost', 
   afterAll(async () => daemon.close());
 
   const extendFrom = (p: string) => ({ ...SHORT_JOB, mode: 'extend', references: [{ role: 'before', source: { kind: 'media', path: p, timeSeconds: 0 } }] });
-  const runMs = (job: { startedAt: string; finishedAt: string }) => Date.parse(job.finishedAt) - Date.parse(job.startedAt);
 
-  test('a missing reference and an unreadable one fail alike: the same words, and neither before 0.5 s', async () => {
+  test('(and 28.10) a missing reference and an unreadable one are refused at submit alike, over HTTP and WebSocket: the same words naming the field and the fix, neither before 0.5 s, no job stored; a good one is taken', async () => {
     const junk = path.join(dir, 'junk.mp4');
     fs.writeFileSync(junk, 'not video at all '.repeat(100));
-    const ended = [];
-    for (const p of [path.join(dir, 'missing.mp4'), junk]) {
-      const job = (await api(daemon, 'POST', '/v1/jobs', extendFrom(p))).json();
-      ended.push(await waitForJob(daemon, job.id, undefined, 30_000));
+    const jobsBefore = (await api(daemon, 'GET', '/v1/jobs?limit=200')).json().length;
+    const client = await StreamClient.open(daemon.port, daemon.token);
+    await client.hello();
+    const viaWebSocket = async (p: string) => {
+      client.send({ type: 'submit', requestId: p, request: extendFrom(p) });
+      return (await client.waitFor('error', (m) => m.requestId === p, 10_000)).error;
+    };
+    const viaHttp = async (p: string) => {
+      const res = await api(daemon, 'POST', '/v1/jobs', extendFrom(p));
+      expect(res.status).toBe(400);
+      return res.json().error;
+    };
+    const answers = [];
+    for (const submit of [viaHttp, viaWebSocket]) {
+      for (const p of [path.join(dir, 'missing.mp4'), junk]) {
+        const started = Date.now();
+        const error = await submit(p);
+        answers.push({ ...error, message: error.message.replace(JSON.stringify(p), '<path>'), ms: Date.now() - started });
+      }
     }
-    const [missing, unreadable] = ended;
-    expect(missing.error.message.replace('missing.mp4', 'X')).toBe(unreadable.error.message.replace('junk.mp4', 'X'));
-    expect(runMs(missing)).toBeGreaterThanOrEqual(490);
-    expect(runMs(unreadable)).toBeGreaterThanOrEqual(490);
+    for (const answer of answers) {
+      expect(answer).toMatchObject({ code: 'media_unreadable', field: 'request.references[0].source.path' });
+      expect(answer.message).toMatch(/^request\.references\[0\]\.source\.path: no readable video or image at <path>; give the absolute path of .* this user can read$/);
+      expect(answer.ms).toBeGreaterThanOrEqual(490);
+    }
+    expect(new Set(answers.map((a) => a.message)).size).toBe(1);
+    expect((await api(daemon, 'GET', '/v1/jobs?limit=200')).json().length).toBe(jobsBefore);
+    // A real clip is taken, over both, and its job is done.
+    const clip = path.join(dir, 'real.mp4');
+    await daemon.ffmpeg.run(['-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=24:duration=0.5', '-pix_fmt', 'yuv420p', '-y', clip]);
+    const taken = await api(daemon, 'POST', '/v1/jobs', extendFrom(clip));
+    expect(taken.status).toBe(201);
+    client.send({ type: 'submit', requestId: 'good', request: extendFrom(clip) });
+    const queued = await client.waitFor('queued', (m) => m.requestId === 'good', 10_000);
+    for (const id of [taken.json().id, queued.job.id]) expect((await waitForJob(daemon, id)).state).toBe('done');
+    client.close();
   });
 
   test('wrong pairing codes from many loopback addresses share one pace: 6 at once take 3 s to answer', async () => {
@@ -408,12 +434,12 @@ describe('issue 28.6: what a paired or a local client can still learn or cost', 
     const file = path.join(dir, 'huge.png');
     fs.writeFileSync(file, png);
     const asImage = (await api(daemon, 'POST', '/v1/jobs', { ...SHORT_JOB, mode: 'extend', references: [{ role: 'before', source: { kind: 'images', images: [png.toString('base64')] } }] })).json();
-    const asMedia = (await api(daemon, 'POST', '/v1/jobs', extendFrom(file))).json();
-    for (const id of [asImage.id, asMedia.id]) {
-      const ended = await waitForJob(daemon, id, undefined, 30_000);
-      expect([ended.state, ended.error.code]).toEqual(['failed', 'media_unreadable']);
-      expect(ended.error.message).toMatch(/is 16000x16000 pixels; references may have at most 37\.7 megapixels/);
-    }
+    // A media file is refused at submit; images sent in the request are decoded by the job.
+    const asMedia = await api(daemon, 'POST', '/v1/jobs', extendFrom(file));
+    expect([asMedia.status, asMedia.json().error.code]).toEqual([400, 'media_unreadable']);
+    const ended = await waitForJob(daemon, asImage.id, undefined, 30_000);
+    expect([ended.state, ended.error.code]).toEqual(['failed', 'media_unreadable']);
+    for (const message of [asMedia.json().error.message, ended.error.message]) expect(message).toMatch(/is 16000x16000 pixels; references may have at most 37\.7 megapixels/);
     const ok = (await api(daemon, 'POST', '/v1/jobs', SHORT_JOB)).json();
     expect((await waitForJob(daemon, ok.id)).state).toBe('done');
   });

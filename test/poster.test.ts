@@ -63,7 +63,7 @@ describe('GET /v1/jobs/:id/poster (real daemon)', () => {
   });
 
   test('a job that made no clip has no poster: 404 saying why', async () => {
-    const failed = await waitForJob(daemon, (await submit({ ...JOB, mode: 'extend', references: [{ role: 'before', source: { kind: 'media', path: '/nonexistent/clip.mp4', timeSeconds: 0 } }] })).id);
+    const failed = await waitForJob(daemon, (await submit({ ...JOB, model: 'no-such-model' })).id);
     expect(failed.state).toBe('failed');
     const res = await poster(failed.id);
     expect(res.status).toBe(404);

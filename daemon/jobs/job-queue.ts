@@ -98,11 +98,16 @@ export class JobQueue {
     return () => this.listeners.delete(listener);
   }
 
-  /** Queues a validated request; throws `queue_full` when the queue is at its cap. */
-  submit(request: GenerateRequest): Job {
+  /** Throws what {@link submit} would refuse the request for now (shutting down, a full queue, over the limits). */
+  assertAcceptable(request: GenerateRequest): void {
     this.assertOpen();
     this.assertRoom();
     if (this.options.limits) assertAffordable(request, this.options.limits);
+  }
+
+  /** Queues a validated request; throws `queue_full` when the queue is at its cap. */
+  submit(request: GenerateRequest): Job {
+    this.assertAcceptable(request);
     const stored = this.options.files ? this.options.files.accept(request) : request;
     let job: Job;
     try {

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { LongshotError, toErrorBody } from '../../shared/errors';
-import { ClientMessageSchema, PairRequestSchema, parseGenerateRequest, validationError, type DaemonInfo, type Job, type ModelSummary, type PairReply } from '../../shared/protocol';
+import { ClientMessageSchema, PairRequestSchema, parseGenerateRequest, validationError, type DaemonInfo, type GenerateRequest, type Job, type ModelSummary, type PairReply } from '../../shared/protocol';
 import { SHUTDOWN_RETRY_SECONDS, type JobQueue } from '../jobs/job-queue';
 import { httpStatus } from './error-status';
 import { openApiDocument } from './openapi';
@@ -27,6 +27,8 @@ export const RETRY_AFTER_SECONDS = 10;
 /** What the HTTP and WebSocket edges need from the daemon. */
 export interface DaemonServices {
   queue: JobQueue;
+  /** Checks a validated request (its media references readable) and queues it; throws what it was refused for. */
+  submit: (request: GenerateRequest) => Promise<Job>;
   pairing: Pairing;
   info: () => DaemonInfo;
   models: () => Promise<ModelSummary[]>;
@@ -86,7 +88,7 @@ export function routeTable(s: DaemonServices): Route[] {
         res.json(page.jobs);
       },
     },
-    { method: 'post', path: '/v1/jobs', body: 'job', handler: (req, res) => res.status(201).json(s.queue.submit(parseGenerateRequest(req.body))) },
+    { method: 'post', path: '/v1/jobs', body: 'job', handler: async (req, res) => res.status(201).json(await s.submit(parseGenerateRequest(req.body))) },
     { method: 'get', path: '/v1/jobs/:id', handler: (req, res) => res.json(s.queue.get(jobId(req))) },
     // Cancels a queued or running job; deletes an ended one with its clip and reference files.
     { method: 'delete', path: '/v1/jobs/:id', handler: (req, res) => res.json(s.queue.remove(jobId(req))) },

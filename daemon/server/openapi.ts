@@ -14,7 +14,7 @@ const SUMMARIES: Record<string, string> = {
   'get /v1/openapi.json': 'This document',
   'get /v1/models': 'Model packages the daemon can run',
   'get /v1/jobs': 'Jobs, newest first',
-  'post /v1/jobs': 'Queue a generation',
+  'post /v1/jobs': 'Queue a generation; its media references are checked first (400 media_unreadable, one message, when one cannot be read)',
   'get /v1/jobs/{id}': 'One job',
   'delete /v1/jobs/{id}': 'Cancel or remove a job',
   'post /v1/jobs/{id}/retry': 'Queue a failed, cancelled or interrupted job again',

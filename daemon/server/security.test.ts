@@ -143,7 +143,7 @@ describe('daemon edge security (real server on an ephemeral loopback port)', () 
   });
 
   test('every route but /health and /v1/pair runs the token guard first', () => {
-    const services = { queue: daemon.queue, pairing: daemon.pairing, info: () => ({}) as never, models: async () => [], poster: () => null, logger: undefined as never, allowedOrigins: [] } as DaemonServices;
+    const services = { queue: daemon.queue, submit: async () => ({}) as never, pairing: daemon.pairing, info: () => ({}) as never, models: async () => [], poster: () => null, logger: undefined as never, allowedOrigins: [] } as DaemonServices;
     const app = createHttpApp(services) as unknown as { router: { stack: { route?: { path: string; stack: { name: string }[] } }[] } };
     const routes = app.router.stack.filter((layer) => layer.route).map((layer) => layer.route!);
     expect(routes.length).toBe(routeTable(services).length);

@@ -188,9 +188,14 @@ export function attachStream(server: Server, s: DaemonServices, limits: StreamLi
       if (!conn.greeted) throw new LongshotError('protocol_version', 'send a hello message first to agree on the protocol version');
       switch (msg.type) {
         case 'submit': {
-          const job = s.queue.submit(parseGenerateRequest(msg.request));
-          if (msg.stream) conn.subscriptions.set(job.id, true);
-          send(conn, { type: 'queued', requestId: msg.requestId, job });
+          // Answered once its references are checked (a few hundred ms); other messages are handled meanwhile.
+          s.submit(parseGenerateRequest(msg.request)).then(
+            (job) => {
+              if (msg.stream) conn.subscriptions.set(job.id, true);
+              send(conn, { type: 'queued', requestId: msg.requestId, job });
+            },
+            (err: unknown) => send(conn, { type: 'error', requestId: msg.requestId, error: toErrorBody(err) }),
+          );
           return;
         }
         case 'cancel':
