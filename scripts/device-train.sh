@@ -7,7 +7,7 @@
 #
 # Builds the scene-state data set (400,000 clips: a GPU run reads windows 16× faster than the CPU's), then trains
 # side by side on the one GPU, each for MINUTES: two continuations of the bundled U-ViT (models/shapesworld-latent/
-# uvit.pt, or INIT), each with its models/train_latent.py config and learning rate, and with `sae` the scene
+# uvit.pt, or INIT), each with its models/shapesworld/train_latent.py config and learning rate, and with `sae` the scene
 # autoencoder from its bundled weights. Checkpoints go to $OUT/uvit-a, $OUT/uvit-b and $OUT/sae every two minutes
 # (slim: weights and EMA only, so each file stays under the tool's 16 MiB), so a run cut short still brings back its
 # latest weights. Back on the CPU, scripts/eval-model.py and scripts/eval-jobs.py pick between them.
@@ -31,10 +31,10 @@ export PYTHONUNBUFFERED=1 TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.is_available())'
 data=/tmp/scene-latents.pt
-python3 -m models.train_latent --config latent-scene-gpu --ae scene-state --data $data --clips "${CLIPS:-400000}" --workers 14 --steps 0 \
+python3 -m models.shapesworld.train_latent --config latent-scene-gpu --ae scene-state --data $data --clips "${CLIPS:-400000}" --workers 14 --steps 0 \
   --out /tmp/build-only || exit 1
 uvit() {  # $1: run name, $2: config:learning rate
-  python3 -m models.train_latent --config "${2%%:*}" --ae scene-state --data $data --loader-workers 5 --slim-checkpoints \
+  python3 -m models.shapesworld.train_latent --config "${2%%:*}" --ae scene-state --data $data --loader-workers 5 --slim-checkpoints \
     --init "$init" --cosine --lr "${2##*:}" --max-minutes "$minutes" --checkpoint-minutes 2 \
     --out "$out/$1" > "/tmp/$1.log" 2>&1
 }
@@ -42,7 +42,7 @@ runs="uvit-a uvit-b"
 uvit uvit-a "$run_a" & uvit uvit-b "$run_b" &
 if [ "$with_sae" = sae ]; then
   runs="$runs sae"
-  python3 -m models.train_scene_ae --config scene-gpu --init models/shapesworld-latent/scene-ae.pt --loader-workers 4 \
+  python3 -m models.shapesworld.train_scene_ae --config scene-gpu --init models/shapesworld-latent/scene-ae.pt --loader-workers 4 \
     --max-minutes "$minutes" --checkpoint-minutes 2 --out "$out/sae" > /tmp/sae.log 2>&1 &
 fi
 while jobs -r | grep -q .; do  # progress every 30 s, one line a run

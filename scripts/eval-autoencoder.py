@@ -8,7 +8,7 @@ round trip is the ceiling of every latent model built on it, so it is reported o
 Prints one JSON summary (pass rate, per check, per family, mean absolute error in levels) and writes it with every
 clip's verdict to OUT/results.json; --sheet writes a PNG of truth and round-trip frames side by side.
 
-A scene autoencoder (models/scene_autoencoder.py) is also judged on what its encoder reads against the world's true
+A scene autoencoder (models/shapesworld/scene_autoencoder.py) is also judged on what its encoder reads against the world's true
 state, on exact renders and on footage as the daemon sees references: rendered 4× larger, written as H.264 and
 scaled down to the native size with Lanczos (daemon/media/decode.ts).
 """
@@ -30,12 +30,12 @@ sys.path.insert(0, str(ROOT))
 
 from models.shapesworld.grammar import family, held_out_prompts, parse  # noqa: E402
 from models.shapesworld.judge import judge_clip  # noqa: E402
-from models.footage_reading import package_encoder  # noqa: E402
-from models.scene_autoencoder import SLOT, SLOTS, SceneAutoencoder, scene_latents  # noqa: E402
+from models.shapesworld.footage_reading import package_encoder  # noqa: E402
+from models.shapesworld.scene_autoencoder import SLOT, SLOTS, SceneAutoencoder, scene_latents  # noqa: E402
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS  # noqa: E402
 from models.shapesworld.media import FOOTAGE_SCALE, as_reference, cli_output_height, write_clip, write_png  # noqa: E402
 from models.shapesworld.world import render, render_prompt, sample_scene  # noqa: E402
-from models.train_autoencoder import drawing_decoder, load_autoencoder  # noqa: E402
+from models.shapesworld.checkpoints import drawing_decoder, load_autoencoder  # noqa: E402
 
 
 def reading_errors(read: torch.Tensor, truth: torch.Tensor, height: int) -> dict:
@@ -70,7 +70,7 @@ def main() -> None:
     ap.add_argument("--draw-scale", type=int, default=1, help="a scene autoencoder's decoder draws this many times the native size, as the "
                     "package's decoder does (the bundled one: 4); the truth it is compared with is rendered at that size too")
     ap.add_argument("--read-scale", type=int, default=1, help="read with the package's encoder graph: a scene autoencoder's reading "
-                    "refined by render and compare on the truth rendered this many times the native size (models/footage_reading.py; "
+                    "refined by render and compare on the truth rendered this many times the native size (models/shapesworld/footage_reading.py; "
                     "the bundled package: 2); 1 is the encoder alone on native frames")
     ap.add_argument("--sheet", help="PNG with truth (left) and round trip (right) of the first 8 clips, 4 frames each")
     a = ap.parse_args()

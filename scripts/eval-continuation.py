@@ -1,6 +1,6 @@
 """Measures how a latent U-ViT continues known frames, in latent space and against the world's truth: one-object
 held-out scenes at a random time, the first K frames of a window known (as every continuation window of B-roll,
-extend and long clips has them), the rest sampled as the evaluation scripts sample (models/sampling.py). Cheap
+extend and long clips has them), the rest sampled as the evaluation scripts sample (models/core/sampling.py). Cheap
 (about a minute on one core) and direct: a seam that jumps, a mover that slows down or a still object that drifts
 shows here before the judge's pass rates move.
 
@@ -20,7 +20,7 @@ Prints one JSON object:
 - seam_ok_by_motion: seam_ok per motion (0.7.0 from the true state: every motion ≥ 92 %);
 - with --autoencoder, the known frames are what the product conditions an extend on: the reading of the truth
   rendered 4× larger, written as H.264 and scaled down with Lanczos to the encoder's input size (as the daemon reads
-  footage), refined by render and compare with --read-scale 2 (models/footage_reading.py); seams are then measured
+  footage), refined by render and compare with --read-scale 2 (models/shapesworld/footage_reading.py); seams are then measured
   from the true last frame, as the judge measures them against the footage (0.7.0: 85 % against 98 % from the true
   state, growing objects 52 %; refined at --read-scale 2: 92 %, growing 81 %, but falls 97 → 86 %);
 - wall_turn: a second set of windows, horizontal movers whose true turn at a side wall falls mid-window: the median
@@ -47,22 +47,21 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.diffusion import tokenize  # noqa: E402
-from models.footage_reading import READ_SCALE, package_encoder  # noqa: E402
-from models.sampling import sample_sequence, sample_window, sampling_arguments  # noqa: E402
-from models.scene_autoencoder import GEOMETRY, SceneAEConfig, scene_latents  # noqa: E402
+from models.shapesworld.footage_reading import READ_SCALE, package_encoder  # noqa: E402
+from models.core.sampling import sample_sequence, sample_window, sampling_arguments  # noqa: E402
+from models.shapesworld.scene_autoencoder import GEOMETRY, SceneAEConfig, scene_latents  # noqa: E402
 from models.shapesworld.grammar import parse, sample_split  # noqa: E402
 from models.shapesworld.media import FOOTAGE_SCALE, as_reference  # noqa: E402
 from models.shapesworld.world import SPEED, half_extents, render, sample_scene  # noqa: E402
-from models.train_autoencoder import load_autoencoder  # noqa: E402
-from models.train_latent import load_latent_uvit  # noqa: E402
+from models.shapesworld.checkpoints import load_autoencoder, load_latent_uvit  # noqa: E402
+from models.shapesworld.text import tokenize  # noqa: E402
 
 STILL_SEAM = 0.003   # the seam limit for a still object: 1.5 × half a pixel at the judged 256 px
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", required=True, help="a latent U-ViT checkpoint over scene-state latents (models/train_latent.py)")
+    ap.add_argument("--checkpoint", required=True, help="a latent U-ViT checkpoint over scene-state latents (models/shapesworld/train_latent.py)")
     ap.add_argument("--windows", type=int, default=96)
     sampling_arguments(ap, guidance=2.0)
     ap.add_argument("--seed", type=int, default=5)
@@ -113,7 +112,7 @@ def main() -> None:
 
 def footage_reading(autoencoder: str, scene, times: torch.Tensor, fps: float, read_scale: int) -> torch.Tensor:
     """The scene autoencoder's reading [N, K, LATENT] of the scene at `times` [N, K], rendered as footage and read at
-    read_scale× the native size (refined by render and compare above 1, models/footage_reading.py)."""
+    read_scale× the native size (refined by render and compare above 1, models/shapesworld/footage_reading.py)."""
     ae = load_autoencoder(autoencoder)
     read = package_encoder(ae, read_scale)
     n, k = times.shape

@@ -1,5 +1,5 @@
 """Evaluates a ShapesWorld U-ViT checkpoint on held-out prompts: samples B-roll clips the way the engine does
-(models/sampling.py: windows of F frames, the last K frames carried as known references into the next window,
+(models/core/sampling.py: windows of F frames, the last K frames carried as known references into the next window,
 DPM-Solver++(2M) on a log-SNR-uniform grid, classifier-free guidance as a batch of 2), writes them as `longshot generate` does by default
 (H.264, scaled by a whole factor to at least 256 px tall), and judges each decoded clip with models/shapesworld/judge.py.
 
@@ -23,7 +23,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.sampling import load_sampled, sample_clips, sampling_arguments  # noqa: E402
+from models.core.checkpoints import CheckpointError  # noqa: E402
+from models.core.sampling import sample_clips, sampling_arguments  # noqa: E402
+from models.shapesworld.checkpoints import load_sampled  # noqa: E402
 from models.shapesworld.grammar import MOTIONS, family, held_out_prompts, parse  # noqa: E402
 from models.shapesworld.judge import judge_clip  # noqa: E402
 from models.shapesworld.media import cli_output_height, write_clip  # noqa: E402
@@ -39,10 +41,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=25, help="prompts sampled together")
     ap.add_argument("--seed", type=int, default=2026, help="prompt and noise seed")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--weights", choices=["ema", "raw"], default="ema", help="as scripts/export-model.py")
+    ap.add_argument("--weights", choices=["ema", "raw"], default="ema", help="as models/shapesworld/export.py")
     ap.add_argument("--autoencoder", help="the frame autoencoder of a latent U-ViT checkpoint")
     ap.add_argument("--draw-scale", type=int, default=1, help="a scene autoencoder draws frames this many times its native size, "
-                    "as the package's decoder does (the bundled one: 4, scripts/export-model.py --draw-scale)")
+                    "as the package's decoder does (the bundled one: 4, models/shapesworld/export.py --draw-scale)")
     ap.add_argument("--per-second", action="store_true", help="also the spec's check 6: every second judged on its own (long clips)")
     ap.add_argument("--one-object", metavar="MOTIONS", help="only one-object prompts of these comma-separated motions (e.g. 'moves left,falls' "
                     "for check 6: the spec's exponential growth outgrows the frame within 8 s and a shrinking object is too small to "
@@ -58,7 +60,10 @@ def main() -> None:
             sys.exit(f"--one-object: unknown motion {sorted(unknown)[0]!r}; the motions are {', '.join(MOTIONS)}")
         single = lambda p: len(parse(p).objects) == 1 and parse(p).objects[0].motion in motions
         prompts = [p for p in held_out_prompts(a.prompts * 60, a.seed) if single(p)][: a.prompts]
-    model = load_sampled(a.checkpoint, a.weights, a.autoencoder, a.draw_scale)
+    try:
+        model = load_sampled(a.checkpoint, a.weights, a.autoencoder, a.draw_scale)
+    except CheckpointError as e:
+        sys.exit(str(e))
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     frame_count = round(a.seconds * a.fps)

@@ -1,6 +1,6 @@
 // Runs one graph of an exported package in onnxruntime-node on inputs PyTorch saved (raw little-endian .bin files,
 // described by DATA/feeds.json: { graph, inputs: [{ name, dtype, dims }], output }) and prints the largest absolute
-// difference from PyTorch's output (DATA/expected.bin). Used by scripts/export-model.py for every graph it writes.
+// difference from PyTorch's output (DATA/expected.bin). Used by models/shapesworld/export.py for every graph it writes.
 const fs = require('node:fs');
 const path = require('node:path');
 const ort = require('onnxruntime-node');

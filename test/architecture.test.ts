@@ -41,6 +41,65 @@ const FORBIDDEN: [string, RegExp, string][] = [
   ['plugin/ui', /^(premierepro|plugin\/(net|host))/, 'ui/ must not call net/ or host/'],
 ];
 
+/** The modules a Python file imports, as absolute dotted names: `from ..shapesworld.grammar import x` in
+ * models/core/a.py is models.shapesworld.grammar; `from .. import shapesworld` is models.shapesworld. */
+function pythonImports(file: string, text: string): string[] {
+  const pkg = path.dirname(file).split(path.sep).filter(Boolean);   // models/core/a.py → ['models', 'core']
+  const absolute = (dots: string, rest: string): string => {
+    const base = pkg.slice(0, pkg.length - (dots.length - 1));
+    return [...base, ...(rest ? rest.split('.') : [])].join('.');
+  };
+  const out: string[] = [];
+  for (const m of text.matchAll(/^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(?:\(([^)]*)\)|([^\n#]*))/gm)) {
+    const [, dots, module, wrapped, line] = m;
+    if (!dots) out.push(module!);
+    else if (module) out.push(absolute(dots, module));
+    else out.push(...(wrapped ?? line)!.split(',').map((n) => n.trim().split(/\s+/)[0]!).filter(Boolean).map((n) => absolute(dots, n)));
+  }
+  for (const m of text.matchAll(/^[ \t]*import[ \t]+([\w., \t]+)$/gm)) out.push(...m[1]!.split(',').map((n) => n.trim().split(/\s+/)[0]!));
+  return out;
+}
+
+/** Every Python file (tests included) under a folder of models/. */
+function pythonSources(folder: string): { file: string; imports: string[] }[] {
+  const root = path.join(PROJECT_ROOT, folder);
+  const out: { file: string; imports: string[] }[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.py')) {
+        const file = path.relative(PROJECT_ROOT, full);
+        out.push({ file, imports: pythonImports(file, fs.readFileSync(full, 'utf8')) });
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+// The world packages beside the library; a new world is another folder like these, and joins this list.
+const WORLDS = /^models\.(shapesworld|footage)(\.|$)/;
+
+describe('architecture (models/: the library never imports a world)', () => {
+  test('the Python import scanner resolves absolute, relative and package imports (so the rule below can fail)', () => {
+    const file = path.join('models', 'core', 'a.py');
+    expect(pythonImports(file, 'from ..shapesworld.grammar import VOCABULARY\n')).toEqual(['models.shapesworld.grammar']);
+    expect(pythonImports(file, 'from .. import footage, shapesworld as world\n')).toEqual(['models.footage', 'models.shapesworld']);
+    expect(pythonImports(file, 'from .schedule import (\n    T_MAX,\n)\nimport torch, numpy as np\n')).toEqual(['models.core.schedule', 'torch', 'numpy']);
+    expect(pythonImports(file, '    from models.shapesworld.world import render  # noqa: E402\n')).toEqual(['models.shapesworld.world']);
+    const exporter = pythonSources(path.join('models', 'shapesworld')).find((s) => s.file.endsWith('export.py'))!;
+    expect(exporter.imports).toEqual(expect.arrayContaining(['models.core.checkpoints', 'models.shapesworld.checkpoints']));
+  });
+
+  test('models/core imports no world package (models.shapesworld, models.footage)', () => {
+    const core = pythonSources(path.join('models', 'core'));
+    expect(core.length).toBeGreaterThan(5);
+    const offenders = core.flatMap((s) => s.imports.filter((i) => WORLDS.test(i)).map((i) => `${s.file} → ${i}`));
+    expect(offenders).toEqual([]);
+  });
+});
+
 describe('architecture (STYLE.md folder map)', () => {
   test('the import scanner sees imports (so the rules below can fail)', () => {
     const app = sources('daemon/server').find((s) => s.file.endsWith('http-app.ts'))!;

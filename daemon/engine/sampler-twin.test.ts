@@ -14,7 +14,7 @@ import type { PipelineInput, RgbFrame } from './types';
 
 /**
  * Known answer: the engine's sampler (pipeline.ts: DPM-Solver++(2M), guidance inside the package's interval, known
- * frames re-imposed, x0 clipped in pixel space) and its Python twin (models/sampling.py sample_window, which the
+ * frames re-imposed, x0 clipped in pixel space) and its Python twin (models/core/sampling.py sample_window, which the
  * evaluation scripts' figures come from) sample the same package from the same initial noise, and must agree to the
  * rounding of a byte. The package is a tiny random U-ViT that models/testdata/sampler-twin/twin.py makes and exports.
  */

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from ..diffusion import COSINE_S, T_MAX
-from ..loop import load_weights
-from ..package_export import UVIT_INPUTS, export_uvit, file_entries, uvit_io, verify
-from ..uvit import UViT, UViTConfig
+from ..core.schedule import COSINE_S, T_MAX
+from ..core.checkpoints import CheckpointError, expect_kind, load_checkpoint, uvit_of
+from ..core.package_export import UVIT_INPUTS, export_uvit, file_entries, uvit_io, verify
+from ..core.uvit import UViTConfig
 from .train import KIND
 
 DESCRIPTION = ("Extends and fills camera footage: a U-ViT samples the span's motion at 64x48 from the footage around it, "
@@ -48,13 +48,12 @@ def main() -> None:
     ap.add_argument("--residual-smoothing", type=int, default=0, help="motion transfer: frames either side the residual is averaged over (0-8)")
     a = ap.parse_args()
 
-    state = load_weights(a.checkpoint)
-    if state["kind"] != KIND:
-        raise SystemExit(f"--checkpoint {a.checkpoint}: a {state['kind']} checkpoint; give one of {KIND}")
-    cfg = UViTConfig(**{**state["model_config"], "patch": tuple(state["model_config"]["patch"])})
-    model = UViT(cfg)
-    model.load_state_dict(state["ema" if a.weights == "ema" else "model"])
-    model.eval()
+    try:
+        state = expect_kind(load_checkpoint(a.checkpoint), a.checkpoint, KIND)
+    except CheckpointError as e:
+        raise SystemExit(f"--checkpoint {e}") from None
+    model = uvit_of(state, a.weights)
+    cfg = model.cfg
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
 

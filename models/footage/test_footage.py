@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from models.footage.data import FootageSet, WindowConfig, known_mask, sample_batch  # noqa: E402
-from models.uvit import nearest_known  # noqa: E402
+from models.core.uvit import nearest_known  # noqa: E402
 
 
 # The training footage decoded once for every run of these tests (ffmpeg on ../shared/footage takes the most time).

@@ -1,4 +1,4 @@
-"""Trains the footage U-ViT on camera footage (models/footage/data.py), with the library's loop (models/loop.py).
+"""Trains the footage U-ViT on camera footage (models/footage/data.py), with the library's loop (models/core/loop.py).
 
   /usr/bin/python3 -m models.footage.train --config footage-tiny --steps 20 --out /tmp/ft          # seconds (tests)
   /usr/bin/python3 -m models.footage.train --config footage-cpu --max-minutes 140 --out runs/footage \\
@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..diffusion import T_MAX, alpha_sigma
-from ..loop import LoopConfig, RunArgs, run
-from ..run_args import training_parser
-from ..uvit import UViT, UViTConfig
+from ..core.schedule import T_MAX, alpha_sigma
+from ..core.loop import LoopConfig, RunArgs, run
+from ..core.run_args import training_parser
+from ..core.uvit import UViT, UViTConfig
 from .data import WindowConfig, load_footage, sample_batch
 
 KIND = "footage-uvit"

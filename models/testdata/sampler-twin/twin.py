@@ -1,6 +1,6 @@
 """The Python side of the sampler twin's known-answer test (daemon/engine/sampler-twin.test.ts): builds a tiny pixel
 U-ViT with random weights (its output layer too, so its x0 estimates leave [-1, 1] and the clip matters), exports it as
-a package, and samples each window the test describes with models/sampling.py's sample_window from the engine's own
+a package, and samples each window the test describes with models/core/sampling.py's sample_window from the engine's own
 initial noise. The test runs the engine on the same package, noise and steps and compares the frames.
 
   /usr/bin/python3 models/testdata/sampler-twin/twin.py OUT_DIR CASES.json
@@ -20,10 +20,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
-from models.diffusion import COSINE_S, T_MAX  # noqa: E402
-from models.package_export import export_uvit, file_entries, uvit_io  # noqa: E402
-from models.sampling import sample_window  # noqa: E402
-from models.uvit import UViT, UViTConfig  # noqa: E402
+from models.core.schedule import COSINE_S, T_MAX  # noqa: E402
+from models.core.package_export import export_uvit, file_entries, uvit_io  # noqa: E402
+from models.core.sampling import sample_window  # noqa: E402
+from models.core.uvit import UViT, UViTConfig  # noqa: E402
 
 CONFIG = UViTConfig(frames=8, height=16, width=32, patch=(2, 8, 8), width_dim=32, depth=3, heads=2, vocab=6, text_len=4,
                     context_frames=2)

@@ -2,7 +2,7 @@
 tokenizer.json (WordPiece, written here: no hub) and a CLIP-style text-encoder graph (text.onnx) into a U-ViT that
 reads text embeddings (UViTConfig.text_dim). Trained briefly, end to end, on screens of one colour, so the engine's
 tests can tell the prompt reached the frames. Each graph is verified in
-onnxruntime-node against PyTorch, as every export is (models/package_export.py).
+onnxruntime-node against PyTorch, as every export is (models/core/package_export.py).
 
   /usr/bin/python3 models/testdata/text-encoder/make_package.py   (about a minute on two cores; deterministic)
 """
@@ -20,9 +20,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 sys.path.insert(0, str(ROOT))
 
-from models.diffusion import COSINE_S, T_MAX, alpha_sigma  # noqa: E402
-from models.package_export import file_entries, uvit_io, verify  # noqa: E402
-from models.uvit import Block, UViT, UViTConfig  # noqa: E402
+from models.core.schedule import COSINE_S, T_MAX, alpha_sigma  # noqa: E402
+from models.core.package_export import file_entries, uvit_io, verify  # noqa: E402
+from models.core.uvit import Block, UViT, UViTConfig  # noqa: E402
 
 OUT = HERE / "tiny-text"
 TEXT_LEN = 8       # L: [CLS], up to six word pieces, [SEP], padding

@@ -5,7 +5,7 @@ such learned latents; here the latent is one vector a frame, so a 16-frame windo
   encoder: frames [N, 3, H, W] in [-1, 1] → conv grid [N, G, H/16, W/16] → MLP → code [N, D]
   decoder: code [N, D] → MLP → conv grid → transposed convs → a full-resolution 3×3 block → frames
 
-Trained in two phases (models/train_autoencoder.py): the convolutional grid alone first (it learns where things
+Trained in two phases (models/shapesworld/train_autoencoder.py): the convolutional grid alone first (it learns where things
 are quickly), then the code MLPs with the convolutions frozen. Whole-frame codes are what let the U-ViT draw
 whole, separate objects (the calibration: crisp objects from 32-float codes, smears from the 224-float grid).
 """

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
-from .diffusion import COSINE_S, T_MAX, alpha_sigma, tokenize
-from .train_autoencoder import drawing_decoder, load_autoencoder
-from .train_latent import load_latent_uvit
-from .uvit import UViT, UViTConfig
+from .schedule import COSINE_S, T_MAX, alpha_sigma
 
 LOGSNR_T_END = 1e-3   # where the engine's log-SNR grid ends (daemon/engine/schedule.ts)
 LOWER_ORDER_FINAL_BELOW = 15   # below this many steps the last one is first order (daemon/engine/dpmpp-2m.ts)
@@ -56,7 +52,7 @@ def sampling_grid(steps: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample_window(model: UViT, x_known: torch.Tensor, known: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor,
+def sample_window(model: torch.nn.Module, x_known: torch.Tensor, known: torch.Tensor, fps: torch.Tensor, tokens: torch.Tensor,
                   steps: int, guidance: float, generator: torch.Generator, guidance_t_min: float = 0.0,
                   noise: torch.Tensor | None = None, uncond: torch.Tensor | None = None,
                   clip_range: tuple[float, float] | None = None) -> torch.Tensor:
@@ -125,7 +121,7 @@ def sample_clips(model: "Sampled", prompts: list[str], frame_count: int, fps: fl
                  guidance_t_min: float = 0.0) -> torch.Tensor:
     """B-roll clips [B, N, C, H, W] in [-1, 1], sampled in the model's space (frames, or latents that are decoded once
     at the end)."""
-    clip = sample_sequence(model.network, model.frames, model.context_frames, model.frame_shape, tokenize(prompts, model.text_len),
+    clip = sample_sequence(model.network, model.frames, model.context_frames, model.frame_shape, model.tokenize(prompts, model.text_len),
                            frame_count, fps, steps, guidance, torch.Generator().manual_seed(seed), guidance_t_min, model.clip_range)
     return model.to_frames(clip.flatten(0, 1)).view(len(prompts), frame_count, 3, *model.native)
 
@@ -135,7 +131,8 @@ DECODE_CHUNK = 64   # frames a decoder call
 
 @dataclass
 class Sampled:
-    """A checkpoint as the sampler sees it: the network, its window geometry and the space it samples in."""
+    """A checkpoint as the sampler sees it: the network, its window geometry, the space it samples in and how it reads
+    a prompt (a world's loader makes one: models/shapesworld/checkpoints.py)."""
     network: torch.nn.Module
     frames: int
     context_frames: int
@@ -143,25 +140,5 @@ class Sampled:
     frame_shape: tuple           # one sampled frame: (C, H, W) pixels or the latent's shape
     native: tuple                # (H, W) of the frames
     to_frames: Callable[[torch.Tensor], torch.Tensor]  # sampled frames [N, …] → pixel frames [N, 3, H, W]
+    tokenize: Callable[[list[str], int], torch.Tensor]  # prompts → the network's text input (its world's tokenizer)
     clip_range: tuple[float, float] | None = None  # x0 estimates clipped here, as the engine does for pixel packages
-
-
-def load_sampled(checkpoint: str, weights: str, autoencoder: str | None = None, draw_scale: int = 1) -> Sampled:
-    """A checkpoint ready to sample; a scene autoencoder's decoder draws frames draw_scale× its native size, as the
-    package's decoder.onnx does (scripts/export-model.py --draw-scale)."""
-    state = torch.load(checkpoint, map_location="cpu")
-    if "latent_shift" in state:
-        if not autoencoder:
-            sys.exit("--checkpoint is a latent U-ViT: give its --autoencoder too")
-        model, _ = load_latent_uvit(checkpoint, "ema" if weights == "ema" else "model")
-        ae = drawing_decoder(load_autoencoder(autoencoder), draw_scale)
-        shift, scale = state["latent_shift"], state["latent_scale"]
-        c = model.cfg
-        # In chunks, as the engine decodes: 1,200 frames drawn at 4× at once need tens of GB.
-        return Sampled(model, c.frames, c.context_frames, c.text_len, (c.latent,), (ae.cfg.height, ae.cfg.width),
-                       lambda z: torch.cat([ae.decode(chunk / scale + shift) for chunk in z.split(DECODE_CHUNK)]))
-    cfg = UViTConfig(**{**state["model_config"], "patch": tuple(state["model_config"]["patch"])})
-    model = UViT(cfg)
-    model.load_state_dict(state["ema" if weights == "ema" else "model"])
-    return Sampled(model.eval(), cfg.frames, cfg.context_frames, cfg.text_len, (cfg.channels, cfg.height, cfg.width),
-                   (cfg.height, cfg.width), lambda x: x, clip_range=(-1.0, 1.0))

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .diffusion import alpha_sigma
+from .schedule import alpha_sigma
 
 
 @dataclass

@@ -12,18 +12,20 @@ from pathlib import Path
 
 import torch
 
-from models.diffusion import alpha_sigma, tokenize
-from models.footage_reading import FootageReader, package_encoder, refine, solve
-from models.latent_uvit import LatentUViT, LatentUViTConfig
-from models.scene_autoencoder import GEOMETRY, LATENT, LOG_SIZES, PRESENCE, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
+from models.core.schedule import alpha_sigma
+from models.shapesworld.footage_reading import FootageReader, package_encoder, refine, solve
+from models.shapesworld.scene_autoencoder import GEOMETRY, LATENT, LOG_SIZES, PRESENCE, SLOT, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from models.shapesworld.grammar import BACKGROUNDS, COLOURS, MOTIONS, SHAPES
 from models.shapesworld.world import half_extents, sample_scene
-from models.autoencoder import FrameAEConfig, FrameAutoencoder
-from models.sampling import sample_window
-from models.train_autoencoder import drawing_decoder
-from models.train_latent import CONFIGS, SLOT_WORDS, LatentWindows, edge_layout, init_weights, reflections
+from models.core.autoencoder import FrameAEConfig, FrameAutoencoder
+from models.core.checkpoints import CheckpointError
+from models.core.sampling import sample_window
+from models.shapesworld.checkpoints import drawing_decoder, load_autoencoder
+from models.shapesworld.scene_uvit import SLOT_WORDS, SceneUViT, SceneUViTConfig, edge_layout
+from models.shapesworld.text import tokenize
+from models.shapesworld.train_latent import CONFIGS, LatentWindows, init_weights, reflections
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def losses(path: Path, column: int) -> list[float]:
@@ -34,7 +36,7 @@ def losses(path: Path, column: int) -> list[float]:
 class LatentUViTTest(unittest.TestCase):
     def test_padding_words_do_not_change_the_prediction(self):
         torch.manual_seed(0)
-        model = LatentUViT(LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, text_len=24)).eval()
+        model = SceneUViT(SceneUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, text_len=24)).eval()
         for p in model.decoder_pred.parameters():  # zero-initialised; give it weights so the output depends on the words
             torch.nn.init.normal_(p, std=0.1)
         x, known = torch.randn(1, 8, 8), torch.zeros(1, 8)
@@ -55,18 +57,18 @@ class PredictionTest(unittest.TestCase):
         t, fps, tokens = torch.tensor([0.3, 0.9]), torch.tensor([24.0, 30.0]), tokenize(["a red circle bounces", ""], 24)
         alpha, sigma = (s.view(-1, 1, 1) for s in alpha_sigma(t))
         for predicts in ("x0", "v"):
-            model = LatentUViT(LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, predicts=predicts)).eval()
+            model = SceneUViT(SceneUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, predicts=predicts)).eval()
             torch.nn.init.normal_(model.decoder_pred.weight, std=0.1)
             with torch.no_grad():
                 v, x0 = model(x, known, t, fps, tokens), model.denoise(x, known, t, fps, tokens)
             self.assertTrue(torch.allclose(x0, alpha * x - sigma * v, atol=1e-5), predicts)
-        model = LatentUViT(LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, predicts="v")).eval()
+        model = SceneUViT(SceneUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, predicts="v")).eval()
         with torch.no_grad():  # an untrained v head returns its input scaled by alpha: nearly the input at low noise
             x0 = model.denoise(x, known, torch.tensor([0.01, 0.01]), fps, tokens)
         self.assertLess(float((x0 - x).abs().max()), 0.01 * float(x.abs().max()))
 
     def test_velocity_inputs_are_differences_of_known_frames_only(self):
-        model = LatentUViT(LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, velocity_gain=10.0))
+        model = SceneUViT(SceneUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, velocity_gain=10.0))
         x = torch.randn(1, 8, 8)
         known = torch.tensor([[1.0, 1.0, 1.0, 0, 0, 0, 1.0, 1.0]])  # first 3 and last 2 known
         velocity = model.known_velocity(x, known)[0]
@@ -79,7 +81,7 @@ class PredictionTest(unittest.TestCase):
         scene = sample_scene(["a large red triangle moves right", "a blue square falls"], random.Random(1), 1.75)
         raw = scene_latents(scene, (torch.arange(8) / 24 + 3.0).expand(2, -1))               # 2 8 LATENT, 3 s in
         shift, scale = raw.flatten(0, 1).mean(0), torch.full((LATENT,), 2.0)
-        model = LatentUViT(LatentUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2, edges=edge_layout(shift, scale, 8.0)))
+        model = SceneUViT(SceneUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2, edges=edge_layout(shift, scale, 8.0)))
         known = torch.tensor([[1.0] * 3 + [0.0] * 5] * 2)
         features = model.edge_distances((raw - shift) * scale, known)                           # 2 8 8
         for clip, shape in ((0, "triangle"), (1, "square")):
@@ -91,7 +93,7 @@ class PredictionTest(unittest.TestCase):
         self.assertEqual(float(features[:, 3:].abs().sum()), 0.0)                               # unknown frames
         self.assertEqual(float(features[:, :, 4:].abs().sum()), 0.0)                            # the absent second slot
         # From a checkpoint without them, the network computes what it did until their weights learn.
-        plain = LatentUViT(LatentUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2)).eval()
+        plain = SceneUViT(SceneUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2)).eval()
         torch.nn.init.normal_(plain.decoder_pred.weight, std=0.1)
         self.assertFalse(init_weights(model, {"ema": plain.state_dict(), "model_config": plain.cfg.to_json()}))
         args = ((raw - shift) * scale, known, torch.tensor([0.5, 0.5]), torch.tensor([24.0, 24.0]), tokenize(["a red circle", "a blue square"], 24))
@@ -100,21 +102,21 @@ class PredictionTest(unittest.TestCase):
 
     def test_init_from_an_x0_checkpoint_keeps_the_trunk_and_resets_the_head(self):
         torch.manual_seed(0)
-        cfg = LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2)
-        old = LatentUViT(cfg)
+        cfg = SceneUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2)
+        old = SceneUViT(cfg)
         torch.nn.init.normal_(old.decoder_pred.weight, std=0.1)
         checkpoint = {"ema": old.state_dict(), "model_config": {k: v for k, v in cfg.to_json().items() if k != "predicts"}}
-        same = LatentUViT(cfg)
+        same = SceneUViT(cfg)
         self.assertFalse(init_weights(same, checkpoint))
         self.assertTrue(torch.equal(same.decoder_pred.weight, old.decoder_pred.weight))
         # Velocity inputs and slot conditioning the checkpoint lacked start at zero: the same function until they learn.
-        widened = LatentUViT(replace(cfg, velocity_gain=10.0, slot_words=SLOT_WORDS)).eval()
+        widened = SceneUViT(replace(cfg, velocity_gain=10.0, slot_words=SLOT_WORDS)).eval()
         self.assertFalse(init_weights(widened, checkpoint))
         x, known = torch.randn(1, 8, 8), torch.tensor([[1.0, 1.0, 1.0, 0, 0, 0, 0, 0]])
         args = (torch.tensor([0.5]), torch.tensor([24.0]), tokenize(["a red circle moves left"], 24))
         with torch.no_grad():
             self.assertTrue(torch.allclose(widened.denoise(x, known, *args), old.eval().denoise(x, known, *args), atol=1e-5))
-        new = LatentUViT(replace(cfg, predicts="v"))
+        new = SceneUViT(replace(cfg, predicts="v"))
         self.assertTrue(init_weights(new, checkpoint))
         self.assertTrue(torch.equal(new.word_embed.weight, old.word_embed.weight))
         self.assertEqual(float(new.decoder_pred.weight.abs().sum()), 0.0)
@@ -160,7 +162,7 @@ class SamplingTest(unittest.TestCase):
 class SlotConditioningTest(unittest.TestCase):
     def bags(self, *prompts: str) -> torch.Tensor:
         torch.manual_seed(0)
-        model = LatentUViT(LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, slot_words=SLOT_WORDS))
+        model = SceneUViT(SceneUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, slot_words=SLOT_WORDS))
         return model.slot_clauses(tokenize(list(prompts), 24)).detach().view(len(prompts), 2, 32)
 
     def test_clauses_come_in_the_slots_colour_order_without_the_background_phrase(self):
@@ -335,7 +337,7 @@ class DrawScaleTest(unittest.TestCase):
     def test_only_a_scene_autoencoder_draws_at_another_size(self):
         learned = FrameAutoencoder(FrameAEConfig(height=32, width=48, channels=(8, 8, 8, 8), code=8, code_hidden=16))
         self.assertIs(drawing_decoder(learned, 1), learned)
-        with self.assertRaises(SystemExit) as refused:
+        with self.assertRaises(CheckpointError) as refused:
             drawing_decoder(learned, 2)
         self.assertEqual(str(refused.exception), "--draw-scale 2: only a scene autoencoder draws at another size; use --draw-scale 1")
         scene = SceneAutoencoder(SceneAEConfig(height=32, width=48, segment=8, hidden=32, atlas=16)).eval()
@@ -351,7 +353,6 @@ class BundledDecoderTest(unittest.TestCase):
         import random
         import numpy as np
         from models.shapesworld.world import render
-        from models.train_autoencoder import load_autoencoder
         ae = load_autoencoder(ROOT / "models" / "shapesworld-latent" / "scene-ae.pt")
         drawer = ae.drawing_at(4)
         prompts = ["a large red square stays still", "a small blue triangle moves left", "a green circle falls", "a white square bounces",
@@ -375,7 +376,7 @@ class BundledDecoderTest(unittest.TestCase):
     def test_fitting_the_drawing_moves_the_decoder_alone_and_keeps_the_native_config(self):
         with tempfile.TemporaryDirectory() as tmp:
             bundled = ROOT / "models" / "shapesworld-latent" / "scene-ae.pt"
-            subprocess.run([sys.executable, "-m", "models.train_scene_ae", "--config", "scene-drawing", "--init", str(bundled), "--steps", "3",
+            subprocess.run([sys.executable, "-m", "models.shapesworld.train_scene_ae", "--config", "scene-drawing", "--init", str(bundled), "--steps", "3",
                             "--out", tmp], cwd=ROOT, check=True, capture_output=True, text=True)
             before, after = torch.load(bundled, map_location="cpu"), torch.load(Path(tmp) / "last.pt", map_location="cpu")
             self.assertEqual((after["model_config"]["height"], after["model_config"]["width"]), (64, 112))
@@ -385,7 +386,7 @@ class BundledDecoderTest(unittest.TestCase):
 
 
 class FootageReadingTest(unittest.TestCase):
-    """The render-and-compare refinement of a reading (models/footage_reading.py), on the bundled scene autoencoder."""
+    """The render-and-compare refinement of a reading (models/shapesworld/footage_reading.py), on the bundled scene autoencoder."""
 
     def test_the_package_encoder_reads_by_render_and_compare_only_for_a_scene_autoencoder(self):
         learned = FrameAutoencoder(FrameAEConfig(height=32, width=48, channels=(8, 8, 8, 8), code=8, code_hidden=16))
@@ -406,7 +407,6 @@ class FootageReadingTest(unittest.TestCase):
 
     def test_refine_finds_the_drawn_state_and_leaves_absent_slots_alone(self):
         import random
-        from models.train_autoencoder import load_autoencoder
         ae = load_autoencoder(ROOT / "models" / "shapesworld-latent" / "scene-ae.pt").drawing_at(2)
         prompts = ["a large red square stays still on a gray background", "a blue triangle grows", "a white circle falls and a small green square moves left"]
         scene = sample_scene(prompts, random.Random(3), 112 / 64)
@@ -472,14 +472,14 @@ class TinyLatentTrainingTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             run = lambda *args: subprocess.run([sys.executable, *args], cwd=ROOT, check=True, capture_output=True, text=True)
-            run("-m", "models.train_autoencoder", "--config", "ae-tiny", "--steps", "200", "--grid-steps", "120", "--out", str(tmp / "ae"))
+            run("-m", "models.shapesworld.train_autoencoder", "--config", "ae-tiny", "--steps", "200", "--grid-steps", "120", "--out", str(tmp / "ae"))
             ae_losses = losses(tmp / "ae" / "loss.csv", 3)
             self.assertLess(sum(ae_losses[-3:]) / 3, 0.7 * sum(ae_losses[:3]) / 3)
-            run("-m", "models.train_latent", "--config", "latent-tiny", "--ae", str(tmp / "ae" / "last.pt"), "--data", str(tmp / "latents.pt"),
+            run("-m", "models.shapesworld.train_latent", "--config", "latent-tiny", "--ae", str(tmp / "ae" / "last.pt"), "--data", str(tmp / "latents.pt"),
                 "--clips", "64", "--steps", "150", "--workers", "2", "--out", str(tmp / "uvit"))
             uvit_losses = losses(tmp / "uvit" / "loss.csv", 2)
             self.assertLess(sum(uvit_losses[-5:]) / 5, 0.9 * sum(uvit_losses[:5]) / 5)
-            result = run("scripts/export-model.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--autoencoder", str(tmp / "ae" / "last.pt"),
+            result = run("-m", "models.shapesworld.export", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--autoencoder", str(tmp / "ae" / "last.pt"),
                          "--out", str(tmp / "package"), "--name", "ci-latent")
             verified = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{") and '"verified"' in line]
             self.assertEqual(sorted(v["graph"] for v in verified), ["decoder.onnx", "encoder.onnx", "encoder.onnx", "uvit.onnx"])  # encoder at two frame counts
@@ -494,12 +494,12 @@ class TinyLatentTrainingTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             run = lambda *args: subprocess.run([sys.executable, *args], cwd=ROOT, check=True, capture_output=True, text=True)
-            run("-m", "models.train_scene_ae", "--config", "scene-tiny", "--steps", "150", "--out", str(tmp / "sae"))
+            run("-m", "models.shapesworld.train_scene_ae", "--config", "scene-tiny", "--steps", "150", "--out", str(tmp / "sae"))
             encoder, decoder = losses(tmp / "sae" / "loss.csv", 4), losses(tmp / "sae" / "loss.csv", 5)
             self.assertLess(encoder[-1], 0.8 * encoder[0])
             self.assertLess(decoder[-1], 0.8 * decoder[0])
             # The latents are the scene state at the autoencoder's frame size: no encoding pass.
-            run("-m", "models.train_latent", "--config", "latent-scene-tiny", "--ae", str(tmp / "sae" / "last.pt"), "--data", str(tmp / "latents.pt"),
+            run("-m", "models.shapesworld.train_latent", "--config", "latent-scene-tiny", "--ae", str(tmp / "sae" / "last.pt"), "--data", str(tmp / "latents.pt"),
                 "--clips", "64", "--steps", "100", "--out", str(tmp / "uvit"))
             self.assertEqual(torch.load(tmp / "latents.pt")["latent_space"], torch.load(tmp / "uvit" / "last.pt")["latent_space"])
             continued = json.loads(run("scripts/eval-continuation.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--windows", "6").stdout)
@@ -512,7 +512,7 @@ class TinyLatentTrainingTest(unittest.TestCase):
                                           "--autoencoder", str(tmp / "sae" / "last.pt")).stdout)
             self.assertTrue(0 <= from_footage["seam_ok"] <= 1)
             self.assertNotEqual(from_footage["position_error_h"], continued["position_error_h"])
-            result = run("scripts/export-model.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--autoencoder", str(tmp / "sae" / "last.pt"),
+            result = run("-m", "models.shapesworld.export", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--autoencoder", str(tmp / "sae" / "last.pt"),
                          "--out", str(tmp / "package"), "--name", "ci-scene", "--draw-scale", "2", "--read-scale", "2")
             verified = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{") and '"verified"' in line]
             # The encoder graph (render and compare, traced) at two frame counts: its frame count is dynamic.
@@ -526,8 +526,8 @@ class TinyLatentTrainingTest(unittest.TestCase):
             # It reads reference frames at twice the native size too.
             self.assertEqual(manifest["latent"]["encoder"]["input"]["shape"], ["N", 3, 64, 96])
             # The scene U-ViT does not export with a learned-code autoencoder: its latents mean something else.
-            run("-m", "models.train_autoencoder", "--config", "ae-tiny", "--steps", "2", "--grid-steps", "1", "--out", str(tmp / "ae"))
-            refused = subprocess.run([sys.executable, "scripts/export-model.py", "--checkpoint", str(tmp / "uvit" / "last.pt"),
+            run("-m", "models.shapesworld.train_autoencoder", "--config", "ae-tiny", "--steps", "2", "--grid-steps", "1", "--out", str(tmp / "ae"))
+            refused = subprocess.run([sys.executable, "-m", "models.shapesworld.export", "--checkpoint", str(tmp / "uvit" / "last.pt"),
                                       "--autoencoder", str(tmp / "ae" / "last.pt"), "--out", str(tmp / "bad"), "--name", "x"],
                                      cwd=ROOT, capture_output=True, text=True)
             self.assertNotEqual(refused.returncode, 0)

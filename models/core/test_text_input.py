@@ -3,7 +3,7 @@ import unittest
 
 import torch
 
-from models.uvit import UViT, UViTConfig
+from models.core.uvit import UViT, UViTConfig
 
 SMALL = dict(frames=4, height=16, width=16, patch=(2, 8, 8), width_dim=16, depth=3, heads=2, text_len=5, context_frames=1)
 

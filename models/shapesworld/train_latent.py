@@ -1,9 +1,9 @@
 """Trains the latent U-ViT of the ShapesWorld package on frame latents precomputed once per autoencoder.
 
-  /usr/bin/python3 -m models.train_latent --config latent-tiny --ae /tmp/ae/last.pt --data /tmp/lat.pt --clips 16 --steps 20 --out /tmp/lu
-  /usr/bin/python3 -m models.train_latent --config latent-scene --ae scene-state --data runs/scene-latents.pt --clips 60000 \
+  /usr/bin/python3 -m models.shapesworld.train_latent --config latent-tiny --ae /tmp/ae/last.pt --data /tmp/lat.pt --clips 16 --steps 20 --out /tmp/lu
+  /usr/bin/python3 -m models.shapesworld.train_latent --config latent-scene --ae scene-state --data runs/scene-latents.pt --clips 60000 \
       --workers 2 --max-minutes 90 --out runs/uvit [--resume | --init CHECKPOINT]
-  python3 -m models.train_latent --config latent-scene-gpu --ae scene-state --data /tmp/lat.pt --clips 400000 --workers 14 \
+  python3 -m models.shapesworld.train_latent --config latent-scene-gpu --ae scene-state --data /tmp/lat.pt --clips 400000 --workers 14 \
       --loader-workers 5 --slim-checkpoints --max-minutes 7 --out $OUT/uvit --init CHECKPOINT   # the lent H200 (scripts/device-train.sh)
 
 The data file holds clips of ShapesWorld from training prompts (random frame rates, B-roll clips from the spec's
@@ -31,33 +31,33 @@ from pathlib import Path
 
 import torch
 
-from . import cpu_workers
-from .batch_stream import cpu_state, endless_batches, to_device, training_device
-from .diffusion import T_MAX, alpha_sigma, tokenize
-from .latent_uvit import LatentUViT, LatentUViTConfig
-from .run_args import training_parser
-from .scene_autoencoder import GEOMETRY, LATENT, LATENT_SPACE, LOG_SIZES, PRESENCE, SceneAEConfig, SceneAutoencoder, scene_latents
-from .shapesworld.grammar import COLOURS, SHAPES, UNNAMED_COLOUR, VOCABULARY, parse, sample_split
-from .shapesworld.world import render, sample_scene
-from .train_autoencoder import load_autoencoder
+from .. import cpu_workers
+from ..core.batch_stream import cpu_state, endless_batches, to_device, training_device
+from ..core.run_args import training_parser
+from ..core.schedule import T_MAX, alpha_sigma
+from .checkpoints import SCENE_STATE, latent_space, load_autoencoder
+from .grammar import VOCABULARY, parse, sample_split
+from .scene_autoencoder import GEOMETRY, LATENT, LOG_SIZES, PRESENCE, SceneAEConfig, SceneAutoencoder, scene_latents
+from .scene_uvit import SLOT_WORDS, SceneUViT, SceneUViTConfig, edge_layout
+from .text import tokenize
+from .world import render, sample_scene
 
 CLIP_FRAMES = 32                      # frames a precomputed clip holds; windows are crops of it
 TIMELINE_RATES = (23.976, 24.0, 25.0, 29.97, 30.0)
 MASK_MODES = ("none", "first", "last", "both")
-SCENE_STATE = "scene-state"         # --ae value: the latents are the world's scene state
 GRAVITY_MOTIONS = ("falls", "bounces")
 LEVEL_MOTIONS = ("moves left", "moves right", "stays still", "grows", "shrinks")   # nothing moves vertically
 
 
 @dataclass
 class LatentTrainConfig:
-    model: LatentUViTConfig
+    model: SceneUViTConfig
     batch: int
     lr: float
     warmup: int
     prompt_dropout: float = 0.1   # share of unconditional samples, for classifier-free guidance
     ema: float = 0.999
-    terminal_share: float = 0.1   # share of samples at t_max from pure noise (see models/train.py's loss_fn)
+    terminal_share: float = 0.1   # share of samples at t_max from pure noise (see models/shapesworld/train.py's loss_fn)
     mask_weights: tuple = (0.35, 0.3, 0.15, 0.2)  # none / first k / last k / both
     one_object_start: float = 0.8  # curriculum: share of one-object clips at step 0, easing to one_object_end
     one_object_end: float = 0.5    # the data's own share
@@ -87,7 +87,7 @@ class LatentTrainConfig:
     # falls among the generated frames, mid-window. Such turns are a few per cent of random crops, and 0.9.0 turned
     # horizontal movers back more than 0.02 H short of the wall in 15-18 % of the windows that hold one.
     turn_share: float = 0.0
-    # The gain of the U-ViT's edge features (LatentUViTConfig.edges; 0: none), laid out from the data at the start,
+    # The gain of the U-ViT's edge features (SceneUViTConfig.edges; 0: none), laid out from the data at the start,
     # and their layer's learning rate over the trunk's: at the trunk's 3e-4 its zero-initialised weights had moved
     # 0.0007 each after 767 steps (the trunk's input weights are about 0.2), so the network had not begun to use them.
     edge_gain: float = 0.0
@@ -100,21 +100,15 @@ class LatentTrainConfig:
     level_flip_share: float = 0.0
 
 
-_WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
-# The words that delimit object clauses and name their colours, for the U-ViT's slot conditioning (LatentUViTConfig).
-SLOT_WORDS = {"and": _WORD_ID["and"], "on": _WORD_ID["on"], "colours": [_WORD_ID[c] for c in COLOURS],
-              "unnamed": list(COLOURS).index(UNNAMED_COLOUR)}
-
-
 CONFIGS = {
-    "latent-tiny": LatentTrainConfig(LatentUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, context_frames=2),
+    "latent-tiny": LatentTrainConfig(SceneUViTConfig(frames=8, latent=8, width_dim=32, depth=3, heads=2, context_frames=2),
                                      batch=8, lr=2e-3, warmup=5, curriculum_steps=10),
     # Width 160: 0.87 s (w160, depth 9) and 1.14 s (w192, depth 7) a worker's 32-window step against 0.51 s at w128
     # while another job ran; steps and width both matter, and the calibration's w192 learned crisp objects.
-    "latent-bundled": LatentTrainConfig(LatentUViTConfig(width_dim=160, depth=7, heads=4), batch=64, lr=1e-3, warmup=200),
-    # Over scene-state latents (models/scene_autoencoder.py), 29 floats a frame: positions and sizes, not pixels, so
+    "latent-bundled": LatentTrainConfig(SceneUViTConfig(width_dim=160, depth=7, heads=4), batch=64, lr=1e-3, warmup=200),
+    # Over scene-state latents (models/shapesworld/scene_autoencoder.py), 29 floats a frame: positions and sizes, not pixels, so
     # width 128 suffices and a 64-window step takes about 0.5 s on one core.
-    "latent-scene-tiny": LatentTrainConfig(LatentUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2, context_frames=2,
+    "latent-scene-tiny": LatentTrainConfig(SceneUViTConfig(frames=8, latent=LATENT, width_dim=32, depth=3, heads=2, context_frames=2,
                                                             predicts="v", velocity_gain=10.0, slot_words=SLOT_WORDS), batch=8, lr=2e-3, warmup=5, curriculum_steps=10),
     # Geometry weighted 10×: the network's x0 error is about the same in every normalised channel, and one frame's
     # step at 24 fps is only 0.04 of a position's spread, so at equal weights continuations slowed down and still
@@ -128,7 +122,7 @@ CONFIGS = {
     # start: the chain continues from one-object-capable weights, and two-object prompts are what fails. Context
     # sizes jittered since 0.5.0 (context_size_jitter); since 0.6.0 context velocities too, and falls and bounces
     # drawn 2× and 3× as often.
-    "latent-scene": LatentTrainConfig(LatentUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4, predicts="v", velocity_gain=10.0,
+    "latent-scene": LatentTrainConfig(SceneUViTConfig(latent=LATENT, width_dim=128, depth=7, heads=4, predicts="v", velocity_gain=10.0,
                                                        slot_words=SLOT_WORDS),
                                       batch=64, lr=1e-3, warmup=200, geometry_weight=10.0, log_size_weight=30.0,
                                       mask_weights=(0.25, 0.4, 0.15, 0.2), one_object_start=0.4, one_object_end=0.4,
@@ -137,7 +131,7 @@ CONFIGS = {
 }
 # The same network on the lent H200, where a step is kernel launches more than arithmetic: a 16× batch, 37 steps a
 # second alone on the GPU (23 with two other runs beside it), against the CPU's 3 steps of 64; loader processes crop
-# the windows (models/batch_stream.py).
+# the windows (models/core/batch_stream.py).
 CONFIGS["latent-scene-gpu"] = replace(CONFIGS["latent-scene"], batch=1024, warmup=300)
 # The jobs that continue footage: 0.7.0 passed B-roll 97 % but extend and fill seams 80 % and 65 %, so more windows
 # continue (first k) or join (both) known frames, and the frames beside known ones weigh 4×. Its device run (10,741
@@ -149,21 +143,13 @@ CONFIGS["latent-scene-seams-gpu"] = replace(CONFIGS["latent-scene-gpu"], mask_we
 # two runs 0.8.0 averaged.
 CONFIGS["latent-scene-turns"] = replace(CONFIGS["latent-scene"], batch=512, lr=3e-4, warmup=50, mask_weights=(0.2, 0.4, 0.12, 0.28),
                                         seam_weight=1.5, turn_share=0.15)
-# The same with edge features (LatentUViTConfig.edges), their input weights starting at zero (init_weights).
+# The same with edge features (SceneUViTConfig.edges), their input weights starting at zero (init_weights).
 CONFIGS["latent-scene-edges"] = replace(CONFIGS["latent-scene-turns"], edge_gain=8.0, edge_lr_scale=30.0)
 # The turn fine-tune with level windows mirrored top to bottom half the time (level_flip_share).
 CONFIGS["latent-scene-level"] = replace(CONFIGS["latent-scene-turns"], level_flip_share=0.5)
 # The same on a lent device, at the GPU configs' batch (scripts/device-train.sh MINUTES latent-scene-edges-gpu:LR …),
 # whose rates run to 1e-3 and more: the edge layer at 10× them, not 30×. Not yet run.
 CONFIGS["latent-scene-edges-gpu"] = replace(CONFIGS["latent-scene-edges"], batch=1024, warmup=300, edge_lr_scale=10.0)
-
-
-def latent_space(ae: str | Path) -> str:
-    """What the latents mean, recorded with the data and the U-ViT: the scene state's layout (`--ae scene-state`, or a
-    scene autoencoder, whose encoder is trained to output it), or the hash of a learned code's checkpoint."""
-    if str(ae) == SCENE_STATE or torch.load(ae, map_location="cpu")["model_config"].get("kind") == "scene":
-        return LATENT_SPACE
-    return "sha256:" + hashlib.sha256(Path(ae).read_bytes()).hexdigest()
 
 
 def _encode_shard(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
@@ -309,15 +295,6 @@ class LatentWindows:
             window[:, LOG_SIZES[j]] += change * self.scale[LOG_SIZES[j]]
 
 
-def edge_layout(shift: torch.Tensor, scale: torch.Tensor, gain: float) -> dict:
-    """LatentUViTConfig.edges for scene-state latents normalised by shift and scale (the data's)."""
-    slots = range(len(PRESENCE))
-    return {"gain": gain, "aspect": SceneAEConfig.width / SceneAEConfig.height, "present": list(PRESENCE),
-            "x": [GEOMETRY[3 * j] for j in slots], "y": [GEOMETRY[3 * j + 1] for j in slots], "log_size": list(LOG_SIZES),
-            "triangle": [PRESENCE[j] + 1 + len(COLOURS) + SHAPES.index("triangle") for j in slots],
-            "shift": shift.tolist(), "scale": scale.tolist()}
-
-
 def reflections(latents: torch.Tensor, fps: torch.Tensor) -> list[tuple[int, int]]:
     """(clip, frame) of every reflection in scene-state clips [N, T, LATENT] (raw, not normalised): a frame where a
     present object's x or y step changes sign and the steps on both sides are faster than 0.2 H/s — a wall or the
@@ -331,7 +308,7 @@ def reflections(latents: torch.Tensor, fps: torch.Tensor) -> list[tuple[int, int
     return list(zip(clip.tolist(), (frame + 1).tolist()))
 
 
-def loss_fn(model: LatentUViT, cfg: LatentTrainConfig, batch, generator: torch.Generator) -> torch.Tensor:
+def loss_fn(model: SceneUViT, cfg: LatentTrainConfig, batch, generator: torch.Generator) -> torch.Tensor:
     """The loss of the head's own output (x0 or v, `predicts`) on the unknown frames. The calibration's v-predicting
     U-ViT over 448-float tokens stalled (a token could not carry that much noise); a 29-float scene state can, and v's
     loss weighs the low noise levels where positions are refined (it is the x0 loss × 1/sigma²)."""
@@ -370,7 +347,7 @@ def save(path: Path, model, ema, opt, step: int, a, log: list, data: dict) -> No
     tmp.replace(path)
 
 
-def init_weights(model: LatentUViT, checkpoint: dict) -> bool:
+def init_weights(model: SceneUViT, checkpoint: dict) -> bool:
     """Loads a checkpoint's EMA weights to continue from. Inputs the checkpoint did not have (velocity features, slot
     conditioning, edge features) start with zero weights, so the network computes what the checkpoint did; when its head predicted
     something else (x0 or v), keeps the trunk and starts the head at zero, as a new network's. Returns whether the
@@ -391,17 +368,10 @@ def init_weights(model: LatentUViT, checkpoint: dict) -> bool:
     return True
 
 
-def load_latent_uvit(path: str | Path, weights: str = "ema") -> tuple[LatentUViT, dict]:
-    state = torch.load(path, map_location="cpu")
-    model = LatentUViT(LatentUViTConfig(**state["model_config"]))
-    model.load_state_dict(state[weights])
-    return model.eval(), state
-
-
 def main() -> None:
     ap = training_parser(__doc__, CONFIGS, "start from this checkpoint's weights (new optimiser, step 0)")
-    ap.add_argument("--ae", required=True, help=f"the frame autoencoder checkpoint (models/train_autoencoder.py), or {SCENE_STATE}: "
-                    "latents are the scene state (models/scene_autoencoder.py)")
+    ap.add_argument("--ae", required=True, help=f"the frame autoencoder checkpoint (models/shapesworld/train_autoencoder.py), or {SCENE_STATE}: "
+                    "latents are the scene state (models/shapesworld/scene_autoencoder.py)")
     ap.add_argument("--data", required=True, help="the precomputed latents file (built when missing or stale)")
     ap.add_argument("--clips", type=int, default=12000, help="clips of the data set when it is built")
     ap.add_argument("--workers", type=int, default=1)
@@ -442,7 +412,7 @@ def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "last.pt"
     torch.manual_seed(a.seed)
-    model = LatentUViT(replace(cfg.model, vocab=len(VOCABULARY)))
+    model = SceneUViT(replace(cfg.model, vocab=len(VOCABULARY)))
     if init is not None:
         if init_weights(model, init) and lead:
             print(json.dumps({"event": "head reset", "from": init["model_config"].get("predicts", "x0"), "to": model.cfg.predicts}), flush=True)

@@ -8,7 +8,7 @@ draws a scene state as the renderer does (0.1–0.4 levels off), so the reading 
 refine theirs: draw it, compare with the frame, and take damped Gauss–Newton steps on each present object's position
 and size (Jacobian by finite differences, one batched decode a step), first at the native size and then at
 READ_SCALE× it, where a pixel pins a position twice as finely. All of it is one traced graph (a package's
-encoder.onnx, `scripts/export-model.py --read-scale 2`), so the daemon only reads reference frames at the graph's
+encoder.onnx, `models/shapesworld/export.py --read-scale 2`), so the daemon only reads reference frames at the graph's
 input size.
 
 Measured with 0.7.0's weights (third session of 2026-12-04): positions read more than 0.003 H off 25.8 → 12.9 %,

@@ -1,7 +1,7 @@
 """Trains the frame autoencoder of the latent ShapesWorld package on frames rendered on the fly.
 
-  /usr/bin/python3 -m models.train_autoencoder --config ae-tiny --steps 20 --out /tmp/ae           # CI: seconds
-  /usr/bin/python3 -m models.train_autoencoder --config ae-bundled --workers 2 --max-minutes 30 --grid-minutes 18 \
+  /usr/bin/python3 -m models.shapesworld.train_autoencoder --config ae-tiny --steps 20 --out /tmp/ae           # CI: seconds
+  /usr/bin/python3 -m models.shapesworld.train_autoencoder --config ae-bundled --workers 2 --max-minutes 30 --grid-minutes 18 \
       --out models/shapesworld-latent/checkpoints/ae [--resume | --init last.pt]
 
 Phase "grid" trains the convolutional encoder and decoder alone; phase "code" then trains the whole autoencoder
@@ -22,12 +22,11 @@ from pathlib import Path
 
 import torch
 
-from . import cpu_workers
-from .autoencoder import FrameAEConfig, FrameAutoencoder
-from .run_args import training_parser
-from .scene_autoencoder import SceneAutoencoder, load_scene_autoencoder
-from .shapesworld.grammar import sample_split
-from .shapesworld.world import render, sample_scene
+from .. import cpu_workers
+from ..core.autoencoder import FrameAEConfig, FrameAutoencoder
+from ..core.run_args import training_parser
+from .grammar import sample_split
+from .world import render, sample_scene
 
 
 @dataclass
@@ -95,29 +94,6 @@ def save(path: Path, ae: FrameAutoencoder, opt, step: int, phase: str, a, log: l
     torch.save({"model": ae.state_dict(), "opt": opt.state_dict(), "step": step, "phase": phase, "config": a.config,
                 "model_config": ae.cfg.to_json(), "seed": a.seed, "log": log, "code_rms": code_rms}, tmp)
     tmp.replace(path)
-
-
-def load_autoencoder(path: str | Path) -> FrameAutoencoder | SceneAutoencoder:
-    """A frame autoencoder checkpoint of either kind: a learned code (this file) or a scene state (train_scene_ae)."""
-    state = torch.load(path, map_location="cpu")
-    if state["model_config"].get("kind") == "scene":
-        return load_scene_autoencoder(state)
-    known = FrameAEConfig.__dataclass_fields__
-    mc = {k: v for k, v in state["model_config"].items() if k in known}  # options of earlier variants, all at their defaults
-    mc["channels"] = tuple(mc["channels"])
-    ae = FrameAutoencoder(FrameAEConfig(**mc))
-    ae.load_state_dict(state["model"])
-    return ae.eval()
-
-
-def drawing_decoder(ae: FrameAutoencoder | SceneAutoencoder, scale: int) -> FrameAutoencoder | SceneAutoencoder:
-    """The autoencoder whose decoder draws frames `scale`× the native size (--draw-scale): only a scene autoencoder,
-    whose decoder renders its scene state, can."""
-    if scale == 1:
-        return ae
-    if not isinstance(ae, SceneAutoencoder):
-        raise SystemExit(f"--draw-scale {scale}: only a scene autoencoder draws at another size; use --draw-scale 1")
-    return ae.drawing_at(scale)
 
 
 def main() -> None:

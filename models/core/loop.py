@@ -20,6 +20,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .checkpoints import load_checkpoint
+
 
 @dataclass
 class LoopConfig:
@@ -51,14 +53,6 @@ def _distributed() -> tuple[int, int]:
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
-def load_weights(path: str | Path) -> dict:
-    """A checkpoint written by this loop (kind, model_config, ema and raw weights)."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if "kind" not in state:
-        raise SystemExit(f"{path}: not a checkpoint of models/loop.py (no 'kind')")
-    return state
-
-
 def run(kind: str, model: nn.Module, model_config: dict, run_config: dict, loop: LoopConfig, args: RunArgs,
         batches: Callable[[int], dict], loss_fn: Callable[[nn.Module, dict, torch.Generator], torch.Tensor]) -> None:
     """Trains `model` until args.steps or args.max_minutes. `batches(rank)` is called once a step and returns this
@@ -74,13 +68,13 @@ def run(kind: str, model: nn.Module, model_config: dict, run_config: dict, loop:
     out.mkdir(parents=True, exist_ok=True)
     last = out / "last.pt"
     if args.resume and last.exists():
-        state = load_weights(last)
+        state = load_checkpoint(last)
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         step, ema_steps = state["step"], state.get("ema_steps", state["step"])
     elif args.init:
-        state = load_weights(args.init)
+        state = load_checkpoint(args.init)
         if state["kind"] != kind or state["model_config"] != model_config:
             raise SystemExit(f"--init {args.init}: a {state['kind']} checkpoint of another architecture; give one of {kind} "
                              f"with this config's model")

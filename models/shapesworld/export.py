@@ -1,7 +1,7 @@
 """Exports a trained ShapesWorld U-ViT checkpoint to a Longshot model package (models/PACKAGE.md) and verifies
 that onnxruntime (onnxruntime-node: there is no onnxruntime for Python on our machines) and PyTorch agree.
 
-  /usr/bin/python3 scripts/export-model.py --checkpoint models/shapesworld-latent/uvit.pt --autoencoder models/shapesworld-latent/scene-ae.pt \
+  /usr/bin/python3 -m models.shapesworld.export --checkpoint models/shapesworld-latent/uvit.pt --autoencoder models/shapesworld-latent/scene-ae.pt \
       --draw-scale 4 --read-scale 2 --guidance 2 --out /tmp/shapesworld-uvit --name shapesworld-uvit   # the bundled weights; its card has the release command
 """
 from __future__ import annotations
@@ -9,25 +9,20 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from ..core.checkpoints import CheckpointError, uvit_of
+from ..core.package_export import UVIT_INPUTS as INPUTS, export_uvit, file_entries, uvit_io, verify
+from ..core.sampling import GUIDANCE_T_MIN
+from ..core.schedule import COSINE_S, T_MAX
+from .checkpoints import FRAME_AE, LATENT_UVIT, PIXEL_UVIT, SCENE_AE, autoencoder_of, drawing_decoder, latent_space, read, scene_uvit_of
+from .footage_reading import package_encoder
+from .grammar import VOCABULARY, sample_split
+from .text import tokenize
+from .world import render_prompt
 
-from models.diffusion import COSINE_S, T_MAX, tokenize  # noqa: E402
-from models.package_export import UVIT_INPUTS as INPUTS, export_uvit, file_entries, uvit_io, verify  # noqa: E402
-from models.footage_reading import package_encoder  # noqa: E402
-from models.sampling import GUIDANCE_T_MIN  # noqa: E402
-from models.train_autoencoder import drawing_decoder, load_autoencoder  # noqa: E402
-from models.train_latent import latent_space, load_latent_uvit  # noqa: E402
-from models.shapesworld.grammar import VOCABULARY, sample_split  # noqa: E402
-from models.shapesworld.world import render_prompt  # noqa: E402
-from models.train import CONFIGS  # noqa: E402
-from models.uvit import UViT, UViTConfig  # noqa: E402
 
 def example_inputs(cfg, batch: int, seed: int):
     """Inputs of one U-ViT call: x of the package's shape (frames, or latents for a latent U-ViT), the rest alike."""
@@ -45,10 +40,9 @@ def example_inputs(cfg, batch: int, seed: int):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", help="a train.py checkpoint")
+    ap.add_argument("--checkpoint", required=True, help="a U-ViT checkpoint of models/shapesworld/train_latent.py or train.py")
     ap.add_argument("--weights", choices=["ema", "raw"], default="ema",
                     help="the checkpoint's EMA average (default) or its raw weights (for runs too short for the EMA)")
-    ap.add_argument("--random-init", metavar="CONFIG", help="export an untrained model of a train.py config instead")
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--version", default="0.1.0")
@@ -57,31 +51,29 @@ def main() -> None:
     ap.add_argument("--guidance", type=float, default=3.0)
     ap.add_argument("--guidance-t-min", type=float, default=GUIDANCE_T_MIN, help="guidance applies at noise levels t >= this only "
                     "(model.json's guidance_interval; 0: at every step)")
-    ap.add_argument("--autoencoder", help="the frame autoencoder checkpoint of a latent U-ViT checkpoint (models/train_autoencoder.py)")
+    ap.add_argument("--autoencoder", help="the frame autoencoder checkpoint of a latent U-ViT checkpoint (train_scene_ae.py or train_autoencoder.py)")
     ap.add_argument("--draw-scale", type=int, default=1, help="the decoder draws frames this many times the native size (a scene "
                     "autoencoder renders its scene state at any size: drawn at the output size, seams and edges are the renderer's)")
     ap.add_argument("--read-scale", type=int, default=1, help="the encoder reads reference frames this many times the native size "
-                    "and refines its reading against them by render and compare (a scene autoencoder only: models/footage_reading.py)")
+                    "and refines its reading against them by render and compare (a scene autoencoder only: models/shapesworld/footage_reading.py)")
     a = ap.parse_args()
+    try:
+        state = read(a.checkpoint, LATENT_UVIT, PIXEL_UVIT)
+        if state["kind"] == LATENT_UVIT:
+            if not a.autoencoder:
+                ap.error(f"--checkpoint {a.checkpoint} is a latent U-ViT: give its --autoencoder too")
+            export_latent(a, state)
+        else:
+            export_pixel(a, state)
+    except CheckpointError as e:
+        raise SystemExit(str(e)) from None
 
-    if a.checkpoint and "latent_shift" in torch.load(a.checkpoint, map_location="cpu"):
-        if not a.autoencoder:
-            ap.error("--checkpoint is a latent U-ViT: give its --autoencoder too")
-        export_latent(a)
-        return
-    if a.checkpoint:
-        state = torch.load(a.checkpoint, map_location="cpu")
-        cfg = UViTConfig(**{**state["model_config"], "patch": tuple(state["model_config"]["patch"])})
-        model = UViT(cfg)
-        model.load_state_dict(state["ema" if a.weights == "ema" else "model"])
-        trained = {"config": state["config"], "steps": state["step"], "seed": state["seed"], "weights": a.weights}
-    elif a.random_init:
-        cfg = replace(CONFIGS[a.random_init].model, vocab=len(VOCABULARY))
-        model = UViT(cfg)
-        trained = {"config": a.random_init, "steps": 0, "seed": None}
-    else:
-        ap.error("give --checkpoint or --random-init")
-    model.eval()
+
+def export_pixel(a, state: dict) -> None:
+    """A `space: "pixel"` package: uvit.onnx over frames, the vocabulary and model.json, verified in onnxruntime-node."""
+    model = uvit_of(state, a.weights)
+    cfg = model.cfg
+    trained = {"config": state["config"], "steps": state["step"], "seed": state["seed"], "weights": a.weights}
     model.set_exporting(True)
 
     out = Path(a.out)
@@ -132,13 +124,14 @@ class _Graph(torch.nn.Module):
         return getattr(self.module, self.method)(x)
 
 
-def export_latent(a) -> None:
+def export_latent(a, state: dict) -> None:
     """A `space: "latent"` package: encoder.onnx (frames → codes), decoder.onnx (codes → frames), uvit.onnx over the
     normalised codes ((code − shift) · scale), the vocabulary and model.json; each graph verified in onnxruntime-node."""
-    model, state = load_latent_uvit(a.checkpoint, a.weights if a.weights == "ema" else "model")
-    ae = load_autoencoder(a.autoencoder)
+    model = scene_uvit_of(state, a.weights)
+    ae_state = read(a.autoencoder, FRAME_AE, SCENE_AE)
+    ae = autoencoder_of(ae_state)
     if latent_space(a.autoencoder) != state["latent_space"]:
-        sys.exit(f"--autoencoder {a.autoencoder} is not the autoencoder the U-ViT was trained on: its latents mean "
+        raise SystemExit(f"--autoencoder {a.autoencoder} is not the autoencoder the U-ViT was trained on: its latents mean "
                  f"{latent_space(a.autoencoder)}, the U-ViT's {state['latent_space']}")
     cfg, m = model.cfg, ae.cfg
     out = Path(a.out)
@@ -160,7 +153,6 @@ def export_latent(a) -> None:
         torch.onnx.export(model, inputs, str(out / "uvit.onnx"), input_names=INPUTS, output_names=["v"],
                           dynamic_axes={name: {0: "B"} for name in INPUTS + ["v"]}, opset_version=17, do_constant_folding=True)
     (out / "vocab.json").write_text(json.dumps({"type": "word", "lowercase": True, "max_length": cfg.text_len, "tokens": VOCABULARY}, indent=1))
-    ae_state = torch.load(a.autoencoder, map_location="cpu")
     trained = {"config": state["config"], "steps": state["step"], "seed": state["seed"], "weights": a.weights,
                "autoencoder": {"config": ae_state["config"], "steps": ae_state["step"], "seed": ae_state["seed"]}}
     if "averaged" in state:  # scripts/average-checkpoints.py: the second checkpoint's share and both step counts

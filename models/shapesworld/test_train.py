@@ -7,23 +7,23 @@ import tempfile
 import unittest
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from models.sampling import GUIDANCE_T_MIN  # noqa: E402
+from models.core.sampling import GUIDANCE_T_MIN  # noqa: E402
 
 
 class TrainExportTest(unittest.TestCase):
     def test_tiny_training_lowers_the_loss_and_exports(self):
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([sys.executable, "-m", "models.train", "--config", "cpu-tiny", "--steps", "300", "--out", tmp, "--threads", "1", "--workers", "2"],
+            subprocess.run([sys.executable, "-m", "models.shapesworld.train", "--config", "cpu-tiny", "--steps", "300", "--out", tmp, "--threads", "1", "--workers", "2"],
                            cwd=ROOT, check=True, capture_output=True)
             with open(Path(tmp) / "loss.csv") as f:
                 losses = [float(row[2]) for row in csv.reader(f)]
             first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
             self.assertLess(last, 0.9 * first, f"loss {first:.4f} → {last:.4f}")
             out = Path(tmp) / "package"
-            result = subprocess.run([sys.executable, "scripts/export-model.py", "--checkpoint", str(Path(tmp) / "last.pt"), "--out", str(out),
+            result = subprocess.run([sys.executable, "-m", "models.shapesworld.export", "--checkpoint", str(Path(tmp) / "last.pt"), "--out", str(out),
                                      "--name", "ci-tiny"], cwd=ROOT, capture_output=True, text=True)
             self.assertEqual(result.returncode, 0, result.stderr[-2000:])
             verified = json.loads(result.stdout.strip().splitlines()[-1])

@@ -5,7 +5,7 @@ import unittest
 
 import torch
 
-from models.batch_stream import endless_batches, to_device
+from models.core.batch_stream import endless_batches, to_device
 
 
 def seeded_source(rank: int):

@@ -19,7 +19,7 @@ extend's seam may jump no more than 1.5 per-frame steps (about 1.5 px at 24 fps)
 tried first, was still 7–20 px off after 2,250 steps. Slots are ordered by colour (the palette's order), which a
 frame alone determines, so the encoder of a reference frame and the U-ViT that continues it agree on which object is
 which; an absent slot is all zeros. The U-ViT then works on trajectories of positions and sizes, which is where the
-physics is, and training latents come straight from the world's state (models/train_latent.py --ae scene-state).
+physics is, and training latents come straight from the world's state (models/shapesworld/train_latent.py --ae scene-state).
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .shapesworld.grammar import BACKGROUNDS, COLOURS, SHAPES
-from .shapesworld.world import Scene, object_states
+from .grammar import BACKGROUNDS, COLOURS, SHAPES
+from .world import Scene, object_states
 
 SLOT = 1 + len(COLOURS) + len(SHAPES) + 3  # present, colour, shape, x, y, log size
 SLOTS = 2
@@ -227,9 +227,3 @@ class SceneAutoencoder(nn.Module):
         drawer.load_state_dict(self.state_dict())
         return drawer.eval()
 
-
-def load_scene_autoencoder(state: dict) -> SceneAutoencoder:
-    """A scene autoencoder from a checkpoint's state (models/train_scene_ae.py)."""
-    ae = SceneAutoencoder(SceneAEConfig(**state["model_config"]))
-    ae.load_state_dict(state["model"])
-    return ae.eval()

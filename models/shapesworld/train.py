@@ -1,8 +1,8 @@
 """Trains the ShapesWorld U-ViT. Data is rendered on the fly (never from files), so every batch is new.
 
-  /usr/bin/python3 -m models.train --config cpu-tiny --steps 30 --out /tmp/tiny      # CI: seconds
-  /usr/bin/python3 -m models.train --config bundled-cpu --workers 2 --threads 1 --max-minutes 60 --out models/shapesworld-uvit/checkpoints
-  python3 -m models.train --config gpu --max-minutes 8 --checkpoint-minutes 2 --out ckpt --resume   # H100; repeat 3×
+  /usr/bin/python3 -m models.shapesworld.train --config cpu-tiny --steps 30 --out /tmp/tiny      # CI: seconds
+  /usr/bin/python3 -m models.shapesworld.train --config bundled-cpu --workers 2 --threads 1 --max-minutes 60 --out models/shapesworld-uvit/checkpoints
+  python3 -m models.shapesworld.train --config gpu --max-minutes 8 --checkpoint-minutes 2 --out ckpt --resume   # H100; repeat 3×
 """
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .diffusion import T_MAX, alpha_sigma, tokenize
-from .run_args import training_parser
-from .shapesworld.grammar import COLOURS, SHAPES, VOCABULARY, sample_split
-from .shapesworld.world import Scene, render, sample_scene
-from .uvit import UViT, UViTConfig
+from ..core.run_args import training_parser
+from ..core.schedule import T_MAX, alpha_sigma
+from ..core.uvit import UViT, UViTConfig
+from .grammar import COLOURS, SHAPES, VOCABULARY, sample_split
+from .text import tokenize
+from .world import Scene, render, sample_scene
 
 
 @dataclass

@@ -7,8 +7,8 @@ import torch
 
 from models.shapesworld.grammar import COLOURS, SHAPES, VOCABULARY
 from models.shapesworld.world import render, sample_scene
-from models.train import CONFIGS, probe_targets, widen_temporal_patch
-from models.uvit import UViT
+from models.shapesworld.train import CONFIGS, probe_targets, widen_temporal_patch
+from models.core.uvit import UViT
 
 
 class ProbeTargetsTest(unittest.TestCase):

@@ -1,9 +1,9 @@
-"""Trains the object-centric frame autoencoder (models/scene_autoencoder.py) on frames rendered on the fly.
+"""Trains the object-centric frame autoencoder (models/shapesworld/scene_autoencoder.py) on frames rendered on the fly.
 
-  /usr/bin/python3 -m models.train_scene_ae --config scene-tiny --steps 20 --out /tmp/sae                 # CI: seconds
-  /usr/bin/python3 -m models.train_scene_ae --config scene-bundled --max-minutes 40 --out runs/sae [--resume | --init F]
-  /usr/bin/python3 -m models.train_scene_ae --config scene-drawing --init F --max-minutes 10 --out runs/sae-draw   # decoder only, at 256 px
-  python3 -m models.train_scene_ae --config scene-gpu --loader-workers 6 --max-minutes 8 --out $OUT/sae --init F   # the lent H200
+  /usr/bin/python3 -m models.shapesworld.train_scene_ae --config scene-tiny --steps 20 --out /tmp/sae                 # CI: seconds
+  /usr/bin/python3 -m models.shapesworld.train_scene_ae --config scene-bundled --max-minutes 40 --out runs/sae [--resume | --init F]
+  /usr/bin/python3 -m models.shapesworld.train_scene_ae --config scene-drawing --init F --max-minutes 10 --out runs/sae-draw   # decoder only, at 256 px
+  python3 -m models.shapesworld.train_scene_ae --config scene-gpu --loader-workers 6 --max-minutes 8 --out $OUT/sae --init F   # the lent H200
 
 Its two halves learn side by side from the same batch, each against the renderer's truth: the encoder's segmentation
 learns each pixel's palette coverage (weighted cross-entropy) and its per-colour reading learns what is there
@@ -26,11 +26,11 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from .batch_stream import cpu_state, endless_batches, to_device, training_device
-from .run_args import training_parser
+from ..core.batch_stream import cpu_state, endless_batches, to_device, training_device
+from ..core.run_args import training_parser
+from .grammar import BACKGROUNDS, sample_split
 from .scene_autoencoder import GEOMETRY, LATENT, PALETTE, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
-from .shapesworld.grammar import BACKGROUNDS, sample_split
-from .shapesworld.world import render, sample_scene
+from .world import render, sample_scene
 
 
 @dataclass
@@ -51,7 +51,7 @@ CONFIGS = {
     "scene-tiny": SceneAETrainConfig(SceneAEConfig(height=32, width=48, segment=8, hidden=32, atlas=16),
                                      batch=8, lr=3e-3, warmup=5),
     "scene-bundled": SceneAETrainConfig(SceneAEConfig(), batch=32, lr=2e-3, warmup=100),
-    # The lent H200: 4× the frames a step, rendered by loader processes (models/batch_stream.py).
+    # The lent H200: 4× the frames a step, rendered by loader processes (models/core/batch_stream.py).
     "scene-gpu": SceneAETrainConfig(SceneAEConfig(), batch=128, lr=2e-3, warmup=100),
     # The decoder alone, at the package's drawing size (models/shapesworld-uvit: --draw-scale 4), from --init.
     "scene-drawing": SceneAETrainConfig(SceneAEConfig(), batch=8, lr=1e-3, warmup=20, draw_scale=4, decoder_only=True),
