@@ -120,7 +120,7 @@ export class EngineThread {
 
   /** Loads a package, answering its pipeline's id on the worker of the current generation. */
   async loadHandle(packageDir: string): Promise<{ info: VideoPipelineInfo; handle: PipelineHandle }> {
-    const id = this.nextId++;
+    const id = this.requestId();
     const generation = this.start();
     const info = (await this.call({ type: 'load', id, packageDir })) as VideoPipelineInfo;
     return { info, handle: { id, generation } };
