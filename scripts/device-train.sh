@@ -11,16 +11,23 @@
 # autoencoder from its bundled weights. Checkpoints go to $OUT/uvit-a, $OUT/uvit-b and $OUT/sae every two minutes
 # (slim: weights and EMA only, so each file stays under the tool's 16 MiB), so a run cut short still brings back its
 # latest weights. Back on the CPU, scripts/eval-model.py and scripts/eval-jobs.py pick between them.
+# Every run is one torchrun process on the one GPU (the library's loop, models/core/loop.py), each run on its own
+# rendezvous port; `--redirects 1 --tee 1` because Debian's torch 1.13 torchrun fails on Python 3.11 with the default.
 set -u
+train() {  # $1: master port, then the module and its options
+  port=$1
+  shift
+  torchrun --nnodes 1 --nproc_per_node 1 --master_port "$port" --redirects 1 --tee 1 -m "$@"
+}
 # The footage model (models/footage/train.py, config footage-gpu) from its shipped weights:
 #   bash scripts/device-train.sh footage MINUTES   (carry .devicepack/footage-64x48.pt: the device has no ffmpeg; make it
 #   here with `/usr/bin/python3 -m models.footage.train --config footage-gpu --data-cache .devicepack/footage-64x48.pt --steps 0 --out /tmp/x`)
 if [ "${1:-}" = footage ]; then
   out=${OUT:?OUT is the device tool\'s output folder}
-  python3 -m models.footage.train --config footage-gpu --init models/footage-weights/uvit.pt --data-cache .devicepack/footage-64x48.pt \
-    --max-minutes "${2:?minutes}" --checkpoint-minutes 2 --out /tmp/footage || exit 1
-  # The optimiser's state would take the checkpoint past the tool's 16 MiB: weights and EMA come back.
-  python3 -c 'import sys, torch; s = torch.load(sys.argv[1], weights_only=False); s.pop("opt"); torch.save(s, sys.argv[2])' /tmp/footage/last.pt "$out/footage.pt"
+  # Slim checkpoints: the optimiser's state would take one past the tool's 16 MiB; weights and EMA come back.
+  train 29511 models.footage.train --config footage-gpu --init models/footage-weights/uvit.pt --data-cache .devicepack/footage-64x48.pt \
+    --max-minutes "${2:?minutes}" --checkpoint-minutes 2 --slim-checkpoints --out /tmp/footage || exit 1
+  cp /tmp/footage/last.pt "$out/footage.pt"
   tail -n 3 /tmp/footage/loss.csv
   exit 0
 fi
@@ -31,19 +38,19 @@ export PYTHONUNBUFFERED=1 TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.is_available())'
 data=/tmp/scene-latents.pt
-python3 -m models.shapesworld.train_latent --config latent-scene-gpu --ae scene-state --data $data --clips "${CLIPS:-400000}" --workers 14 --steps 0 \
-  --out /tmp/build-only || exit 1
-uvit() {  # $1: run name, $2: config:learning rate
-  python3 -m models.shapesworld.train_latent --config "${2%%:*}" --ae scene-state --data $data --loader-workers 5 --slim-checkpoints \
+train 29510 models.shapesworld.train_latent --config latent-scene-gpu --ae scene-state --data $data --clips "${CLIPS:-400000}" \
+  --build-workers 14 --steps 0 --out /tmp/build-only || exit 1
+uvit() {  # $1: run name, $2: config:learning rate, $3: master port
+  train "$3" models.shapesworld.train_latent --config "${2%%:*}" --ae scene-state --data $data --loader-workers 5 --slim-checkpoints \
     --init "$init" --cosine --lr "${2##*:}" --max-minutes "$minutes" --checkpoint-minutes 2 \
     --out "$out/$1" > "/tmp/$1.log" 2>&1
 }
 runs="uvit-a uvit-b"
-uvit uvit-a "$run_a" & uvit uvit-b "$run_b" &
+uvit uvit-a "$run_a" 29511 & uvit uvit-b "$run_b" 29512 &
 if [ "$with_sae" = sae ]; then
   runs="$runs sae"
-  python3 -m models.shapesworld.train_scene_ae --config scene-gpu --init models/shapesworld-latent/scene-ae.pt --loader-workers 4 \
-    --max-minutes "$minutes" --checkpoint-minutes 2 --out "$out/sae" > /tmp/sae.log 2>&1 &
+  train 29513 models.shapesworld.train_scene_ae --config scene-bundled --batch 128 --init models/shapesworld-latent/scene-ae.pt \
+    --loader-workers 4 --max-minutes "$minutes" --checkpoint-minutes 2 --slim-checkpoints --out "$out/sae" > /tmp/sae.log 2>&1 &
 fi
 while jobs -r | grep -q .; do  # progress every 30 s, one line a run
   sleep 30

@@ -46,15 +46,6 @@ def to_device(batch, device: torch.device):
     return batch
 
 
-def training_device(name: str) -> torch.device:
-    """--device: "auto" is CUDA where there is one (the lent H200), else the CPU."""
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True   # TF32 matmuls: positions need fp32's range, not its last bits
-        torch.backends.cudnn.allow_tf32 = True
-    return device
-
-
 def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The module's state dict on the CPU, as checkpoints hold it (a device run's comes back to a CPU-only machine)."""
     return {k: v.detach().cpu() for k, v in module.state_dict().items()}

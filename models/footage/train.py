@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..core.schedule import T_MAX, alpha_sigma
-from ..core.loop import LoopConfig, RunArgs, run
+from ..core.loop import LoopConfig, LossObjective, RunArgs, run
 from ..core.run_args import training_parser
 from ..core.uvit import UViT, UViTConfig
 from .data import WindowConfig, load_footage, sample_batch
@@ -74,14 +74,13 @@ def main() -> None:
     per_process = max(1, cfg.loop.batch // world)
     rngs: dict[int, np.random.Generator] = {}
 
-    def batches(rank: int) -> dict:
+    def batches(rank: int, step: int) -> dict:
         rng = rngs.setdefault(rank, np.random.default_rng(a.seed * 7919 + rank))
         return sample_batch(data, windows, per_process, rng)
 
     print({"clips": [name for name, _, _ in data.clips], "frames": sum(len(f) for _, f, _ in data.clips), "photos": len(data.photos)}, flush=True)
     model = UViT(m)
-    run(KIND, model, m.to_json(), {"name": a.config, "loop": asdict(cfg.loop)}, cfg.loop,
-        RunArgs(Path(a.out), a.steps, a.max_minutes, a.checkpoint_minutes, a.seed, a.resume, a.init), batches, denoising_loss)
+    run(KIND, LossObjective(model, denoising_loss), m.to_json(), {"name": a.config, "loop": asdict(cfg.loop)}, cfg.loop, RunArgs.of(a), batches)
 
 
 if __name__ == "__main__":

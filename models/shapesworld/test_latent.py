@@ -28,9 +28,10 @@ from models.shapesworld.train_latent import CONFIGS, LatentWindows, init_weights
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def losses(path: Path, column: int) -> list[float]:
+def losses(path: Path, column: str) -> list[float]:
+    """A column of a run's loss.csv (models/core/loop.py writes a header)."""
     with open(path) as f:
-        return [float(row[column]) for row in csv.reader(f)]
+        return [float(row[column]) for row in csv.DictReader(f)]
 
 
 class LatentUViTTest(unittest.TestCase):
@@ -472,12 +473,16 @@ class TinyLatentTrainingTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             run = lambda *args: subprocess.run([sys.executable, *args], cwd=ROOT, check=True, capture_output=True, text=True)
-            run("-m", "models.shapesworld.train_autoencoder", "--config", "ae-tiny", "--steps", "200", "--grid-steps", "120", "--out", str(tmp / "ae"))
-            ae_losses = losses(tmp / "ae" / "loss.csv", 3)
-            self.assertLess(sum(ae_losses[-3:]) / 3, 0.7 * sum(ae_losses[:3]) / 3)
-            run("-m", "models.shapesworld.train_latent", "--config", "latent-tiny", "--ae", str(tmp / "ae" / "last.pt"), "--data", str(tmp / "latents.pt"),
-                "--clips", "64", "--steps", "150", "--workers", "2", "--out", str(tmp / "uvit"))
-            uvit_losses = losses(tmp / "uvit" / "loss.csv", 2)
+            run("-m", "models.shapesworld.train_autoencoder", "--config", "ae-tiny", "--steps", "200", "--grid-steps", "120", "--log-every", "10",
+                "--out", str(tmp / "ae"))
+            ae_losses = losses(tmp / "ae" / "loss.csv", "loss")
+            self.assertEqual(losses(tmp / "ae" / "loss.csv", "code_phase"), [0.0] * 12 + [1.0] * 8)   # the grid phase, then the code phase
+            self.assertLess(ae_losses[11], 0.7 * ae_losses[0])
+            # Two DDP processes (gloo), as the CPU trains: torchrun, here through its module.
+            run("-m", "torch.distributed.run", "--nproc_per_node", "2", "--redirects", "1", "--tee", "1", "--master_port", "29623",
+                "-m", "models.shapesworld.train_latent", "--config", "latent-tiny", "--ae", str(tmp / "ae" / "last.pt"), "--data", str(tmp / "latents.pt"),
+                "--clips", "64", "--build-workers", "2", "--steps", "150", "--log-every", "10", "--out", str(tmp / "uvit"))
+            uvit_losses = losses(tmp / "uvit" / "loss.csv", "loss")
             self.assertLess(sum(uvit_losses[-5:]) / 5, 0.9 * sum(uvit_losses[:5]) / 5)
             result = run("-m", "models.shapesworld.export", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--autoencoder", str(tmp / "ae" / "last.pt"),
                          "--out", str(tmp / "package"), "--name", "ci-latent")
@@ -494,14 +499,23 @@ class TinyLatentTrainingTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             run = lambda *args: subprocess.run([sys.executable, *args], cwd=ROOT, check=True, capture_output=True, text=True)
-            run("-m", "models.shapesworld.train_scene_ae", "--config", "scene-tiny", "--steps", "150", "--out", str(tmp / "sae"))
-            encoder, decoder = losses(tmp / "sae" / "loss.csv", 4), losses(tmp / "sae" / "loss.csv", 5)
+            run("-m", "models.shapesworld.train_scene_ae", "--config", "scene-tiny", "--steps", "150", "--log-every", "10", "--out", str(tmp / "sae"))
+            encoder, decoder = losses(tmp / "sae" / "loss.csv", "encoder"), losses(tmp / "sae" / "loss.csv", "decoder")
             self.assertLess(encoder[-1], 0.8 * encoder[0])
             self.assertLess(decoder[-1], 0.8 * decoder[0])
             # The latents are the scene state at the autoencoder's frame size: no encoding pass.
             run("-m", "models.shapesworld.train_latent", "--config", "latent-scene-tiny", "--ae", str(tmp / "sae" / "last.pt"), "--data", str(tmp / "latents.pt"),
-                "--clips", "64", "--steps", "100", "--out", str(tmp / "uvit"))
-            self.assertEqual(torch.load(tmp / "latents.pt")["latent_space"], torch.load(tmp / "uvit" / "last.pt")["latent_space"])
+                "--clips", "64", "--steps", "60", "--out", str(tmp / "uvit"))
+            # Stopped at 60 steps and resumed to 100: it continues at step 60, with its optimiser and its average.
+            resumed = run("-m", "models.shapesworld.train_latent", "--config", "latent-scene-tiny", "--ae", str(tmp / "sae" / "last.pt"),
+                          "--data", str(tmp / "latents.pt"), "--steps", "100", "--resume", "--out", str(tmp / "uvit"))
+            events = [json.loads(line) for line in resumed.stdout.splitlines() if line.startswith("{")]
+            self.assertEqual((events[0]["event"], events[0]["step"]), ("start", 60))
+            self.assertEqual((events[-1]["event"], events[-1]["step"]), ("done", 100))
+            self.assertEqual([int(v) for v in losses(tmp / "uvit" / "loss.csv", "step")], [20, 40, 60, 80, 100])
+            state = torch.load(tmp / "uvit" / "last.pt")
+            self.assertEqual((state["kind"], state["step"], state["ema_steps"]), ("shapesworld-latent-uvit", 100, 100))
+            self.assertEqual(torch.load(tmp / "latents.pt")["latent_space"], state["latent_space"])
             continued = json.loads(run("scripts/eval-continuation.py", "--checkpoint", str(tmp / "uvit" / "last.pt"), "--windows", "6").stdout)
             self.assertEqual((continued["windows"], continued["known"]), (6, 2))
             self.assertTrue(0 <= continued["seam_ok"] <= 1 and continued["position_error_h"] >= 0)

@@ -1,6 +1,7 @@
-"""CI's training check: the tiny configuration learns on CPU (two workers, as the bundled model trains) and its export runs in onnxruntime-node."""
+"""CI's training check: the tiny configuration learns on CPU (two DDP processes under torchrun, as the CPU trains) and its export runs in onnxruntime-node."""
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -16,10 +17,11 @@ from models.core.sampling import GUIDANCE_T_MIN  # noqa: E402
 class TrainExportTest(unittest.TestCase):
     def test_tiny_training_lowers_the_loss_and_exports(self):
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([sys.executable, "-m", "models.shapesworld.train", "--config", "cpu-tiny", "--steps", "300", "--out", tmp, "--threads", "1", "--workers", "2"],
-                           cwd=ROOT, check=True, capture_output=True)
+            subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--redirects", "1", "--tee", "1", "--master_port", "29621",
+                            "-m", "models.shapesworld.train", "--config", "cpu-tiny", "--steps", "300", "--log-every", "10", "--out", tmp],
+                           cwd=ROOT, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
             with open(Path(tmp) / "loss.csv") as f:
-                losses = [float(row[2]) for row in csv.reader(f)]
+                losses = [float(row["denoising"]) for row in csv.DictReader(f)]
             first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
             self.assertLess(last, 0.9 * first, f"loss {first:.4f} → {last:.4f}")
             out = Path(tmp) / "package"

@@ -1,30 +1,26 @@
 """Trains the ShapesWorld U-ViT. Data is rendered on the fly (never from files), so every batch is new.
 
   /usr/bin/python3 -m models.shapesworld.train --config cpu-tiny --steps 30 --out /tmp/tiny      # CI: seconds
-  /usr/bin/python3 -m models.shapesworld.train --config bundled-cpu --workers 2 --threads 1 --max-minutes 60 --out models/shapesworld-uvit/checkpoints
-  python3 -m models.shapesworld.train --config gpu --max-minutes 8 --checkpoint-minutes 2 --out ckpt --resume   # H100; repeat 3×
+  torchrun --nproc_per_node 2 --redirects 1 --tee 1 -m models.shapesworld.train --config bundled-cpu --max-minutes 60 --out runs/pixel
+  torchrun --standalone --nproc_per_node 1 --redirects 1 --tee 1 -m models.shapesworld.train --config gpu --max-minutes 8 \
+      --checkpoint-minutes 2 --out ckpt --resume   # H100; repeat 3×
+
+Training is the library's loop (models/core/loop.py): EMA, checkpoints, resume, DDP under torchrun.
 """
 from __future__ import annotations
 
-import argparse
-import contextlib
-import copy
-import csv
-import json
 import math
-import os
 import random
-import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
-from ..core.run_args import training_parser
+from ..core.loop import LoopConfig, Objective, RunArgs, process_share, run
+from ..core.run_args import loop_overrides, overridden, training_parser
 from ..core.schedule import T_MAX, alpha_sigma
 from ..core.uvit import UViT, UViTConfig
+from .checkpoints import PIXEL_UVIT, read
 from .grammar import COLOURS, SHAPES, VOCABULARY, sample_split
 from .text import tokenize
 from .world import Scene, render, sample_scene
@@ -44,6 +40,10 @@ class TrainConfig:
     fps_range: tuple = (6.0, 60.0)
     max_t0: float = 4.0       # windows start anywhere in the first seconds of a clip
 
+    def loop(self) -> LoopConfig:
+        # The rate of a --cosine run ends at 0.
+        return LoopConfig(batch=self.batch, lr=self.lr, warmup=self.warmup, ema=self.ema, lr_floor=0.0, weight_decay=0.01, betas=(0.9, 0.99))
+
 
 # The bundled architecture, chosen by measurement: 4-frame × 16 px patches (112 video tokens) and an MLP patch decoder;
 # a 2 s clip at 24 fps (4 windows × 12 DPM-Solver++ steps, CFG as batch 2) takes 1.5–1.8 s in onnxruntime-node on the
@@ -56,7 +56,7 @@ CONFIGS = {
     "cpu-tiny": TrainConfig(UViTConfig(frames=8, height=16, width=32, patch=(2, 8, 8), width_dim=32, depth=3, heads=2,
                                        text_len=24, context_frames=2), batch=8, lr=2e-3, warmup=5, min_snr_gamma=5.0,
                             prompt_dropout=0.1, ema=0.9),
-    # What the 2-core CPU trains (`--workers 2 --threads 1`, ~0.46 s a step).
+    # What the 2-core CPU trains (torchrun, two processes; ~0.46 s a step).
     "bundled-cpu": TrainConfig(BUNDLED, batch=16, lr=1e-3, warmup=200, min_snr_gamma=5.0,
                                prompt_dropout=0.1, ema=0.999),
     # The same network on an H100 (≤ 25 min as 9-minute calls with --resume): its result ships in the same budget.
@@ -123,7 +123,7 @@ def probe_targets(coverage: torch.Tensor, scene: Scene, known: torch.Tensor, pat
     return colour_target, shape_target, token_weight
 
 
-def make_batch(cfg: TrainConfig, rng: random.Random, device: torch.device):
+def make_batch(cfg: TrainConfig, rng: random.Random):
     """Renders a batch: clean frames [-1, 1], known masks, fps, tokens, and the ObjectProbe's targets."""
     m = cfg.model
     prompts = [sample_split(rng, held_out=False) for _ in range(cfg.batch)]
@@ -132,29 +132,29 @@ def make_batch(cfg: TrainConfig, rng: random.Random, device: torch.device):
     fps = torch.tensor([math.exp(rng.uniform(lo, hi)) for _ in range(cfg.batch)])
     t0 = torch.tensor([rng.uniform(0, cfg.max_t0) for _ in range(cfg.batch)])
     times = t0.unsqueeze(1) + torch.arange(m.frames).unsqueeze(0) / fps.unsqueeze(1)
-    frames, coverage = render(scene, times, m.height, m.width, device)
+    frames, coverage = render(scene, times, m.height, m.width)
     x0 = frames / 127.5 - 1
-    known = known_masks(cfg.batch, m.frames, m.context_frames, rng).to(device)
-    tokens = tokenize([p if rng.random() >= cfg.prompt_dropout else "" for p in prompts], m.text_len).to(device)
-    return x0, known, fps.to(device), tokens, probe_targets(coverage, scene, known, m.patch)
+    known = known_masks(cfg.batch, m.frames, m.context_frames, rng)
+    tokens = tokenize([p if rng.random() >= cfg.prompt_dropout else "" for p in prompts], m.text_len)
+    return x0, known, fps, tokens, probe_targets(coverage, scene, known, m.patch)
 
 
 def loss_fn(model: UViT, probe: ObjectProbe, cfg: TrainConfig, batch, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """The denoising loss and the ObjectProbe's loss; training minimises denoising + probe_weight · probe."""
     x0, known, fps, tokens, targets = batch
     b = x0.shape[0]
-    t = torch.rand(b, generator=generator, device=x0.device) * T_MAX
+    t = torch.rand(b, generator=generator).to(x0.device) * T_MAX
     # Sampling starts at t_max from pure noise, but a training x_t near t_max still holds alpha·x0, and a window's
     # mean over its 114,688 values a channel shows the background through the noise (about 1 σ at t = 0.999, 10 σ
     # at 0.99): the network learns to read the background from the noise, not from the prompt (at 4,600 steps, 6 of
     # 24 clips had the wrong one, 5 of them beige drawn black). So a share of samples are drawn at t_max with no
     # signal at all, where only the prompt can say what the clip holds.
-    terminal = torch.rand(b, generator=generator, device=x0.device) < cfg.terminal_share
+    terminal = torch.rand(b, generator=generator).to(x0.device) < cfg.terminal_share
     t = torch.where(terminal, torch.full_like(t, T_MAX), t)
     alpha, sigma = (v.view(b, 1, 1, 1, 1) for v in alpha_sigma(t))
     alpha = torch.where(terminal.view(b, 1, 1, 1, 1), torch.zeros_like(alpha), alpha)
     sigma = torch.where(terminal.view(b, 1, 1, 1, 1), torch.ones_like(sigma), sigma)
-    eps = torch.randn(x0.shape, generator=generator, device=x0.device)
+    eps = torch.randn(x0.shape, generator=generator).to(x0.device)
     k = known.view(b, -1, 1, 1, 1)
     x_t = (alpha * x0 + sigma * eps) * (1 - k) + x0 * k
     x0_pred, features = model.denoise_with_features(x_t, known, t, fps, tokens)
@@ -193,130 +193,42 @@ def widen_temporal_patch(weights: dict, old_frames: int, model: UViT) -> dict:
     return out
 
 
-def save(path: Path, model: UViT, ema: UViT, probe: ObjectProbe, opt, step: int, cfg_name: str, seed: int, log: list) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "probe": probe.state_dict(), "opt": opt.state_dict(), "step": step,
-                "config": cfg_name, "model_config": model.cfg.to_json(), "seed": seed, "log": log}, tmp)
-    tmp.replace(path)
+class PixelObjective(Objective):
+    """The U-ViT's denoising loss plus the ObjectProbe's (loss_fn); the probe trains beside the network and is saved
+    with the checkpoint, not exported."""
+
+    def __init__(self, network: UViT, probe: ObjectProbe, cfg: TrainConfig):
+        super().__init__()
+        self.network, self.probe, self.cfg = network, probe, cfg
+
+    def forward(self, batch, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        denoising, probe = loss_fn(self.network, self.probe, self.cfg, batch, generator)
+        return {"loss": denoising + self.cfg.probe_weight * probe, "denoising": denoising, "probe": probe}
 
 
 def main() -> None:
-    ap = training_parser(__doc__, CONFIGS, "start from this checkpoint's weights (a new optimiser, step 0); its temporal patch may be a divisor of the config's")
-    ap.add_argument("--threads", type=int, default=0, help="CPU threads per worker (0: torch's default)")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="CPU training processes sharing each batch (gradients averaged), one thread each")
-    ap.add_argument("--batch", type=int, default=0, help="override the config's batch size (all workers together)")
-    ap.add_argument("--lr", type=float, default=0.0, help="override the config's learning rate")
-    ap.add_argument("--cosine", action="store_true",
-                    help="decay the learning rate to 0 along a cosine over the run (--steps or --max-minutes, whichever ends it first)")
+    ap = training_parser(__doc__, CONFIGS, "start from this checkpoint's raw weights (a new optimiser, step 0); its temporal patch may be a divisor of the config's")
+    loop_overrides(ap)
     a = ap.parse_args()
-    if a.workers > 1:
-        # One BLAS thread per worker: OpenBLAS otherwise starts a thread per core in each process, and they contend.
-        os.environ["OPENBLAS_NUM_THREADS"] = "1"
-        port = 29500 + random.Random().randint(0, 2000)
-        torch.multiprocessing.spawn(train, args=(a, a.workers, port), nprocs=a.workers)
-    else:
-        train(0, a, 1, 0)
-
-
-def train(rank: int, a: argparse.Namespace, workers: int, port: int) -> None:
-    if workers > 1:
-        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=workers)
-    if a.threads:
-        torch.set_num_threads(a.threads)
     cfg = CONFIGS[a.config]
-    cfg = replace(cfg, batch=(a.batch or cfg.batch) // workers, lr=a.lr or cfg.lr)
-    lead = rank == 0
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out / "last.pt"
-    torch.manual_seed(a.seed)  # the same initial weights in every worker
-    model = UViT(replace(cfg.model, vocab=len(VOCABULARY))).to(device)
-    probe = ObjectProbe(cfg.model.width_dim).to(device)
-    if a.init:
-        state = torch.load(a.init, map_location=device)
-        model.load_state_dict(widen_temporal_patch(state["model"], state["model_config"]["patch"][0], model))
-        if "probe" in state:
-            probe.load_state_dict(state["probe"])
-    ema = copy.deepcopy(model).eval()
-    params = list(model.parameters()) + list(probe.parameters())
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01, betas=(0.9, 0.99))
-    step, log = 0, []
-    if a.resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=device)
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        probe.load_state_dict(state["probe"])
-        opt.load_state_dict(state["opt"])
-        step, log = state["step"], state["log"]
-        if lead:
-            print(json.dumps({"event": "resumed", "step": step}), flush=True)
-    # The data stream is seeded per resume point and worker, so a resumed run sees new clips, reproducibly.
-    stream_seed = (a.seed * 1_000_003 + step) * 64 + rank
-    rng = random.Random(stream_seed)
-    generator = torch.Generator(device=device).manual_seed(stream_seed)
-    started = time.time()
-    first_step = step
-    last_ckpt = started
-    running = running_probe = None
-    if lead:
-        print(json.dumps({"event": "start", "config": a.config, "params": sum(p.numel() for p in model.parameters()), "tokens": model.cfg.patch_tokens,
-                          "device": str(device), "workers": workers, "batch": cfg.batch * workers}), flush=True)
-    with open(out / "loss.csv", "a", newline="") if lead else contextlib.nullcontext() as csv_file:
-        writer = csv.writer(csv_file) if lead else None
-        while True:
-            want_stop = step >= a.steps or (time.time() - started) / 60 >= a.max_minutes
-            lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
-            if a.cosine:
-                done = max((step - first_step) / max(1, a.steps - first_step), (time.time() - started) / 60 / a.max_minutes)
-                lr *= 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
-            for group in opt.param_groups:
-                group["lr"] = lr
-            with torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext():
-                denoising, probe_loss = loss_fn(model, probe, cfg, make_batch(cfg, rng, device), generator)
-            opt.zero_grad(set_to_none=True)
-            (denoising + cfg.probe_weight * probe_loss).backward()
-            value, probe_value = denoising.item(), probe_loss.item()
-            if workers > 1:
-                # One all-reduce a step: every gradient, the losses and the stop vote (any worker's clock stops all).
-                flat = torch.cat([p.grad.flatten() for p in params] + [torch.tensor([value, probe_value, float(want_stop)])])
-                dist.all_reduce(flat)
-                flat /= workers
-                offset = 0
-                for p in params:
-                    p.grad.copy_(flat[offset: offset + p.numel()].view_as(p))
-                    offset += p.numel()
-                value, probe_value, want_stop = float(flat[-3]), float(flat[-2]), bool(flat[-1] > 0)
-            if want_stop:
-                break
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            # EMA decay warms up, so a short run's average is not mostly the random initialisation.
-            decay = min(cfg.ema, (1 + step) / (10 + step))
-            with torch.no_grad():
-                for pe, pm in zip(ema.parameters(), model.parameters()):
-                    pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
-            step += 1
-            running = value if running is None else 0.98 * running + 0.02 * value
-            running_probe = probe_value if running_probe is None else 0.98 * running_probe + 0.02 * probe_value
-            if not lead:
-                continue
-            if step % 10 == 0 or step == 1:
-                writer.writerow([step, round(time.time() - started, 1), f"{value:.5f}", f"{running:.5f}", f"{running_probe:.5f}"])
-                csv_file.flush()
-                log.append((step, running))
-            if step % 50 == 0 or step == 1:
-                print(json.dumps({"event": "step", "step": step, "loss": round(value, 5), "smoothed": round(running, 5),
-                                  "probe": round(running_probe, 5), "minutes": round((time.time() - started) / 60, 2)}), flush=True)
-            if time.time() - last_ckpt > a.checkpoint_minutes * 60:
-                save(ckpt_path, model, ema, probe, opt, step, a.config, a.seed, log)
-                last_ckpt = time.time()
-    if lead:
-        save(ckpt_path, model, ema, probe, opt, step, a.config, a.seed, log)
-        print(json.dumps({"event": "done", "step": step, "smoothed": running, "checkpoint": str(ckpt_path)}), flush=True)
-    if workers > 1:
-        dist.destroy_process_group()
+    loop = overridden(cfg.loop(), a)
+    torch.manual_seed(a.seed)  # the same initial weights in every process
+    model = UViT(replace(cfg.model, vocab=len(VOCABULARY)))
+    share = replace(cfg, batch=process_share(loop.batch))
+    rngs = {}
+
+    def batches(rank: int, step: int):
+        # The data stream is seeded per resume point and process, so a resumed run sees new clips, reproducibly.
+        return make_batch(share, rngs.setdefault(rank, random.Random((a.seed * 1_000_003 + step) * 64 + rank)))
+
+    def load_init(objective: PixelObjective, state: dict) -> None:
+        objective.network.load_state_dict(widen_temporal_patch(state["model"], state["model_config"]["patch"][0], objective.network))
+        probe = {k[len("probe."):]: v for k, v in state.get("objective", {}).items() if k.startswith("probe.")} or state.get("probe")
+        if probe:
+            objective.probe.load_state_dict(probe)
+
+    run(PIXEL_UVIT, PixelObjective(model, ObjectProbe(cfg.model.width_dim), cfg), model.cfg.to_json(), a.config, loop, RunArgs.of(a), batches,
+        read_init=lambda path: read(path, PIXEL_UVIT), load_init=load_init)
 
 
 if __name__ == "__main__":

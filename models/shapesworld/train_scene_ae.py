@@ -3,7 +3,8 @@
   /usr/bin/python3 -m models.shapesworld.train_scene_ae --config scene-tiny --steps 20 --out /tmp/sae                 # CI: seconds
   /usr/bin/python3 -m models.shapesworld.train_scene_ae --config scene-bundled --max-minutes 40 --out runs/sae [--resume | --init F]
   /usr/bin/python3 -m models.shapesworld.train_scene_ae --config scene-drawing --init F --max-minutes 10 --out runs/sae-draw   # decoder only, at 256 px
-  python3 -m models.shapesworld.train_scene_ae --config scene-gpu --loader-workers 6 --max-minutes 8 --out $OUT/sae --init F   # the lent H200
+  torchrun --standalone --nproc_per_node 1 --redirects 1 --tee 1 -m models.shapesworld.train_scene_ae --config scene-bundled --batch 128 \
+      --loader-workers 6 --max-minutes 8 --out $OUT/sae --init F   # the lent H200
 
 Its two halves learn side by side from the same batch, each against the renderer's truth: the encoder's segmentation
 learns each pixel's palette coverage (weighted cross-entropy) and its per-colour reading learns what is there
@@ -11,23 +12,21 @@ learns each pixel's palette coverage (weighted cross-entropy) and its per-colour
 frame from its true state with noise on the one-hots (so the U-ViT's imperfect latents still draw clean objects),
 against every pixel's palette coverage. `scene-drawing` fits the decoder alone at the size the package draws (4×
 native): an atlas fitted at 64 px is only as exact as 64 px pixels, and seams are judged at 256 px. Checkpoints every
-few minutes (last.pt, resumable); loss.csv has the curve.
+few minutes (last.pt, resumable); loss.csv has the curve (the library's loop, models/core/loop.py; its rate always
+falls along a cosine over the run).
 """
 from __future__ import annotations
 
-import csv
-import json
-import math
 import random
-import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
-from ..core.batch_stream import cpu_state, endless_batches, to_device, training_device
-from ..core.run_args import training_parser
+from ..core.batch_stream import endless_batches
+from ..core.loop import LoopConfig, Objective, RunArgs, process_share, run
+from ..core.run_args import loop_overrides, overridden, training_parser
+from .checkpoints import SCENE_AE, read
 from .grammar import BACKGROUNDS, sample_split
 from .scene_autoencoder import GEOMETRY, LATENT, PALETTE, SceneAEConfig, SceneAutoencoder, colour_truth, scene_latents
 from .world import render, sample_scene
@@ -46,13 +45,16 @@ class SceneAETrainConfig:
     draw_scale: int = 1            # frames rendered and drawn at this multiple of the native size
     decoder_only: bool = False     # the encoder's weights stay as they are (it reads native frames)
 
+    def loop(self) -> LoopConfig:
+        # No average (ema 0): the autoencoder's checkpoints are its weights, as before the library's loop.
+        return LoopConfig(batch=self.batch, lr=self.lr, warmup=self.warmup, ema=0.0, lr_floor=0.05, betas=(0.9, 0.99), tf32=True)
+
 
 CONFIGS = {
     "scene-tiny": SceneAETrainConfig(SceneAEConfig(height=32, width=48, segment=8, hidden=32, atlas=16),
                                      batch=8, lr=3e-3, warmup=5),
+    # AE run 3, the bundled encoder (on the lent H200: --batch 128, rendered by loader processes; AE run 5, not shipped).
     "scene-bundled": SceneAETrainConfig(SceneAEConfig(), batch=32, lr=2e-3, warmup=100),
-    # The lent H200: 4× the frames a step, rendered by loader processes (models/core/batch_stream.py).
-    "scene-gpu": SceneAETrainConfig(SceneAEConfig(), batch=128, lr=2e-3, warmup=100),
     # The decoder alone, at the package's drawing size (models/shapesworld-uvit: --draw-scale 4), from --init.
     "scene-drawing": SceneAETrainConfig(SceneAEConfig(), batch=8, lr=1e-3, warmup=20, draw_scale=4, decoder_only=True),
 }
@@ -103,85 +105,60 @@ def decoder_loss(ae: SceneAutoencoder, cfg: SceneAETrainConfig, z: torch.Tensor,
     noisy = z.clone()
     one_hot = torch.ones(LATENT, dtype=torch.bool, device=z.device)
     one_hot[list(GEOMETRY)] = False
-    noisy[:, one_hot] += cfg.one_hot_noise * torch.randn(z.shape[0], LATENT - len(GEOMETRY), generator=generator, device=z.device)
+    noisy[:, one_hot] += cfg.one_hot_noise * torch.randn(z.shape[0], LATENT - len(GEOMETRY), generator=generator).to(z.device)
     return coverage_loss(ae.palette_probabilities(noisy).clamp(min=1e-6).log(), target, weight)
 
 
+class SceneAEObjective(Objective):
+    """Both halves' losses on one batch (the encoder's only when it trains), for the library's loop."""
+
+    def __init__(self, network: SceneAutoencoder, cfg: SceneAETrainConfig):
+        super().__init__()
+        self.network, self.cfg = network, cfg
+
+    def forward(self, batch, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        frames, z, target, weight, truth = batch
+        dec = decoder_loss(self.network, self.cfg, z, target, weight, generator)
+        enc = torch.zeros((), device=z.device) if self.cfg.decoder_only else encoder_loss(self.network, self.cfg, frames, z, target, weight, truth)
+        return {"loss": enc + dec, "encoder": enc, "decoder": dec}
+
+
 def main() -> None:
-    ap = training_parser(__doc__, CONFIGS, "start from this autoencoder's weights (new optimiser, step 0)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda where there is one)")
+    ap = training_parser(__doc__, CONFIGS, "start from this autoencoder's weights, those whose names and shapes match (new optimiser, step 0)")
     ap.add_argument("--loader-workers", type=int, default=0, help="processes that render batches (a GPU run; 0: this process)")
+    loop_overrides(ap)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    device = training_device(a.device)
     cfg = CONFIGS[a.config]
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out / "last.pt"
+    loop = overridden(cfg.loop(), a)
     torch.manual_seed(a.seed)
     # Its weights do not depend on the frame size (moments and atlases are in frame heights), so a decoder fitted at
     # the drawing size is saved with the native config.
     ae = SceneAutoencoder(replace(cfg.model, height=cfg.model.height * cfg.draw_scale, width=cfg.model.width * cfg.draw_scale))
-    if a.init:  # weights whose names and shapes match (a decoder carries over to a new encoder design)
-        own, init = ae.state_dict(), torch.load(a.init, map_location="cpu")["model"]
-        ae.load_state_dict({k: v for k, v in init.items() if k in own and own[k].shape == v.shape}, strict=False)
-    ae.to(device)
-    opt = torch.optim.AdamW(ae.decoder_parameters() if cfg.decoder_only else ae.parameters(), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
-    step, log = 0, []
-    if a.resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location="cpu")
-        ae.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        step, log = state["step"], state["log"]
-    stream_seed = a.seed * 1_000_003 + step
+    if cfg.decoder_only:
+        decoder = set(ae.decoder_parameters())
+        for p in ae.parameters():
+            p.requires_grad_(p in decoder)
+    share = replace(cfg, batch=process_share(loop.batch))
+    stream = {}
 
-    def frame_source(loader: int):
-        rng = random.Random(stream_seed + 7919 * loader)
-        return lambda i: make_batch(cfg, rng)
+    def batches(rank: int, step: int):
+        if "frames" not in stream:
+            seed = (a.seed * 1_000_003 + step) * 64 + rank
 
-    batches = endless_batches(frame_source, a.loader_workers)
-    generator = torch.Generator(device=device).manual_seed(stream_seed)
-    started = last_ckpt = time.time()
-    first_step, running = step, None
+            def frame_source(loader: int):
+                rng = random.Random(seed + 7919 * loader)
+                return lambda i: make_batch(share, rng)
 
-    def save() -> None:
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": cpu_state(ae), "opt": opt.state_dict(), "step": step, "config": a.config, "model_config": cfg.model.to_json(),
-                    "seed": a.seed, "log": log}, tmp)
-        tmp.replace(ckpt_path)
+            stream["frames"] = endless_batches(frame_source, a.loader_workers)
+        return next(stream["frames"])
 
-    print(json.dumps({"event": "start", "config": a.config, "params": sum(p.numel() for p in ae.parameters()), "step": step}), flush=True)
-    with open(out / "loss.csv", "a", newline="") as csv_file:
-        writer = csv.writer(csv_file)
-        while step < a.steps and (time.time() - started) / 60 < a.max_minutes:
-            done = (time.time() - started) / 60 / a.max_minutes if a.max_minutes < 10 ** 9 else (step - first_step) / max(1, a.steps - first_step)
-            lr = cfg.lr * min(1.0, (step - first_step + 1) / cfg.warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, done))))
-            for group in opt.param_groups:
-                group["lr"] = lr
-            frames, z, target, weight, truth = to_device(next(batches), device)
-            dec = decoder_loss(ae, cfg, z, target, weight, generator)
-            enc = torch.zeros(()) if cfg.decoder_only else encoder_loss(ae, cfg, frames, z, target, weight, truth)
-            opt.zero_grad(set_to_none=True)
-            (enc + dec).backward()
-            torch.nn.utils.clip_grad_norm_(ae.parameters(), 1.0)
-            opt.step()
-            step += 1
-            values = (float(enc), float(dec))
-            running = values if running is None else tuple(0.98 * r + 0.02 * v for r, v in zip(running, values))
-            if step % 10 == 0 or step == 1:
-                writer.writerow([step, round(time.time() - started, 1), f"{values[0]:.5f}", f"{values[1]:.5f}", f"{running[0]:.5f}", f"{running[1]:.5f}"])
-                csv_file.flush()
-                log.append((step, *running))
-            if step % 50 == 0 or step == 1:
-                print(json.dumps({"event": "step", "step": step, "encoder": round(running[0], 5), "decoder": round(running[1], 5),
-                                  "minutes": round((time.time() - started) / 60, 2)}), flush=True)
-            if time.time() - last_ckpt > a.checkpoint_minutes * 60:
-                save()
-                last_ckpt = time.time()
-    save()
-    print(json.dumps({"event": "done", "step": step, "encoder": running and running[0], "decoder": running and running[1],
-                      "checkpoint": str(ckpt_path)}), flush=True)
+    def load_init(objective: SceneAEObjective, state: dict) -> None:
+        """Weights whose names and shapes match (a decoder carries over to a new encoder design)."""
+        own = objective.network.state_dict()
+        objective.network.load_state_dict({k: v for k, v in state["model"].items() if k in own and own[k].shape == v.shape}, strict=False)
+
+    run(SCENE_AE, SceneAEObjective(ae, cfg), cfg.model.to_json(), a.config, loop, replace(RunArgs.of(a), cosine=True), batches,
+        read_init=lambda path: read(path, SCENE_AE), load_init=load_init)
 
 
 if __name__ == "__main__":
