@@ -3,13 +3,21 @@ of two fine-tunings from one start often keeps what each learned better than eit
 
   /usr/bin/python3 scripts/average-checkpoints.py A.pt B.pt --weight 0.5 --out soup.pt
 
-Both must share the network config and the latent shift and scale; the result keeps A's metadata and records both.
+Both must be latent U-ViT checkpoints (models/shapesworld/train_latent.py) that share the network config and the latent
+shift and scale; the result keeps A's metadata (its kind included) and records both.
 """
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.core.checkpoints import CheckpointError  # noqa: E402
+from models.shapesworld.checkpoints import LATENT_UVIT, read  # noqa: E402
 
 
 def main() -> None:
@@ -21,7 +29,10 @@ def main() -> None:
     a = ap.parse_args()
     if not 0.0 <= a.weight <= 1.0:
         raise SystemExit(f"--weight: must be between 0 and 1, got {a.weight}")
-    first, second = (torch.load(path, map_location="cpu") for path in (a.first, a.second))
+    try:
+        first, second = (read(path, LATENT_UVIT) for path in (a.first, a.second))
+    except CheckpointError as e:
+        raise SystemExit(str(e)) from None
     for key in ("model_config", "latent_space"):
         if first.get(key) != second.get(key):
             raise SystemExit(f"{a.second}: its {key} differs from {a.first}'s; only continuations of one network average")

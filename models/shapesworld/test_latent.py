@@ -445,6 +445,11 @@ class AverageCheckpointsTest(unittest.TestCase):
             self.assertTrue(torch.allclose(soup["ema"]["w"], torch.full((2, 2), 1.5)))
             self.assertEqual(int(soup["ema"]["steps"]), 7)
             self.assertEqual((soup["averaged"]["weight"], soup["averaged"]["steps"]), (0.25, [1, 3]))
+            self.assertEqual(soup["kind"], "shapesworld-latent-uvit")   # the pre-kind checkpoints' kind, written out
+            scene_ae = ROOT / "models" / "shapesworld-latent" / "scene-ae.pt"
+            refused = run(tmp / "a.pt", scene_ae, "--out", tmp / "bad.pt")
+            self.assertNotEqual(refused.returncode, 0)
+            self.assertIn(f"{scene_ae}: a shapesworld-scene-ae checkpoint; give one of shapesworld-latent-uvit", refused.stderr)
             refused = run(tmp / "a.pt", tmp / "wide.pt", "--out", tmp / "bad.pt")
             self.assertNotEqual(refused.returncode, 0)
             self.assertIn("its model_config differs", refused.stderr)
