@@ -183,7 +183,7 @@ def _encode_shard(job: tuple[argparse.Namespace, int, int]) -> None:
 def build_dataset(a: argparse.Namespace) -> None:
     started = time.time()
     workers = max(1, a.build_workers)
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:  # not fork: the parent's torch threads do not survive one
         pool.map(_encode_shard, [(a, r, workers) for r in range(workers)])
     shards = [Path(a.data).with_suffix(f".shard{r}") for r in range(workers)]
     parts = [torch.load(s) for s in shards]
