@@ -98,7 +98,7 @@ class _EncoderAlone(nn.Module):
 
 def package_encoder(ae: nn.Module, read_scale: int) -> nn.Module:
     """What a package's encoder graph does with reference frames `read_scale`× the native size: the autoencoder's
-    encoder alone at 1, above it a scene autoencoder's FootageReader (export-model.py and the evaluations share it)."""
+    encoder alone at 1, above it a scene autoencoder's FootageReader (models/shapesworld/export.py and the evaluations share it)."""
     if read_scale == 1:
         return _EncoderAlone(ae)
     if not isinstance(ae, SceneAutoencoder):
