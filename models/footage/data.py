@@ -58,10 +58,12 @@ def load_footage(width: int, height: int, clips: list[Path] | None = None, photo
         saved = torch.load(cache, weights_only=False)
         if motion and saved.get("flows") is None:
             raise ValueError(f"--data-cache {cache} holds no flows (it was made for an RGB config): give a motion config its own cache file")
-        return FootageSet([(n, f, fps) for n, f, fps in saved["clips"]], saved["photos"], saved.get("flows"))
+        flows = saved.get("flows")
+        return FootageSet([(n, f, fps) for n, f, fps in saved["clips"]], saved["photos"], flows and [f.numpy() for f in flows])
     data = _decode_footage(width, height, clips, photos, motion)
     if cache:
-        torch.save({"clips": data.clips, "photos": data.photos, "flows": data.flows}, cache)
+        # Flows as tensors: torch.save pickles a numpy array's bytes 1.4 times as large.
+        torch.save({"clips": data.clips, "photos": data.photos, "flows": data.flows and [torch.from_numpy(f) for f in data.flows]}, cache)
     return data
 
 

@@ -24,29 +24,31 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIP_FLOWS_TOOL = ROOT / "dist" / "clip-flows.cjs"
-# The flow channels hold flow (pixels of the 64x48 grid) times this: a hand's 0.3 px a frame is 0.15, a brisk pan's
-# 2 px is 1 (scripts/measure-flow-prior.py prints the distribution on the training clips).
-FLOW_SCALE = 0.5
+# The flow channels hold flow (pixels of the 64x48 grid) times this. On the training clips a flow component's RMS is
+# 0.50 px a frame, as the RGB channels' spread is 0.48 in [-1, 1]: at scale 1 noise of each level drowns motion and
+# picture alike. Most pixels are still (median |flow| 0.024 px), moving ones 0.45 (p90) to 2.8 px (p99);
+# scripts/measure-flow-prior.py prints the distribution.
+FLOW_SCALE = 1.0
 MEASURE_FACTOR = 2  # daemon/engine/clip-flows.ts FLOW_MEASURE_FACTOR
 
 
-def measure_clip_flows(path: Path, width: int, height: int) -> np.ndarray:
+def measure_clip_flows(path: Path, width: int, height: int, stride: int = 1) -> np.ndarray:
     """Stride-1 flows of every frame of a clip on a width×height grid (measure_frame_flows), the clip decoded as
     data.read_video decodes it, at the measuring size: its frames line up one to one with the clip's."""
     mw, mh = width * MEASURE_FACTOR, height * MEASURE_FACTOR
     raw = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-vf", f"scale={mw}:{mh}:flags=area",
                           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
-    return measure_frame_flows(np.frombuffer(raw, dtype=np.uint8).reshape(-1, mh, mw, 3), str(path))
+    return measure_frame_flows(np.frombuffer(raw, dtype=np.uint8).reshape(-1, mh, mw, 3), str(path), stride)
 
 
-def measure_frame_flows(frames: np.ndarray, name: str = "frames") -> np.ndarray:
-    """Stride-1 flows of frames uint8 [T, H, W, 3] by the engine's estimator (dist/clip-flows.cjs), on the grid half
-    their size: float32 [T, 2 (backward, forward), 2 (x, y), H/2, W/2] in pixels of that grid. The first frame's
-    backward and the last frame's forward flows are zero."""
+def measure_frame_flows(frames: np.ndarray, name: str = "frames", stride: int = 1) -> np.ndarray:
+    """Flows (to the frames `stride` before and after) of frames uint8 [T, H, W, 3] by the engine's estimator
+    (dist/clip-flows.cjs), on the grid half their size: float32 [T, 2 (backward, forward), 2 (x, y), H/2, W/2] in
+    pixels of that grid. The first `stride` frames' backward and the last `stride` frames' forward flows are zero."""
     if not CLIP_FLOWS_TOOL.exists():
         raise FileNotFoundError(f"{CLIP_FLOWS_TOOL} is missing: run `npm run build` (it bundles scripts/clip-flows.ts)")
     _, mh, mw, _ = frames.shape
-    done = subprocess.run(["node", str(CLIP_FLOWS_TOOL), "--width", str(mw), "--height", str(mh)],
+    done = subprocess.run(["node", str(CLIP_FLOWS_TOOL), "--width", str(mw), "--height", str(mh), "--stride", str(stride)],
                           input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
     if done.returncode != 0:
         raise RuntimeError(f"{name}: clip-flows failed: {done.stderr.decode()[-2000:]}")
@@ -85,9 +87,9 @@ def strided_flows(flows: np.ndarray, times: np.ndarray, stride: int) -> tuple[np
     """Backward and forward flows [len(times), 2, H, W] of clip frames `times` to the frames `stride` before and
     after them, composed from the clip's stride-1 flows [T, 2, 2, H, W] (times − stride and times + stride must lie in
     the clip)."""
-    f = torch.from_numpy(np.asarray(flows, dtype=np.float32))
-    backward = compose_flows([f[times - k, 0] for k in range(stride)])
-    forward = compose_flows([f[times + k, 1] for k in range(stride)])
+    step = lambda at, direction: torch.from_numpy(flows[at, direction].astype(np.float32))  # the window's frames only
+    backward = compose_flows([step(times - k, 0) for k in range(stride)])
+    forward = compose_flows([step(times + k, 1) for k in range(stride)])
     return backward.numpy(), forward.numpy()
 
 
