@@ -1,4 +1,4 @@
-import { clipFlows, decodeClipFlows, downsampleFlow, encodeClipFlows, splitRawFrames } from './clip-flows';
+import { clipFlows, decodeClipFlows, downsampleFlow, encodeClipFlows, knownRunFlows, splitRawFrames } from './clip-flows';
 import { zeroFlow, type FlowField } from './optical-flow';
 
 // Twice a 32x24 grid: small, so the suite stays quick on two cores (jest's sandbox runs typed-array code slowly).
@@ -62,6 +62,17 @@ describe('clip flows (the motion latent’s flow channels)', () => {
     const [bx, by] = meanFlow(flows.backward[3]!, 4);
     expect(Math.abs(bx + 1.4)).toBeLessThan(0.08);
     expect(Math.abs(by - 0.6)).toBeLessThan(0.08);
+  });
+
+  test("a run of known frames: each its flow to the one before, the first the second's, a lone frame none", () => {
+    const frames = movingFrames(3, 1.4, -0.6);
+    const run = knownRunFlows(frames, W, H);
+    const measured = clipFlows(frames, W, H).backward;
+    expect(run[0]!.data).toEqual(measured[1]!.data);
+    expect(run[1]!.data).toEqual(measured[1]!.data);
+    expect(run[2]!.data).toEqual(measured[2]!.data);
+    const [lone] = knownRunFlows(frames.slice(0, 1), W, H);
+    expect([lone!.width, lone!.height, Math.max(...lone!.data.map(Math.abs))]).toEqual([32, 24, 0]);
   });
 
   test('downsampling averages blocks and rescales displacements', () => {

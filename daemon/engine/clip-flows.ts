@@ -55,8 +55,7 @@ export function clipFlows(frames: Uint8Array[], width: number, height: number, s
   const lumas: Plane[] = frames.map((rgb) => lumaOfRgb(rgb, width, height));
   const w = width / FLOW_MEASURE_FACTOR;
   const h = height / FLOW_MEASURE_FACTOR;
-  const flowTo = (t: number, other: number): FlowField =>
-    other < 0 || other >= lumas.length ? zeroFlow(w, h) : downsampleFlow(estimateFlow(lumas[other]!, lumas[t]!, DEFAULT_FLOW_OPTIONS), FLOW_MEASURE_FACTOR);
+  const flowTo = (t: number, other: number): FlowField => (other < 0 || other >= lumas.length ? zeroFlow(w, h) : measureFlow(lumas[other]!, lumas[t]!));
   return {
     width: w,
     height: h,
@@ -64,6 +63,20 @@ export function clipFlows(frames: Uint8Array[], width: number, height: number, s
     backward: lumas.map((_, t) => flowTo(t, t - stride)),
     forward: lumas.map((_, t) => flowTo(t, t + stride)),
   };
+}
+
+/** frame's backward map to reference (luma at FLOW_MEASURE_FACTOR × the grid), averaged down to the grid. */
+function measureFlow(reference: Plane, frame: Plane): FlowField {
+  return downsampleFlow(estimateFlow(reference, frame, DEFAULT_FLOW_OPTIONS), FLOW_MEASURE_FACTOR);
+}
+
+/** The flow channels of a run of consecutive known frames (packed RGB at FLOW_MEASURE_FACTOR × the grid), as training
+ * gives them (models/footage/flows.py known_flows): each frame's backward flow to the frame before it, the first
+ * frame the second's (the frame before it is not known), a lone frame none. */
+export function knownRunFlows(frames: Uint8Array[], width: number, height: number): FlowField[] {
+  const lumas = frames.map((rgb) => lumaOfRgb(rgb, width, height));
+  const flows = lumas.map((luma, t) => (t === 0 ? null : measureFlow(lumas[t - 1]!, luma)));
+  return flows.map((flow, t) => (t > 0 ? flow! : (flows[1] ?? zeroFlow(width / FLOW_MEASURE_FACTOR, height / FLOW_MEASURE_FACTOR))));
 }
 
 /** The file scripts/clip-flows.ts writes: one line of JSON, then float32 in the machine's byte order (little-endian

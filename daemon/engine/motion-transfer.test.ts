@@ -32,6 +32,20 @@ function detail(rgb: Uint8Array, width: number, height: number): number {
   return s / (height * (width - 1));
 }
 
+/** Compared inside the frame: the border has nothing to carry in from outside the footage. */
+const inner = (rgb: Uint8Array) => rgb.filter((_, i) => { const x = Math.floor(i / 3) % W; return x >= 24 && x < W - 8; });
+
+/** Frame k is the anchor's picture moved (k + 1)·shift px: held still, it would be as far from the truth as the anchor
+ * is; carried along, a few levels, with the footage's detail. */
+function expectCarried(frames: Uint8Array[], anchor: Uint8Array, shift: number): void {
+  frames.forEach((frame, k) => {
+    const truth = picture(W, H, shift * (k + 1));
+    expect(meanAbs(inner(frame), inner(truth))).toBeLessThan(6);
+    expect(meanAbs(inner(frame), inner(truth))).toBeLessThan(meanAbs(inner(anchor), inner(truth)) / 3);
+    expect(detail(frame, W, H)).toBeGreaterThan(0.8 * detail(truth, W, H));
+  });
+}
+
 describe('motion transfer', () => {
   test('area resize averages what each output pixel covers', () => {
     const rgb = new Uint8Array([0, 0, 0, 100, 100, 100, 200, 200, 200, 50, 50, 50]); // 2x2
@@ -43,16 +57,8 @@ describe('motion transfer', () => {
     const generated = [5, 10, 15].map((shift) => areaResize(picture(W, H, shift), W, H, w, h));
     const frames = transferMotion({ width: W, height: H, smallWidth: w, smallHeight: h, generated, before: { full: anchor, small: areaResize(anchor, W, H, w, h) }, after: null });
     expect(frames).toHaveLength(3);
-    frames.forEach((frame, k) => {
-      expect(frame.length).toBe(W * H * 3);
-      const truth = picture(W, H, 5 * (k + 1));
-      // Compared inside the frame: the border has nothing to carry in from outside the footage.
-      const inner = (rgb: Uint8Array) => rgb.filter((_, i) => { const x = Math.floor(i / 3) % W; return x >= 24 && x < W - 8; });
-      // Held still, the frame would be as far from the truth as the anchor is; carried along, a few levels.
-      expect(meanAbs(inner(frame), inner(truth))).toBeLessThan(6);
-      expect(meanAbs(inner(frame), inner(truth))).toBeLessThan(meanAbs(inner(anchor), inner(truth)) / 3);
-      expect(detail(frame, W, H)).toBeGreaterThan(0.8 * detail(truth, W, H));
-    });
+    frames.forEach((frame) => expect(frame.length).toBe(W * H * 3));
+    expectCarried(frames, anchor, 5);
   });
 
   test('a fill joins both sides: near the start it is the frame before, near the end the frame after', () => {
@@ -97,9 +103,6 @@ function uniformFlow(dx: number, dy: number): FlowField {
   return flow;
 }
 
-/** Only the columns away from the border: it has nothing to carry in from outside the footage. */
-const inner = (rgb: Uint8Array) => rgb.filter((_, i) => { const x = Math.floor(i / 3) % W; return x >= 24 && x < W - 8; });
-
 describe('motion transfer along generated flows (motion-latent packages)', () => {
   test('inverting a flow: a shift is negated; a zoom composed with its inverse is the identity', () => {
     expect(invertFlow(uniformFlow(0.7, -0.3)).data.subarray(0, 3)).toEqual(new Float32Array([-0.7, -0.7, -0.7]));
@@ -126,12 +129,7 @@ describe('motion transfer along generated flows (motion-latent packages)', () =>
       { width: W, height: H, smallWidth: w, smallHeight: h, generated: [small, small, small], before: { full: anchor, small }, after: null, residual: { gain: 0, smoothing: 0 } },
       { flows: [0, 1, 2].map(() => uniformFlow((-5 * w) / W, 0)), afterFlow: null },
     );
-    frames.forEach((frame, k) => {
-      const truth = picture(W, H, 5 * (k + 1));
-      expect(meanAbs(inner(frame), inner(truth))).toBeLessThan(6);
-      expect(meanAbs(inner(frame), inner(truth))).toBeLessThan(meanAbs(inner(anchor), inner(truth)) / 3);
-      expect(detail(frame, W, H)).toBeGreaterThan(0.8 * detail(truth, W, H));
-    });
+    expectCarried(frames, anchor, 5);
   });
 
   test('a fill chains the flows back to the anchor before and, inverted, on to the anchor after', () => {
