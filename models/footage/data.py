@@ -59,11 +59,15 @@ def load_footage(width: int, height: int, clips: list[Path] | None = None, photo
         if motion and saved.get("flows") is None:
             raise ValueError(f"--data-cache {cache} holds no flows (it was made for an RGB config): give a motion config its own cache file")
         flows = saved.get("flows")
-        return FootageSet([(n, f, fps) for n, f, fps in saved["clips"]], saved["photos"], flows and [f.numpy() for f in flows])
+        return FootageSet([(n, np.asarray(f), fps) for n, f, fps in saved["clips"]], [np.asarray(p) for p in saved["photos"]],
+                          flows and [np.asarray(f) for f in flows])
     data = _decode_footage(width, height, clips, photos, motion)
     if cache:
-        # Flows as tensors: torch.save pickles a numpy array's bytes 1.4 times as large.
-        torch.save({"clips": data.clips, "photos": data.photos, "flows": data.flows and [torch.from_numpy(f) for f in data.flows]}, cache)
+        # Arrays saved as tensors (read back as arrays, as older caches of arrays are): torch.save pickles a numpy
+        # array's bytes 1.4 times as large.
+        tensor = lambda a: torch.from_numpy(np.array(a))  # a writable copy: decoded frames are read-only views
+        torch.save({"clips": [(n, tensor(f), fps) for n, f, fps in data.clips], "photos": [tensor(p) for p in data.photos],
+                    "flows": data.flows and [tensor(f) for f in data.flows]}, cache)
     return data
 
 
