@@ -13,6 +13,8 @@ await bundleForNode('daemon/cli/main.ts', 'dist/longshot.cjs', 'cjs');
 await bundleForNode('daemon/engine/engine-worker.ts', 'dist/engine-worker.cjs', 'cjs');
 // The Content Credentials worker: an ES module, since c2pa-wasm is one and a worker thread loads it natively.
 await bundleForNode('daemon/media/c2pa-worker.ts', 'dist/c2pa-worker.mjs', 'esm');
+// Per-frame flows of a clip for motion-latent training (models/footage/flows.py runs it): the engine's own estimator.
+await bundleForNode('scripts/clip-flows.ts', 'dist/clip-flows.cjs', 'cjs');
 
 if (existsSync('plugin/build.mjs')) {
   await import(new URL('../plugin/build.mjs', import.meta.url).href);

@@ -11,7 +11,8 @@ import { tempDir } from './support/daemon-harness';
 const run = promisify(execFile);
 const CLI = path.join(PROJECT_ROOT, 'bin', 'longshot.cjs');
 // The tiny footage package (models/footage/export.py from 30 steps of footage-tiny): 16x16 native, 8 frames a window.
-const FOOTAGE_FLAGS = ['--models-dir', path.join(PROJECT_ROOT, 'models', 'testdata', 'footage'), '--model', 'tiny-footage', '--threads', '1', '--steps', '2'];
+const packageFlags = (folder: string, model: string) => ['--models-dir', path.join(PROJECT_ROOT, 'models', 'testdata', folder), '--model', model, '--threads', '1', '--steps', '2'];
+const FOOTAGE_FLAGS = packageFlags('footage', 'tiny-footage');
 
 describe('longshot generate with a footage package (real CLI, U-ViT graph, motion transfer, ffmpeg)', () => {
   const dir = tempDir();
@@ -24,23 +25,34 @@ describe('longshot generate with a footage package (real CLI, U-ViT graph, motio
     await ffmpeg.run(['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', clip]);
   });
 
-  const generate = async (flags: string[], out: string) => {
-    const { stdout } = await run(process.execPath, [CLI, 'generate', '', '--fps', '25', '--json', ...flags, '-o', out, ...FOOTAGE_FLAGS]);
+  const generate = async (flags: string[], out: string, footage = FOOTAGE_FLAGS) => {
+    const { stdout } = await run(process.execPath, [CLI, 'generate', '', '--fps', '25', '--json', ...flags, '-o', out, ...footage]);
     return JSON.parse(stdout.trim().split('\n').at(-1)!);
   };
 
-  test('extend, extend-head and fill give clips of the footage own size and exact frame counts', async () => {
+  /** An extend, an extend of the head and a fill by `model` (its package flags `footage`): each a clip of the footage's
+   * own size with exactly the frames asked for. */
+  const expectClips = async (model: string, footage: string[]) => {
     const cases: [string, string[], number][] = [
       ['extend', ['--extend', `${clip}@1`, '--seconds', '0.48'], 12],
       ['head', ['--extend-head', `${clip}@1`, '--seconds', '0.4'], 10],
       ['fill', ['--fill', `${clip}@0.6,${clip}@1.2`, '--seconds', '0.6'], 15],
     ];
     for (const [name, flags, frames] of cases) {
-      const out = path.join(dir, `${name}.mp4`);
-      expect(await generate(flags, out)).toMatchObject({ event: 'done', frames, model: 'tiny-footage' });
+      const out = path.join(dir, `${model}-${name}.mp4`);
+      expect(await generate(flags, out, footage)).toMatchObject({ event: 'done', frames, model });
       const info = await probeMedia(ffmpeg, out, 'out');
       expect([info.width, info.height]).toEqual([320, 180]);
     }
+  };
+
+  test('extend, extend-head and fill give clips of the footage own size and exact frame counts', async () => {
+    await expectClips('tiny-footage', FOOTAGE_FLAGS);
+  });
+
+  test('a motion-latent package (channels 5) extends, extends the head and fills through the CLI alike', async () => {
+    // models/testdata/footage-motion: footage-motion-tiny untrained (its known_skip alone), exported with residual gain 0.
+    await expectClips('tiny-footage-motion', packageFlags('footage-motion', 'tiny-footage-motion'));
   });
 
   test("an extend's first frame joins the footage's frame at the cut, at full detail", async () => {

@@ -38,8 +38,8 @@ export class IdentityCodec implements FrameCodec {
   readonly frameSize: number;
   readonly referenceSize: { width: number; height: number };
 
-  constructor(readonly decodedSize: { width: number; height: number }) {
-    this.frameSize = 3 * decodedSize.width * decodedSize.height;
+  constructor(readonly decodedSize: { width: number; height: number }, channels = 3) {
+    this.frameSize = channels * decodedSize.width * decodedSize.height;
     this.referenceSize = decodedSize;
   }
 
@@ -209,6 +209,6 @@ async function openCodecGraph(pkg: ModelPackage, role: 'encoder' | 'decoder', gr
 /** The package's codec: identity for pixel packages, encoder and decoder graphs (on the U-ViT's provider) for latent ones. */
 export async function createFrameCodec(pkg: ModelPackage, settings: CodecSessionSettings): Promise<FrameCodec> {
   const { manifest } = pkg;
-  if (manifest.space === 'pixel') return new IdentityCodec(manifest.native);
+  if (manifest.space === 'pixel') return new IdentityCodec(manifest.native, manifest.channels);
   return OnnxFrameCodec.create(pkg, settings);
 }

@@ -10,6 +10,7 @@ import { copyPackageTo } from './testdata/package-copy';
 
 const TINY = path.join(__dirname, '../../models/testdata/tiny-uvit');
 const TINY_LATENT = path.join(__dirname, '../../models/testdata/tiny-latent');
+const MOTION = path.join(__dirname, '../../models/testdata/footage-motion/tiny-footage-motion');
 const logger = pino({ level: 'silent' });
 let root: string;
 
@@ -142,6 +143,19 @@ describe('bad packages are refused with model_invalid, naming the folder and the
     await expect(loadPackage(smoothing)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json field "motion_transfer\.residual_smoothing"/) });
     const render = await copyPackage('render', (m) => (m.footage_render = 'upscale'));
     await expect(loadPackage(render)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json field "footage_render"/) });
+  });
+
+  test('five channels are a motion latent: the package says what they hold, and only a pixel footage package has them', async () => {
+    const motion = await loadPackage(MOTION);
+    expect([motion.manifest.channels, motion.manifest.motion_latent?.flow_scale]).toEqual([5, 1]);
+    const bare = await copyPackage('bare', (m) => delete m.motion_latent, MOTION);
+    await expect(loadPackage(bare)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json channels 5 needs motion_latent/) });
+    const rgb = await copyPackage('rgb', (m) => (m.motion_latent = { channels: ['r', 'g', 'b', 'flow_x', 'flow_y'], flow: 'backward', flow_scale: 1, flow_measure_factor: 2 }));
+    await expect(loadPackage(rgb)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json motion_latent needs channels 5/) });
+    const shapes = await copyPackage('shapes', (m) => delete m.footage_render, MOTION);
+    await expect(loadPackage(shapes)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/motion_latent is for pixel footage packages/) });
+    const scale = await copyPackage('scale', (m) => (m.motion_latent.flow_scale = 0), MOTION);
+    await expect(loadPackage(scale)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json field "motion_latent\.flow_scale"/) });
   });
 
   test('a file listed outside the package folder', async () => {

@@ -40,7 +40,8 @@ export const ModelManifestSchema = z.object({
   architecture: z.object({ type: z.string() }).passthrough(),
   space: z.enum(['pixel', 'latent']),
   native: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
-  channels: z.literal(3),
+  /** 3: RGB; 5: RGB and each frame's backward flow (`motion_latent`). */
+  channels: z.union([z.literal(3), z.literal(5)]),
   frames_per_window: z.number().int().positive(),
   context_frames: z.number().int().min(1),
   fps_range: z.tuple([z.number().positive(), z.number().positive()]),
@@ -55,6 +56,16 @@ export const ModelManifestSchema = z.object({
   footage_render: z.enum(['motion-transfer']).optional(),
   /** How motion transfer adds the small residual (motion-transfer.ts ResidualOptions); absent: all of it, frame by frame. */
   motion_transfer: z.object({ residual_gain: z.number().min(0).max(2), residual_smoothing: z.number().int().min(0).max(8) }).optional(),
+  /** A footage package whose frames carry their backward flow beside RGB (channels 5; models/PACKAGE.md): flow in
+   * native pixels × flow_scale, measured on known frames at flow_measure_factor × native (clip-flows.ts). */
+  motion_latent: z
+    .object({
+      channels: z.tuple([z.literal('r'), z.literal('g'), z.literal('b'), z.literal('flow_x'), z.literal('flow_y')]),
+      flow: z.literal('backward'),
+      flow_scale: z.number().positive(),
+      flow_measure_factor: z.literal(2),
+    })
+    .optional(),
   inputs: z.object({ x: tensorSpec, known: tensorSpec, t: tensorSpec, fps: tensorSpec, text: tensorSpec }),
   outputs: z.object({ prediction: tensorSpec }),
   /** `word`: our word vocabulary; `huggingface`: a tokenizer.json (BPE, WordPiece, Unigram), padded with pad_token or
@@ -179,6 +190,7 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
   }
   const manifest = parsed.data;
   const latent = checkSpace(dir, manifest);
+  checkMotionLatent(dir, manifest);
   // Every tensor's shape follows from the rest of model.json; the engine relies on it.
   const F = manifest.frames_per_window;
   const nativeFrame = [manifest.channels, manifest.native.height, manifest.native.width];
@@ -224,6 +236,17 @@ export async function loadPackage(dir: string, hashes: FileHashCache = new FileH
   }
   for (const file of [GRAPH_FILE, ...textEncoderFiles, ...codecFiles]) await checkOnnxHead(dir, file);
   return { dir, manifest };
+}
+
+/** Five channels are a motion latent's, and only a pixel footage package's (the engine measures and follows its flows). */
+function checkMotionLatent(dir: string, manifest: ModelManifest): void {
+  const motion = manifest.motion_latent !== undefined;
+  if ((manifest.channels === 5) !== motion) {
+    throw invalid(dir, motion ? `model.json motion_latent needs channels 5 (RGB and the flow), got ${manifest.channels}` : 'model.json channels 5 needs motion_latent (what the channels beyond RGB hold, models/PACKAGE.md)');
+  }
+  if (motion && (manifest.space !== 'pixel' || manifest.footage_render !== 'motion-transfer')) {
+    throw invalid(dir, 'model.json motion_latent is for pixel footage packages: space "pixel" and footage_render "motion-transfer"');
+  }
 }
 
 /** The U-ViT's text input: token ids ["B", L], or with a text encoder its embeddings ["B", L, D] (D: "D" when not a number, never matching). */

@@ -11,7 +11,7 @@
  * small residual g_k − [the same blend drawn small], upsampled and scaled (ResidualOptions); w is 0 or 1 with one
  * anchor, and in a fill starts from k / (n + 1) and leans, pixel by pixel, to the side that matches g_k (blendWeights).
  */
-import { DEFAULT_FLOW_OPTIONS, estimateFlow, lumaOfRgb, sampleBilinear, type FlowField } from './optical-flow';
+import { composeFlow, DEFAULT_FLOW_OPTIONS, estimateFlow, lumaOfRgb, sampleBilinear, zeroFlow, type FlowField } from './optical-flow';
 
 /** A known frame beside the span, at the footage's size (`full`) and at the model's (`small`), packed RGB. */
 export interface AnchorFrame {
@@ -110,14 +110,84 @@ function smoothInTime(maps: FlowField[]): FlowField[] {
   });
 }
 
-/** The output frames at the footage's size (see the file's comment). */
+/** The output frames at the footage's size (see the file's comment), along the motion measured on the small frames. */
 export function transferMotion(input: MotionTransferInput): Uint8Array[] {
-  const { width: W, height: H, smallWidth: w, smallHeight: h, generated, before, after } = input;
+  const { smallWidth: w, smallHeight: h, generated, before, after } = input;
   if (!before && !after) throw new Error('motion transfer needs a known frame before or after the span');
-  const n = generated.length;
   const indexes = generated.map((_, k) => k);
   const mapsBefore = before ? followMotion(before.small, generated, indexes, w, h) : null;
   const mapsAfter = after ? followMotion(after.small, generated, [...indexes].reverse(), w, h) : null;
+  return transferAlongMaps(input, mapsBefore, mapsAfter);
+}
+
+/** The generated frames' own motion (a motion-latent package, models/PACKAGE.md): `flows[k]` is generated frame k's
+ * backward flow (frame k(p) ≈ frame k − 1(p + flow(p)), frame −1 the anchor before), in pixels of the small size. */
+export interface GeneratedMotion {
+  flows: FlowField[];
+  /** In a fill or an extend before the footage: the anchor after the span's backward flow to the last generated
+   * frame (the model does not draw it: that anchor is known; the caller measures or assumes it). */
+  afterFlow: FlowField | null;
+}
+
+/**
+ * The output frames at the footage's size, carried along the motion the model generated instead of motion measured
+ * on its small frames: to the anchor before, each frame's flow composed with the frame before's map
+ * (M_k(p) = f_k(p) + M_{k−1}(p + f_k(p))); to the anchor after, the inverted flows of the frames after it, composed
+ * the same way from the anchor back (N_{n−1} = f_after⁻¹, N_k = f_{k+1}⁻¹ then N_{k+1}).
+ */
+export function transferMotionAlongFlows(input: MotionTransferInput, motion: GeneratedMotion): Uint8Array[] {
+  const { generated, before, after } = input;
+  if (!before && !after) throw new Error('motion transfer needs a known frame before or after the span');
+  if (motion.flows.length !== generated.length) throw new Error(`motion transfer: ${motion.flows.length} flows for ${generated.length} generated frames`);
+  const n = generated.length;
+  let mapsBefore: FlowField[] | null = null;
+  if (before) {
+    mapsBefore = [];
+    for (let k = 0; k < n; k++) mapsBefore.push(k === 0 ? motion.flows[0]! : composeFlow(motion.flows[k]!, mapsBefore[k - 1]!));
+  }
+  let mapsAfter: FlowField[] | null = null;
+  if (after) {
+    if (!motion.afterFlow) throw new Error('motion transfer: an anchor after the span needs its flow to the last generated frame (afterFlow)');
+    mapsAfter = new Array<FlowField>(n);
+    for (let k = n - 1; k >= 0; k--) {
+      const step = invertFlow(k === n - 1 ? motion.afterFlow : motion.flows[k + 1]!);
+      mapsAfter[k] = k === n - 1 ? step : composeFlow(step, mapsAfter[k + 1]!);
+    }
+  }
+  return transferAlongMaps(input, mapsBefore, mapsAfter);
+}
+
+/** Fixed-point passes inverting a flow: enough for the smooth, sub-pixel to few-pixel flows between neighbouring frames. */
+const INVERSE_ITERATIONS = 4;
+
+/** The inverse of a backward flow b of frame t (frame t(p) ≈ frame t − 1(p + b(p))): the map g of frame t − 1 with
+ * frame t − 1(q) ≈ frame t(q + g(q)), i.e. q + g(q) + b(q + g(q)) = q, solved by g ← −b(q + g). */
+export function invertFlow(flow: FlowField): FlowField {
+  const { width, height } = flow;
+  const n = width * height;
+  const bx = flow.data.subarray(0, n);
+  const by = flow.data.subarray(n);
+  let inverse = zeroFlow(width, height);
+  for (let iteration = 0; iteration < INVERSE_ITERATIONS; iteration++) {
+    const next = zeroFlow(width, height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const p = y * width + x;
+        const qx = x + inverse.data[p]!;
+        const qy = y + inverse.data[n + p]!;
+        next.data[p] = -sampleBilinear(bx, width, height, qx, qy);
+        next.data[n + p] = -sampleBilinear(by, width, height, qx, qy);
+      }
+    }
+    inverse = next;
+  }
+  return inverse;
+}
+
+/** The output frames, given each generated frame's backward map to the anchor before and to the anchor after. */
+function transferAlongMaps(input: MotionTransferInput, mapsBefore: FlowField[] | null, mapsAfter: FlowField[] | null): Uint8Array[] {
+  const { width: W, height: H, smallWidth: w, smallHeight: h, generated, before, after } = input;
+  const n = generated.length;
   const smallBefore = before && planes(before.small, w, h);
   const smallAfter = after && planes(after.small, w, h);
   const fullBefore = before && planes(before.full, W, H);

@@ -3,7 +3,9 @@ import type { SamplerName } from '../../shared/protocol';
 import type { FrameCodec } from './frame-codec';
 import type { ModelRunner } from './model-runner';
 import type { EngineVideoPipeline } from './pipeline';
-import { areaResize, transferMotion, type AnchorFrame, type ResidualOptions } from './motion-transfer';
+import { FLOW_MEASURE_FACTOR, knownRunFlows } from './clip-flows';
+import { areaResize, transferMotion, transferMotionAlongFlows, type AnchorFrame, type ResidualOptions } from './motion-transfer';
+import type { FlowField } from './optical-flow';
 import { modelToRgb, rgbToModel } from './pixels';
 import type { PipelineInput, PipelineRunOptions, RgbFrame, VideoPipeline } from './types';
 
@@ -14,7 +16,8 @@ const PREVIEW_MAX_WIDTH = 320;
  * A footage package's pipeline (model.json `footage_render: "motion-transfer"`): its U-ViT samples the span at
  * the native size, from the references scaled to it (the whole frame, whatever its aspect, as it was trained),
  * and motion transfer (motion-transfer.ts) carries the footage's own frames along that motion at the footage's
- * size. Reference frames come in, and frames go out, at `input.footageSize`.
+ * size. Reference frames come in, and frames go out, at `input.footageSize`. A motion-latent package (model.json
+ * motion_latent) also sees each known frame's flow and generates each frame's own: the footage follows those.
  */
 export class FootageVideoPipeline implements VideoPipeline {
   readonly footageSized = true;
@@ -31,10 +34,12 @@ export class FootageVideoPipeline implements VideoPipeline {
   readonly framesPerWindow: number;
   readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
 
-  /** `native`: the package's U-ViT pipeline (pipeline.ts), sampling at the native size. */
+  /** `native`: the package's U-ViT pipeline (pipeline.ts), sampling at the native size. `motion`: a motion-latent
+   * package's flow scale (model.json motion_latent): its frames carry their flow, which the footage follows. */
   constructor(
     readonly native: EngineVideoPipeline,
     private readonly residual?: ResidualOptions,
+    private readonly motion?: { flowScale: number },
   ) {
     this.modelName = native.modelName;
     this.modelVersion = native.modelVersion;
@@ -98,8 +103,25 @@ export class FootageVideoPipeline implements VideoPipeline {
       return { planar: rgbToModel(frame!, preview.width * preview.height), ...preview };
     };
 
-    const generated = await this.native.run({ ...input, before, after, footageSize: undefined }, { ...options, previewFrame });
-    return transferMotion({ width, height, smallWidth: w, smallHeight: h, generated, before: anchorBefore, after: anchorAfter, residual: this.residual });
+    const transfer = { width, height, smallWidth: w, smallHeight: h, before: anchorBefore, after: anchorAfter, residual: this.residual };
+    if (!this.motion) {
+      const generated = await this.native.run({ ...input, before, after, footageSize: undefined }, { ...options, previewFrame });
+      return transferMotion({ ...transfer, generated });
+    }
+    // A motion latent: the known frames' flow channels measured as training measured them, and the footage carried
+    // along the flows the model generates.
+    const { flowScale } = this.motion;
+    const measured = (frames: RgbFrame[]) => frames.map((frame) => areaResize(frame, width, height, w * FLOW_MEASURE_FACTOR, h * FLOW_MEASURE_FACTOR));
+    const planesOf = (frames: RgbFrame[]) => knownRunFlows(measured(frames), w * FLOW_MEASURE_FACTOR, h * FLOW_MEASURE_FACTOR).map((flow) => flow.data.map((v) => v * flowScale));
+    const flows: FlowField[] = new Array<FlowField>(input.frameCount);
+    const generated = await this.native.run(
+      { ...input, before, after, footageSize: undefined, extraPlanes: { before: planesOf(input.before), after: planesOf(input.after) } },
+      { ...options, previewFrame, onExtraPlanes: (frame, planes) => (flows[frame] = { width: w, height: h, data: planes.map((v) => v / flowScale) }) },
+    );
+    // The anchor after is known, so the model draws no flow from it to the last generated frame: that seam moves as
+    // the model says the last generated frame moved (measuring it on the small frames instead read an untrained
+    // model's still frames as no motion, one step short all the way back).
+    return transferMotionAlongFlows({ ...transfer, generated }, { flows, afterFlow: after.length ? flows.at(-1)! : null });
   }
 
   close(): Promise<void> {

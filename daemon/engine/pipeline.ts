@@ -54,7 +54,8 @@ export async function createVideoPipeline(packageDir: string, options: VideoPipe
   const native = new UViTVideoPipeline(pkg.manifest, runner, codec, text, options.logger);
   if (pkg.manifest.footage_render !== 'motion-transfer') return native;
   const residual = pkg.manifest.motion_transfer;
-  return new FootageVideoPipeline(native, residual && { gain: residual.residual_gain, smoothing: residual.residual_smoothing });
+  const motion = pkg.manifest.motion_latent;
+  return new FootageVideoPipeline(native, residual && { gain: residual.residual_gain, smoothing: residual.residual_smoothing }, motion && { flowScale: motion.flow_scale });
 }
 
 /** U-ViT video generation, window by window: the model runner, the frame codec, a sampler and the window plan put together. */
@@ -112,8 +113,9 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     const pixels = this.referenceWidth * this.referenceHeight; // of one reference frame
     const frameSize = this.codec.frameSize; // one sampled frame: [C, H, W] (pixel) or latent.shape (latent)
     const windowSize = F * frameSize; // one window [F, ...frame]
-    // Latents are unbounded: only pixel estimates are clipped to the value range.
-    const clipRange = m.space === 'pixel' ? m.value_range : null;
+    // Latents are unbounded: only pixel estimates are clipped to the value range, and of them only the RGB planes
+    // (a motion latent's flow is in pixels, not levels).
+    const clip = m.space === 'pixel' ? { range: m.value_range, frameSize, clipped: 3 * this.outputWidth * this.outputHeight } : null;
     const { batch } = this.runner;
 
     // 1. Check inputs.
@@ -137,7 +139,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     const read = { before: new Map<number, Float32Array>(), after: new Map<number, Float32Array>() };
     for (const [i, { side, index }] of toRead.entries()) {
       throwIfCancelled(`while reading reference frame ${i + 1} of ${toRead.length}`);
-      const [sampled] = await this.codec.encode([rgbToModel(input[side][index]!, pixels)]);
+      const [sampled] = await this.codec.encode([this.modelFrame(input, side, index, pixels)]);
       read[side].set(index, sampled!);
       const elapsedSeconds = (performance.now() - started) / 1000;
       options.onProgress?.({ stage: 'reading', step: i + 1, total: toRead.length, etaSeconds: (elapsedSeconds / (i + 1)) * (toRead.length - i - 1), previewJpeg: null });
@@ -200,7 +202,7 @@ class UViTVideoPipeline implements EngineVideoPipeline {
         const [prediction] = await Promise.all([running, reporting]);
         // 5c. Network output → x0, with guidance inside the package's interval (guidance 1 is the prompt's
         // prediction alone); known frames are the clean references.
-        guidedX0(prediction, sample, this.predictionCoefficients(t), t >= guidanceFrom ? input.guidance : 1, clipRange, x0);
+        guidedX0(prediction, sample, this.predictionCoefficients(t), t >= guidanceFrom ? input.guidance : 1, clip, x0);
         reimposeKnown(x0);
         // 5d. Sampler step, then the known frames back in place.
         sample = sampler.step(x0, t, sample);
@@ -235,13 +237,28 @@ class UViTVideoPipeline implements EngineVideoPipeline {
       const generated = window.slots.flatMap((slot, i) => (slot.kind === 'generate' ? [{ frame: slot.frame, sampled: sample.subarray(i * frameSize, (i + 1) * frameSize) }] : []));
       for (const { frame, sampled } of generated) if ((lastUse.get(frame) ?? -1) > w) carried.set(frame, sampled.slice());
       const decoded = await this.codec.decode(generated.map((g) => g.sampled));
-      generated.forEach(({ frame }, i) => (output[frame] = modelToRgb(decoded[i]!, this.outputWidth * this.outputHeight)));
+      const outputPixels = this.outputWidth * this.outputHeight;
+      generated.forEach(({ frame }, i) => {
+        output[frame] = modelToRgb(decoded[i]!, outputPixels);
+        if (m.channels > 3) options.onExtraPlanes?.(frame, decoded[i]!.slice(3 * outputPixels));
+      });
       for (const frame of carried.keys()) if (lastUse.get(frame)! <= w) carried.delete(frame);
     }
 
     // 6. The last progress report.
     await reportPending?.();
     return output;
+  }
+
+  /** A reference frame in model values [C, H, W]: its RGB, then its planes of the channels beyond RGB (checkInput
+   * has checked they are there). */
+  private modelFrame(input: PipelineInput, side: 'before' | 'after', index: number, pixels: number): Float32Array {
+    const rgb = rgbToModel(input[side][index]!, pixels);
+    if (this.manifest.channels === 3) return rgb;
+    const frame = new Float32Array(this.manifest.channels * pixels);
+    frame.set(rgb);
+    frame.set(input.extraPlanes![side][index]!, 3 * pixels);
+    return frame;
   }
 
   /** The reference frames drawn back by the decoder from their codes, compared with the frames read (read-back.ts). */
@@ -259,9 +276,13 @@ class UViTVideoPipeline implements EngineVideoPipeline {
     if (!Number.isInteger(input.steps) || input.steps < 1) throw bad('steps', `must be a whole number ≥ 1, got ${input.steps}`);
     if (!(input.guidance >= 0 && Number.isFinite(input.guidance))) throw bad('guidance', `must be a finite number ≥ 0, got ${input.guidance}`);
     if (!Number.isInteger(input.seed) || input.seed < 0 || input.seed >= 2 ** 32) throw bad('seed', `must be a whole number in [0, 2^32), got ${input.seed}`);
+    const extra = (this.manifest.channels - 3) * pixels;
     for (const side of ['before', 'after'] as const) {
       input[side].forEach((frame, i) => {
         if (frame.length !== pixels * 3) throw bad(`${side}[${i}]`, `a reference frame must be ${this.referenceWidth}x${this.referenceHeight} RGB (${pixels * 3} bytes), got ${frame.length} bytes`);
+        if (extra && input.extraPlanes?.[side][i]?.length !== extra) {
+          throw bad(`extraPlanes.${side}[${i}]`, `${this.modelName} has ${this.manifest.channels} channels: each reference frame needs its ${this.manifest.channels - 3} planes beyond RGB (${extra} values; the footage pipeline measures them)`);
+        }
       });
     }
   }
@@ -280,27 +301,29 @@ class UViTVideoPipeline implements EngineVideoPipeline {
 }
 
 /**
- * x0 of the guided prediction into `out`, clipped to `range` when given (pixel space, as DDPM's clip_sample). Rows
+ * x0 of the guided prediction into `out`, with the first `clip.clipped` values of each frame of `clip.frameSize`
+ * clipped to `clip.range` when given (pixel space, as DDPM's clip_sample: the RGB planes). Rows
  * 0 and 1 of `prediction` are the prompt and the unconditional prompt; pred = uncond + guidance·(cond − uncond).
  * Both conversions are linear in the prediction, so guiding the prediction is guiding x0. The clip is written
  * without branches, (|v − low| − |v − high| + low + high) / 2: a compare per value mispredicts wherever the
  * estimate sits near the range's ends (measured: 1.7 ms a window step against 0.6 ms).
  */
-function guidedX0(prediction: Float32Array, sample: Float32Array, k: { onSample: number; onPrediction: number }, guidance: number, range: [number, number] | null, out: Float32Array): void {
+function guidedX0(prediction: Float32Array, sample: Float32Array, k: { onSample: number; onPrediction: number }, guidance: number, clip: { range: [number, number]; frameSize: number; clipped: number } | null, out: Float32Array): void {
   const { onSample, onPrediction } = k;
   const n = sample.length;
   const onCond = onPrediction * guidance;
   const onUncond = onPrediction * (1 - guidance);
   const cond = prediction.subarray(0, n);
   const uncond = prediction.subarray(n, 2 * n);
-  if (!range) {
-    for (let i = 0; i < n; i++) out[i] = onSample * sample[i]! + onCond * cond[i]! + onUncond * uncond[i]!;
-    return;
-  }
-  const [low, high] = range;
-  for (let i = 0; i < n; i++) {
-    const value = onSample * sample[i]! + onCond * cond[i]! + onUncond * uncond[i]!;
-    out[i] = (Math.abs(value - low) - Math.abs(value - high) + low + high) * 0.5;
+  for (let i = 0; i < n; i++) out[i] = onSample * sample[i]! + onCond * cond[i]! + onUncond * uncond[i]!;
+  if (!clip) return;
+  const [low, high] = clip.range;
+  for (let start = 0; start < n; start += clip.frameSize) {
+    const end = start + clip.clipped;
+    for (let i = start; i < end; i++) {
+      const value = out[i]!;
+      out[i] = (Math.abs(value - low) - Math.abs(value - high) + low + high) * 0.5;
+    }
   }
 }
 

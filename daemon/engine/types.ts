@@ -21,6 +21,9 @@ export interface PipelineInput {
   /** The footage's size, for a pipeline that draws at it ({@link VideoPipeline.footageSized}): `before` and
    * `after` are frames of this size, and so are the frames it returns. */
   footageSize?: { width: number; height: number };
+  /** A package with channels beyond RGB (a motion latent's flow, model.json motion_latent): each reference frame's
+   * planes of those channels, [C − 3, H, W] at the reference size, in model values. */
+  extraPlanes?: { before: Float32Array[]; after: Float32Array[] };
 }
 
 /**
@@ -43,6 +46,9 @@ export interface PipelineRunOptions {
   previewFrame?: (planar: Float32Array) => { planar: Float32Array; width: number; height: number };
   /** Called once the reference frames are read (extends and fills): how well the package draws back what it read. */
   onReadBack?: (readBack: ReadBack) => void;
+  /** A package with channels beyond RGB: each generated frame's planes of those channels ([C − 3, H, W], model
+   * values), as its window finishes. */
+  onExtraPlanes?: (frame: number, planes: Float32Array) => void;
 }
 
 /** A preview is a decoded frame and a JPEG (about 20 ms at 448×256 on one core, five times a U-ViT step): ten a

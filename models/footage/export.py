@@ -18,7 +18,8 @@ from ..core.schedule import COSINE_S, T_MAX
 from ..core.checkpoints import CheckpointError, expect_kind, load_checkpoint, uvit_of
 from ..core.package_export import UVIT_INPUTS, export_uvit, file_entries, uvit_io, verify
 from ..core.uvit import UViTConfig
-from .train import KIND
+from .flows import MEASURE_FACTOR
+from .train import KIND, RGB
 
 DESCRIPTION = ("Extends and fills camera footage: a U-ViT samples the span's motion at 64x48 from the footage around it, "
                "and the footage's own frames are carried along that motion at the footage's size")
@@ -33,6 +34,16 @@ def example_inputs(cfg: UViTConfig, batch: int, seed: int) -> tuple:
     t = torch.rand(batch, generator=g) * T_MAX
     fps = torch.tensor([29.97, 10.0][:batch] + [25.0] * max(0, batch - 2))
     return x, known, t, fps, torch.zeros(batch, cfg.text_len, dtype=torch.long)
+
+
+def motion_latent(state: dict) -> dict:
+    """model.json's `motion_latent` (models/PACKAGE.md) of a motion checkpoint: what its channels hold and how the
+    engine measures a known frame's flow, as training did (models/footage/flows.py)."""
+    motion = state["config"].get("motion")
+    if not motion:
+        raise SystemExit(f"--checkpoint: {state['model_config']['channels']} channels but no motion settings in its config (not a footage-motion-* run)")
+    return {"channels": ["r", "g", "b", "flow_x", "flow_y"], "flow": "backward", "flow_scale": motion["flow_scale"],
+            "flow_measure_factor": MEASURE_FACTOR}
 
 
 def main() -> None:
@@ -79,6 +90,8 @@ def main() -> None:
         "space": "pixel", "native": {"width": cfg.width, "height": cfg.height},
         "motion_transfer": {"residual_gain": a.residual_gain, "residual_smoothing": a.residual_smoothing},
     }
+    if cfg.channels > RGB:
+        manifest["motion_latent"] = motion_latent(state)
     manifest["files"] = file_entries(out)
     (out / "model.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps({"event": "exported", "out": str(out), "onnx_bytes": (out / "uvit.onnx").stat().st_size}))

@@ -22,11 +22,13 @@ from models.core.uvit import nearest_known  # noqa: E402
 # The training footage decoded once for every run of these tests (ffmpeg on ../shared/footage takes the most time).
 CACHE = tempfile.TemporaryDirectory()
 CACHE_FILE = str(Path(CACHE.name) / "footage-16x16.pt")
+MOTION_CACHE_FILE = str(Path(CACHE.name) / "footage-motion-16x16.pt")  # with the clips' flows (node, dist/clip-flows.cjs)
 
 
-def train(out: str, *flags: str, env: dict | None = None) -> list[dict]:
-    result = subprocess.run([sys.executable, "-m", "models.footage.train", "--config", "footage-tiny", "--out", out, "--threads", "1",
-                             "--data-cache", CACHE_FILE, *flags],
+def train(out: str, *flags: str, env: dict | None = None, config: str = "footage-tiny") -> list[dict]:
+    cache = MOTION_CACHE_FILE if "motion" in config else CACHE_FILE
+    result = subprocess.run([sys.executable, "-m", "models.footage.train", "--config", config, "--out", out, "--threads", "1",
+                             "--data-cache", cache, *flags],
                             cwd=ROOT, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise AssertionError(result.stderr[-3000:])
@@ -82,6 +84,49 @@ class FootageTrainingTest(unittest.TestCase):
             manifest = json.loads((out / "model.json").read_text())
             self.assertEqual((manifest["domain"], manifest["jobs"], manifest["footage_render"]), ("footage", ["extend", "fill"], "motion-transfer"))
             self.assertEqual(manifest["motion_transfer"], {"residual_gain": 1.0, "residual_smoothing": 0})
+            self.assertNotIn("motion_latent", manifest)
+
+    def test_motion_config_trains_from_widened_rgb_weights_and_resumes(self):
+        from models.footage.train import CONFIGS, widen_to_motion
+        from models.core.checkpoints import load_checkpoint, uvit_of
+        with tempfile.TemporaryDirectory() as tmp:
+            rgb_run, motion_run = Path(tmp) / "rgb", Path(tmp) / "motion"
+            train(str(rgb_run), "--steps", "20")
+            # Widened, the network draws the picture as the RGB one did, whatever the flow inputs, and the flow channels
+            # are the nearest known frame's (the last velocity carried on).
+            widened = load_checkpoint(widen_to_motion(str(rgb_run / "last.pt"), CONFIGS["footage-motion-tiny"].model.to_json(), motion_run))
+            rgb_net, motion_net = uvit_of(load_checkpoint(rgb_run / "last.pt"), "ema"), uvit_of(widened, "ema")
+            g = torch.Generator().manual_seed(0)
+            x = torch.randn(2, 8, 5, 16, 16, generator=g)
+            known = torch.zeros(2, 8)
+            known[:, :3] = 1
+            args = (known, torch.tensor([0.3, 0.9]), torch.tensor([30.0, 12.0]), torch.zeros(2, 1, dtype=torch.long))
+            with torch.no_grad():
+                rgb_out = rgb_net.network(x[:, :, :3], *args)
+                motion_out = motion_net.network(x, *args)
+                shuffled = motion_net.network(torch.cat([x[:, :, :3], torch.randn(2, 8, 2, 16, 16, generator=g)], dim=2), *args)
+            torch.testing.assert_close(motion_out[:, :, :3], rgb_out, atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(shuffled[:, :, :3], rgb_out, atol=1e-5, rtol=1e-4)
+            # (nearest_known is a soft argmin: the next known frame leaks in at e^-8 of the nearest's weight.)
+            torch.testing.assert_close(motion_out[:, 3:, 3:], x[:, 2:3, 3:].expand(-1, 5, -1, -1, -1), atol=5e-3, rtol=0)
+            # A few steps of the motion config from those weights, then resumed: the loss is finite throughout.
+            events = train(str(motion_run), "--steps", "20", "--init-rgb", str(rgb_run / "last.pt"), config="footage-motion-tiny")
+            resumed = train(str(motion_run), "--steps", "40", "--resume", config="footage-motion-tiny")
+            losses = [e["loss"] for e in events + resumed if e["event"] == "step"]
+            self.assertEqual(len(losses), 2)
+            self.assertTrue(all(np.isfinite(losses)), losses)
+            self.assertEqual(resumed[-1]["step"], 40)
+            state = load_checkpoint(motion_run / "last.pt")
+            self.assertEqual((state["model_config"]["channels"], state["config"]["motion"]["flow_scale"]), (5, 1.0))
+            # Exported, model.json says what the channels hold; onnxruntime-node agrees with PyTorch.
+            out = Path(tmp) / "package"
+            result = subprocess.run([sys.executable, "-m", "models.footage.export", "--checkpoint", str(motion_run / "last.pt"), "--out", str(out),
+                                     "--name", "ci-footage-motion", "--version", "0.0.1"], cwd=ROOT, capture_output=True, text=True)
+            self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+            self.assertTrue(json.loads(result.stdout.strip().splitlines()[-1])["ok"])
+            manifest = json.loads((out / "model.json").read_text())
+            self.assertEqual((manifest["channels"], manifest["motion_latent"]), (5, {"channels": ["r", "g", "b", "flow_x", "flow_y"], "flow": "backward",
+                                                                                     "flow_scale": 1.0, "flow_measure_factor": 2}))
 
     def test_two_ddp_processes(self):
         with tempfile.TemporaryDirectory() as tmp:
