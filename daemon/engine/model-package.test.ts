@@ -139,6 +139,8 @@ describe('bad packages are refused with model_invalid, naming the folder and the
   test("a footage package's motion transfer outside its bounds, or an unknown render, names its field", async () => {
     const gain = await copyPackage('residual-gain', (m) => (m.motion_transfer = { residual_gain: 3, residual_smoothing: 0 }));
     await expect(loadPackage(gain)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json field "motion_transfer\.residual_gain"/) });
+    const fillGain = await copyPackage('fill-residual-gain', (m) => (m.motion_transfer = { residual_gain: 1, fill_residual_gain: -1, residual_smoothing: 0 }));
+    await expect(loadPackage(fillGain)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json field "motion_transfer\.fill_residual_gain"/) });
     const smoothing = await copyPackage('residual-smoothing', (m) => (m.motion_transfer = { residual_gain: 1, residual_smoothing: 1.5 }));
     await expect(loadPackage(smoothing)).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/model\.json field "motion_transfer\.residual_smoothing"/) });
     const render = await copyPackage('render', (m) => (m.footage_render = 'upscale'));

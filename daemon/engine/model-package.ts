@@ -54,8 +54,9 @@ export const ModelManifestSchema = z.object({
   /** "motion-transfer": the package's frames are small motion of the footage; the engine carries the footage's own
    * frames along it at the footage's size (pipeline-footage.ts). Such a package extends and fills, never B-roll. */
   footage_render: z.enum(['motion-transfer']).optional(),
-  /** How motion transfer adds the small residual (motion-transfer.ts ResidualOptions); absent: all of it, frame by frame. */
-  motion_transfer: z.object({ residual_gain: z.number().min(0).max(2), residual_smoothing: z.number().int().min(0).max(8) }).optional(),
+  /** How motion transfer adds the small residual (motion-transfer.ts ResidualOptions); absent: all of it, frame by frame.
+   * `fill_residual_gain`: the gain in a fill, where both sides are real frames (absent: `residual_gain`). */
+  motion_transfer: z.object({ residual_gain: z.number().min(0).max(2), fill_residual_gain: z.number().min(0).max(2).optional(), residual_smoothing: z.number().int().min(0).max(8) }).optional(),
   /** A footage package whose frames carry their backward flow beside RGB (channels 5; models/PACKAGE.md): flow in
    * native pixels × flow_scale, measured on known frames at flow_measure_factor × native (clip-flows.ts). */
   motion_latent: z

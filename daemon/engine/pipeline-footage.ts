@@ -34,11 +34,12 @@ export class FootageVideoPipeline implements VideoPipeline {
   readonly framesPerWindow: number;
   readonly defaults: { steps: number; guidance: number; sampler: SamplerName };
 
-  /** `native`: the package's U-ViT pipeline (pipeline.ts), sampling at the native size. `motion`: a motion-latent
+  /** `native`: the package's U-ViT pipeline (pipeline.ts), sampling at the native size. `residual`: how an extend's
+   * and a fill's motion transfer add the small residual (model.json motion_transfer). `motion`: a motion-latent
    * package's flow scale (model.json motion_latent): its frames carry their flow, which the footage follows. */
   constructor(
     readonly native: EngineVideoPipeline,
-    private readonly residual?: ResidualOptions,
+    private readonly residual?: { extend: ResidualOptions; fill: ResidualOptions },
     private readonly motion?: { flowScale: number },
   ) {
     this.modelName = native.modelName;
@@ -103,7 +104,8 @@ export class FootageVideoPipeline implements VideoPipeline {
       return { planar: rgbToModel(frame!, preview.width * preview.height), ...preview };
     };
 
-    const transfer = { width, height, smallWidth: w, smallHeight: h, before: anchorBefore, after: anchorAfter, residual: this.residual };
+    const residual = anchorBefore && anchorAfter ? this.residual?.fill : this.residual?.extend;
+    const transfer = { width, height, smallWidth: w, smallHeight: h, before: anchorBefore, after: anchorAfter, residual };
     if (!this.motion) {
       const generated = await this.native.run({ ...input, before, after, footageSize: undefined }, { ...options, previewFrame });
       return transferMotion({ ...transfer, generated });

@@ -55,7 +55,11 @@ export async function createVideoPipeline(packageDir: string, options: VideoPipe
   if (pkg.manifest.footage_render !== 'motion-transfer') return native;
   const residual = pkg.manifest.motion_transfer;
   const motion = pkg.manifest.motion_latent;
-  return new FootageVideoPipeline(native, residual && { gain: residual.residual_gain, smoothing: residual.residual_smoothing }, motion && { flowScale: motion.flow_scale });
+  const residualOptions = residual && {
+    extend: { gain: residual.residual_gain, smoothing: residual.residual_smoothing },
+    fill: { gain: residual.fill_residual_gain ?? residual.residual_gain, smoothing: residual.residual_smoothing },
+  };
+  return new FootageVideoPipeline(native, residualOptions, motion && { flowScale: motion.flow_scale });
 }
 
 /** U-ViT video generation, window by window: the model runner, the frame codec, a sampler and the window plan put together. */

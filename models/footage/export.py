@@ -56,6 +56,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=12, help="default sampler steps written to model.json")
     ap.add_argument("--residual-gain", type=float, default=1.0, help="motion transfer: how much of the small residual the motion "
                     "cannot explain is added (model.json motion_transfer.residual_gain, 0-2)")
+    ap.add_argument("--fill-residual-gain", type=float, help="the same in a fill, where both sides are real frames "
+                    "(model.json motion_transfer.fill_residual_gain; default: --residual-gain)")
     ap.add_argument("--residual-smoothing", type=int, default=0, help="motion transfer: frames either side the residual is averaged over (0-8)")
     a = ap.parse_args()
 
@@ -88,7 +90,8 @@ def main() -> None:
         "defaults": {"steps": a.steps, "guidance": 1.0, "sampler": "dpmpp-2m"},
         **uvit_io(cfg.frames, shape, cfg.text_len),
         "space": "pixel", "native": {"width": cfg.width, "height": cfg.height},
-        "motion_transfer": {"residual_gain": a.residual_gain, "residual_smoothing": a.residual_smoothing},
+        "motion_transfer": {"residual_gain": a.residual_gain, **({} if a.fill_residual_gain is None else {"fill_residual_gain": a.fill_residual_gain}),
+                            "residual_smoothing": a.residual_smoothing},
     }
     if cfg.channels > RGB:
         manifest["motion_latent"] = motion_latent(state)
