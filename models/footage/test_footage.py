@@ -3,6 +3,7 @@ where it was, the same run as two DDP processes (the environment torchrun gives 
 onnxruntime-node runs as PyTorch does."""
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -130,13 +131,20 @@ class FootageTrainingTest(unittest.TestCase):
 
     def test_two_ddp_processes(self):
         with tempfile.TemporaryDirectory() as tmp:
-            env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29611", "WORLD_SIZE": "2", "OMP_NUM_THREADS": "1"}
+            with socket.socket() as probe:  # a free port: a fixed one may be held by another run on this machine
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": "2", "OMP_NUM_THREADS": "1"}
             train(tmp, "--steps", "0")  # the footage cache, made before two processes would both write it
             procs = [subprocess.Popen([sys.executable, "-m", "models.footage.train", "--config", "footage-tiny", "--out", tmp, "--steps", "10", "--threads", "1",
                                        "--data-cache", CACHE_FILE],
                                       cwd=ROOT, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                      for r in range(2)]
-            outputs = [p.communicate(timeout=300) for p in procs]
+            try:
+                outputs = [p.communicate(timeout=300) for p in procs]
+            finally:
+                for p in procs:  # a rank left waiting on the other would otherwise outlive the test
+                    p.kill()
             for p, (_, err) in zip(procs, outputs):
                 self.assertEqual(p.returncode, 0, err[-2000:])
             done = [json.loads(line) for line in outputs[0][0].splitlines() if line.startswith("{\"event\": \"done\"")]
