@@ -59,6 +59,11 @@ export class FootageVideoPipeline implements VideoPipeline {
     // one on blank frames here, as the U-ViT is warmed up at load, keeps that out of the first preview.
     const blank = new Uint8Array(this.nativeWidth * this.nativeHeight * 3);
     transferMotion({ width: this.nativeWidth, height: this.nativeHeight, smallWidth: this.nativeWidth, smallHeight: this.nativeHeight, generated: [blank, blank], before: { full: blank, small: blank }, after: { full: blank, small: blank } });
+    // So is a motion latent's first measurement of the known frames' flows, which runs before the first step.
+    if (motion) {
+      const measuredBlank = new Uint8Array(this.nativeWidth * FLOW_MEASURE_FACTOR * this.nativeHeight * FLOW_MEASURE_FACTOR * 3);
+      knownRunFlows([measuredBlank, measuredBlank], this.nativeWidth * FLOW_MEASURE_FACTOR, this.nativeHeight * FLOW_MEASURE_FACTOR);
+    }
   }
 
   get runner(): ModelRunner {
