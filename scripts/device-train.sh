@@ -19,13 +19,16 @@ train() {  # $1: master port, then the module and its options
   shift
   torchrun --nnodes 1 --nproc_per_node 1 --master_port "$port" --redirects 1 --tee 1 -m "$@"
 }
-# The footage model (models/footage/train.py, config footage-gpu) from its shipped weights:
-#   bash scripts/device-train.sh footage MINUTES   (carry .devicepack/footage-64x48.pt: the device has no ffmpeg; make it
-#   here with `/usr/bin/python3 -m models.footage.train --config footage-gpu --data-cache .devicepack/footage-64x48.pt --steps 0 --out /tmp/x`)
+# The footage model (models/footage/train.py, config footage-motion-gpu) from its shipped weights:
+#   bash scripts/device-train.sh footage MINUTES   (carry .devicepack/footage-motion-64x48.pt: the device has neither
+#   ffmpeg nor node to read the clips and measure their flows; make it here after `npm run build` with
+#   `/usr/bin/python3 -m models.footage.train --config footage-motion-gpu --data-cache .devicepack/footage-motion-64x48.pt --steps 0 --out /tmp/x`.
+#   It is about 120 MB, over the device tool's 64 MiB working tree: until the cache is made smaller, this runs only
+#   where the cache can be copied in some other way)
 if [ "${1:-}" = footage ]; then
   out=${OUT:?OUT is the device tool\'s output folder}
   # Slim checkpoints: the optimiser's state would take one past the tool's 16 MiB; weights and EMA come back.
-  train 29511 models.footage.train --config footage-gpu --init models/footage-weights/uvit.pt --data-cache .devicepack/footage-64x48.pt \
+  train 29511 models.footage.train --config footage-motion-gpu --init models/footage-weights/uvit.pt --data-cache .devicepack/footage-motion-64x48.pt \
     --max-minutes "${2:?minutes}" --checkpoint-minutes 2 --slim-checkpoints --out /tmp/footage || exit 1
   cp /tmp/footage/last.pt "$out/footage.pt"
   tail -n 3 /tmp/footage/loss.csv
