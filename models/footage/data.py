@@ -10,6 +10,7 @@ adds two channels a frame, its backward flow (models/footage/flows.py): [F, 5, H
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,12 @@ def load_footage(width: int, height: int, clips: list[Path] | None = None, photo
         # Arrays saved as tensors (read back as arrays, as older caches of arrays are): torch.save pickles a numpy
         # array's bytes 1.4 times as large.
         tensor = lambda a: torch.from_numpy(np.array(a))  # a writable copy: decoded frames are read-only views
+        # Written whole, then renamed: torchrun's processes may each make it, and none must read a half-written one.
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
         torch.save({"clips": [(n, tensor(f), fps) for n, f, fps in data.clips], "photos": [tensor(p) for p in data.photos],
-                    "flows": data.flows and [tensor(f) for f in data.flows]}, cache)
+                    "flows": data.flows and [tensor(f) for f in data.flows]}, partial)
+        os.replace(partial, cache)
     return data
 
 
